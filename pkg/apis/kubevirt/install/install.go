@@ -1,0 +1,17 @@
+// Package install registers the kubevirt.io API group in a scheme.
+package install
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
+	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+)
+
+// Install adds the internal and v1 kubevirt.io types to scheme, v1 preferred.
+func Install(scheme *runtime.Scheme) {
+	utilruntime.Must(kubevirt.AddToScheme(scheme))
+	utilruntime.Must(v1.AddToScheme(scheme))
+	utilruntime.Must(scheme.SetVersionPriority(v1.SchemeGroupVersion))
+}
