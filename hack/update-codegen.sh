@@ -19,6 +19,20 @@ CODEGEN_PKG="$(go list -m -f '{{.Dir}}' k8s.io/code-generator)"
 # project instead of the user's GOPATH.
 export GOBIN="${OUTPUT_ROOT}/_output/bin"
 mkdir -p "${GOBIN}"
+# kube_codegen.sh runs `go install` on each generator from the generator's own
+# module. Build them from this module instead, so that the generators are the
+# `tool` versions that go.mod pins (the same ones `go tool NAME` runs).
+go() {
+    if [[ "${1:-}" == "install" ]]; then
+        shift
+        local pkg
+        for pkg in "$@"; do
+            command go build -C "${OUTPUT_ROOT}" -o "${GOBIN}/$(basename "${pkg%@*}")" "${pkg%@*}"
+        done
+    else
+        command go "$@"
+    fi
+}
 # shellcheck source=/dev/null
 source "${CODEGEN_PKG}/kube_codegen.sh"
 
