@@ -44,6 +44,7 @@ kube::codegen::gen_openapi \
     --output-dir "${OUTPUT_ROOT}/pkg/generated/openapi" \
     --output-pkg "${MODULE}/pkg/generated/openapi" \
     --output-model-name-file "zz_generated.model_name.go" \
+    --extra-pkgs k8s.io/api/core/v1 \
     --report-filename "${OUTPUT_ROOT}/hack/api-rules-violations.list" \
     --update-report \
     --boilerplate "${BOILERPLATE}" \

@@ -1,0 +1,133 @@
+// Package app is the vm-apiserver command: its flags, their validation, and
+// the assembly and run of the server.
+package app
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
+	cliflag "k8s.io/component-base/cli/flag"
+
+	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
+)
+
+// etcdPathPrefix is where objects live in etcd, as in KubeVirt's CRD layout.
+const etcdPathPrefix = "/registry/kubevirt.io"
+
+// Runtimes that --runtime accepts.
+const (
+	RuntimeNone      = "none"
+	RuntimeSimulated = "simulated"
+)
+
+// Options are the flags of vm-apiserver.
+type Options struct {
+	Recommended *genericoptions.RecommendedOptions
+
+	// DataDir holds the embedded etcd and the standalone credentials.
+	DataDir string
+	// Runtime is the VM runtime started inside the server: none or simulated.
+	Runtime string
+	// AdvertiseHosts are extra names for the standalone serving certificate.
+	AdvertiseHosts []string
+
+	// standalone is decided in Complete: no cluster to delegate to.
+	standalone bool
+}
+
+// NewOptions returns the defaults: port 8443 on 127.0.0.1, data in ./.vm-apiserver.
+func NewOptions() *Options {
+	codec := apiserver.Codecs.LegacyCodec(kubevirtv1.SchemeGroupVersion)
+	o := &Options{
+		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix, codec),
+		DataDir:     ".vm-apiserver",
+		Runtime:     RuntimeNone,
+	}
+	// Objects are stored as kubevirt.io/v1, the only version there is.
+	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(kubevirtv1.SchemeGroupVersion, schema.GroupKind{Group: kubevirtv1.GroupName})
+	o.Recommended.SecureServing.BindPort = 8443
+	o.Recommended.SecureServing.BindAddress = net.ParseIP("127.0.0.1")
+	return o
+}
+
+// Flags returns the flags in named sections for --help.
+func (o *Options) Flags() cliflag.NamedFlagSets {
+	var fss cliflag.NamedFlagSets
+	fs := fss.FlagSet("vm-apiserver")
+	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory for the embedded etcd (used when --etcd-servers is empty) and, in standalone mode, the generated CA, certificates and admin.kubeconfig.")
+	fs.StringVar(&o.Runtime, "runtime", o.Runtime, "VM runtime to run inside the server: 'none', or 'simulated' for the reference runtime that simulates instances.")
+	fs.StringSliceVar(&o.AdvertiseHosts, "standalone-hosts", o.AdvertiseHosts, "Extra DNS names or IPs for the standalone serving certificate (localhost and 127.0.0.1 are always included).")
+
+	o.Recommended.Etcd.AddFlags(fss.FlagSet("etcd"))
+	o.Recommended.SecureServing.AddFlags(fss.FlagSet("secure serving"))
+	o.Recommended.Authentication.AddFlags(fss.FlagSet("authentication"))
+	o.Recommended.Authorization.AddFlags(fss.FlagSet("authorization"))
+	o.Recommended.Audit.AddFlags(fss.FlagSet("auditing"))
+	o.Recommended.Features.AddFlags(fss.FlagSet("features"))
+	o.Recommended.CoreAPI.AddFlags(fss.FlagSet("core api"))
+	o.Recommended.Admission.AddFlags(fss.FlagSet("admission"))
+	o.Recommended.EgressSelector.AddFlags(fss.FlagSet("egress selector"))
+	o.Recommended.Traces.AddFlags(fss.FlagSet("traces"))
+	return fss
+}
+
+// Complete decides the mode. The server runs standalone, with its own CA and
+// admin certificate, unless a cluster is configured: a delegated
+// authentication, authorization or core kubeconfig, or in-cluster service
+// variables.
+func (o *Options) Complete() error {
+	r := o.Recommended
+	clusterConfigured := r.Authentication.RemoteKubeConfigFile != "" ||
+		r.Authorization.RemoteKubeConfigFile != "" ||
+		r.CoreAPI.CoreAPIKubeconfigPath != "" ||
+		os.Getenv("KUBERNETES_SERVICE_HOST") != ""
+	o.standalone = !clusterConfigured
+	if o.standalone {
+		// There is no kube-apiserver to delegate to, to read namespaces or
+		// flow-control settings from: the server authenticates and authorizes
+		// on its own (see pkg/standalone) and runs no admission plugins.
+		r.Authentication = nil
+		r.Authorization = nil
+		r.CoreAPI = nil
+		r.Admission = nil
+		r.Features.EnablePriorityAndFairness = false
+	}
+	if abs, err := filepath.Abs(o.DataDir); err == nil {
+		o.DataDir = abs
+	}
+	return nil
+}
+
+// Standalone reports whether Complete chose standalone mode.
+func (o *Options) Standalone() bool { return o.standalone }
+
+// Validate checks the flags.
+func (o *Options) Validate() error {
+	var errs []error
+	r := *o.Recommended
+	// Without --etcd-servers the server runs an embedded etcd; validate the
+	// other etcd flags as if the address were already known.
+	if len(r.Etcd.StorageConfig.Transport.ServerList) == 0 {
+		etcd := *r.Etcd
+		etcd.StorageConfig.Transport.ServerList = []string{"embedded"}
+		r.Etcd = &etcd
+	}
+	errs = append(errs, r.Validate()...)
+	switch o.Runtime {
+	case RuntimeNone, RuntimeSimulated:
+	default:
+		errs = append(errs, fmt.Errorf("--runtime must be %q or %q, not %q", RuntimeNone, RuntimeSimulated, o.Runtime))
+	}
+	if strings.TrimSpace(o.DataDir) == "" {
+		errs = append(errs, fmt.Errorf("--data-dir must not be empty"))
+	}
+	return utilerrors.NewAggregate(errs)
+}

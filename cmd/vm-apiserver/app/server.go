@@ -1,0 +1,186 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	cliflag "k8s.io/component-base/cli/flag"
+	basecompatibility "k8s.io/component-base/compatibility"
+	"k8s.io/component-base/version"
+	"k8s.io/component-base/term"
+	"k8s.io/component-base/version/verflag"
+	"k8s.io/klog/v2"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
+	"github.com/vm-apiserver/vm-apiserver/pkg/embeddedetcd"
+	generatedopenapi "github.com/vm-apiserver/vm-apiserver/pkg/generated/openapi"
+	"github.com/vm-apiserver/vm-apiserver/pkg/standalone"
+	"github.com/vm-apiserver/vm-apiserver/pkg/subresources"
+)
+
+// NewCommand returns the vm-apiserver command.
+func NewCommand(ctx context.Context, out io.Writer) *cobra.Command {
+	o := NewOptions()
+	cmd := &cobra.Command{
+		Use:   "vm-apiserver",
+		Short: "Serve the KubeVirt VirtualMachine lifecycle API",
+		Long: `vm-apiserver serves kubevirt.io/v1 virtualmachines, stored in etcd, and their
+start, stop and restart actions in subresources.kubevirt.io/v1.
+
+Without cluster flags it runs standalone: an embedded etcd and a private CA in
+--data-dir, and an admin kubeconfig written to <data-dir>/admin.kubeconfig.
+With --authentication-kubeconfig, --authorization-kubeconfig and --kubeconfig
+(or in a pod) it runs behind kube-apiserver's aggregation layer.`,
+		SilenceUsage: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			verflag.PrintAndExitIfRequested()
+			if err := o.Complete(); err != nil {
+				return err
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context(), out)
+		},
+		Args: cobra.NoArgs,
+	}
+	cmd.SetContext(ctx)
+
+	fss := o.Flags()
+	verflag.AddFlags(fss.FlagSet("global"))
+	for _, f := range fss.FlagSets {
+		cmd.Flags().AddFlagSet(f)
+	}
+	cols, _, _ := term.TerminalSize(cmd.OutOrStdout())
+	cliflag.SetUsageAndHelpFunc(cmd, fss, cols)
+	return cmd
+}
+
+// Run starts the server and blocks until ctx ends and the server has shut down.
+func (o *Options) Run(ctx context.Context, out io.Writer) error {
+	etcdServers := &o.Recommended.Etcd.StorageConfig.Transport.ServerList
+	if len(*etcdServers) == 0 {
+		etcd, err := embeddedetcd.Start(ctx, filepath.Join(o.DataDir, "etcd"), time.Minute)
+		if err != nil {
+			return err
+		}
+		// Closed after the server has drained, so in-flight writes finish.
+		defer etcd.Close()
+		*etcdServers = []string{etcd.ClientURL}
+		klog.InfoS("Embedded etcd is serving", "dataDir", filepath.Join(o.DataDir, "etcd"), "url", etcd.ClientURL)
+	}
+
+	config, creds, err := o.Config()
+	if err != nil {
+		return err
+	}
+	if o.standalone {
+		serverURL := "https://" + loopbackHostPort(config.GenericConfig.SecureServing.Listener.Addr())
+		if err := creds.WriteKubeconfig(serverURL); err != nil {
+			return fmt.Errorf("writing admin kubeconfig: %w", err)
+		}
+		config.ExtraConfig.PostStartHooks["print-access"] = func(genericapiserver.PostStartHookContext) error {
+			fmt.Fprintf(out, "\nvm-apiserver %s is serving at %s (standalone, data in %s)\n", version.Get().GitVersion, serverURL, o.DataDir)
+			fmt.Fprintf(out, "Reach it with kubectl:\n\n  export KUBECONFIG=%s\n  kubectl get virtualmachines\n\n", creds.Path(standalone.KubeconfigFile))
+			return nil
+		}
+	}
+
+	server, err := config.Complete().New()
+	if err != nil {
+		return err
+	}
+	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
+}
+
+// Config builds the server's configuration from the completed options. In
+// standalone mode it also creates the credentials in the data dir.
+func (o *Options) Config() (*apiserver.Config, standalone.Credentials, error) {
+	var creds standalone.Credentials
+	serving := o.Recommended.SecureServing
+	if o.standalone {
+		hosts := append([]string{"localhost", "127.0.0.1", "::1"}, o.AdvertiseHosts...)
+		if ip := serving.BindAddress; ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() {
+			hosts = append(hosts, ip.String())
+		}
+		var err error
+		if creds, err = standalone.Ensure(o.DataDir, hosts); err != nil {
+			return nil, creds, err
+		}
+		if serving.ServerCert.CertKey.CertFile == "" && serving.ServerCert.CertKey.KeyFile == "" {
+			serving.ServerCert.CertKey.CertFile = creds.Path(standalone.ServingCertFile)
+			serving.ServerCert.CertKey.KeyFile = creds.Path(standalone.ServingKeyFile)
+		}
+	} else if err := serving.MaybeDefaultWithSelfSignedCerts("localhost", nil, []net.IP{net.ParseIP("127.0.0.1")}); err != nil {
+		return nil, creds, fmt.Errorf("creating self-signed serving certificate: %w", err)
+	}
+
+	gc := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
+	// The generic server gates its features on the Kubernetes version whose
+	// API machinery it carries.
+	gc.EffectiveVersion = basecompatibility.NewEffectiveVersionFromString(version.DefaultKubeBinaryVersion, "", "")
+	namer := openapinamer.NewDefinitionNamer(apiserver.Scheme)
+	gc.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
+	gc.OpenAPIConfig.Info.Title = "vm-apiserver"
+	gc.OpenAPIConfig.Info.Version = version.Get().GitVersion
+	gc.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
+	gc.OpenAPIV3Config.Info.Title = "vm-apiserver"
+	gc.OpenAPIV3Config.Info.Version = version.Get().GitVersion
+
+	// The generic connect handler refuses any ?dryRun query; this filter hands
+	// it to the lifecycle actions, which support dry-run themselves.
+	gc.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
+		return genericapiserver.DefaultBuildHandlerChain(subresources.WithActionDryRun(h), c)
+	}
+
+	if err := o.Recommended.ApplyTo(gc); err != nil {
+		return nil, creds, err
+	}
+	if o.standalone {
+		authn, err := creds.Authenticator()
+		if err != nil {
+			return nil, creds, err
+		}
+		clientCA, err := creds.ClientCA()
+		if err != nil {
+			return nil, creds, err
+		}
+		// ApplyClientCert makes the TLS handshake ask for client certificates
+		// signed by the data dir's CA.
+		if err := gc.Authentication.ApplyClientCert(clientCA, gc.SecureServing); err != nil {
+			return nil, creds, err
+		}
+		gc.Authentication.Authenticator = authn
+		if gc.Authorization.Authorizer, err = standalone.Authorizer(); err != nil {
+			return nil, creds, err
+		}
+	}
+
+	return &apiserver.Config{
+		GenericConfig: gc,
+		ExtraConfig:   apiserver.ExtraConfig{PostStartHooks: map[string]genericapiserver.PostStartHookFunc{}},
+	}, creds, nil
+}
+
+// loopbackHostPort turns a listen address into one a local client can dial:
+// an unspecified address becomes the loopback address.
+func loopbackHostPort(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return addr.String()
+	}
+	host := tcp.IP
+	if host == nil || host.IsUnspecified() {
+		host = net.IPv4(127, 0, 0, 1)
+	}
+	return net.JoinHostPort(host.String(), strconv.Itoa(tcp.Port))
+}

@@ -1,0 +1,114 @@
+// Package apiserver assembles vm-apiserver: the kubevirt.io group with
+// virtualmachines and their status, and the subresources.kubevirt.io group
+// with the lifecycle actions, on top of k8s.io/apiserver.
+package apiserver
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	restful "github.com/emicklei/go-restful/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
+	"k8s.io/apiserver/pkg/registry/rest"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/component-base/version"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
+	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
+	subresourcesv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1alpha3"
+	vmregistry "github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
+	actions "github.com/vm-apiserver/vm-apiserver/pkg/subresources"
+)
+
+// ExtraConfig is what vm-apiserver adds to the generic server's config.
+type ExtraConfig struct {
+	// PostStartHooks run once the server serves, e.g. the simulated runtime.
+	PostStartHooks map[string]genericapiserver.PostStartHookFunc
+}
+
+// Config is the whole configuration of the server.
+type Config struct {
+	GenericConfig *genericapiserver.RecommendedConfig
+	ExtraConfig   ExtraConfig
+}
+
+// CompletedConfig is a Config whose defaults are filled in.
+type CompletedConfig struct {
+	generic genericapiserver.CompletedConfig
+	extra   *ExtraConfig
+}
+
+// Server is a running vm-apiserver.
+type Server struct {
+	GenericAPIServer *genericapiserver.GenericAPIServer
+}
+
+// Complete fills in the defaults of the generic config.
+func (c *Config) Complete() CompletedConfig {
+	return CompletedConfig{generic: c.GenericConfig.Complete(), extra: &c.ExtraConfig}
+}
+
+// New installs both API groups on a new generic server.
+func (c CompletedConfig) New() (*Server, error) {
+	generic, err := c.generic.New("vm-apiserver", genericapiserver.NewEmptyDelegate())
+	if err != nil {
+		return nil, err
+	}
+
+	vms, err := vmregistry.NewStorage(Scheme, c.generic.RESTOptionsGetter)
+	if err != nil {
+		return nil, fmt.Errorf("building virtualmachines storage: %w", err)
+	}
+
+	kubevirtGroup := genericapiserver.NewDefaultAPIGroupInfo(kubevirt.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	kubevirtGroup.VersionedResourcesStorageMap[kubevirtv1.SchemeGroupVersion.Version] = map[string]rest.Storage{
+		"virtualmachines":        vms.VirtualMachine,
+		"virtualmachines/status": vms.Status,
+	}
+
+	// Both versions of the actions group are served by the same handlers;
+	// v1alpha3 is there for older KubeVirt clients.
+	subresourcesGroup := genericapiserver.NewDefaultAPIGroupInfo(subresources.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	for _, v := range []string{subresourcesv1.SchemeGroupVersion.Version, v1alpha3.SchemeGroupVersion.Version} {
+		subresourcesGroup.VersionedResourcesStorageMap[v] = actions.NewStorage(vms.Action, Codecs)
+	}
+
+	if err := generic.InstallAPIGroups(&kubevirtGroup, &subresourcesGroup); err != nil {
+		return nil, err
+	}
+	installVersionRoutes(generic)
+
+	for name, hook := range c.extra.PostStartHooks {
+		if err := generic.AddPostStartHook(name, hook); err != nil {
+			return nil, err
+		}
+	}
+	return &Server{GenericAPIServer: generic}, nil
+}
+
+// installVersionRoutes serves GET /apis/subresources.kubevirt.io/{v}/version,
+// which KubeVirt's virtctl reads to learn the server's version.
+func installVersionRoutes(s *genericapiserver.GenericAPIServer) {
+	for _, ws := range s.Handler.GoRestfulContainer.RegisteredWebServices() {
+		for _, gv := range []schema.GroupVersion{subresourcesv1.SchemeGroupVersion, v1alpha3.SchemeGroupVersion} {
+			if ws.RootPath() != "/apis/"+gv.String() {
+				continue
+			}
+			ws.Route(ws.GET("/version").
+				To(serveVersion).
+				Doc("get the version of vm-apiserver").
+				Operation("getSubresourcesVersion" + strings.ToUpper(gv.Version[:1]) + gv.Version[1:]).
+				Produces(restful.MIME_JSON))
+		}
+	}
+}
+
+func serveVersion(_ *restful.Request, resp *restful.Response) {
+	info := version.Get()
+	responsewriters.WriteRawJSON(http.StatusOK, info, resp.ResponseWriter)
+}
