@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"k8s.io/apiserver/pkg/authentication/user"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/client-go/util/keyutil"
 )
 

@@ -89,10 +89,10 @@ type StatusREST struct {
 }
 
 var (
-	_ rest.Patcher                 = &StatusREST{}
-	_ rest.ResetFieldsStrategy     = &StatusREST{}
-	_ rest.TableConvertor          = &StatusREST{}
-	_ rest.SingularNameProvider    = &StatusREST{}
+	_ rest.Patcher                = &StatusREST{}
+	_ rest.ResetFieldsStrategy    = &StatusREST{}
+	_ rest.TableConvertor         = &StatusREST{}
+	_ rest.SingularNameProvider   = &StatusREST{}
 	_ rest.StorageVersionProvider = &StatusREST{}
 )
 
