@@ -46,9 +46,9 @@ kubectl:
 	hack/build-test-binaries.sh kubectl
 	@mkdir -p $(BIN) && cp -f .cache/bin/*/kubectl $(BIN)/kubectl && echo "kubectl is in $(BIN)/kubectl"
 
-## test: unit, storage, end-to-end, short fuzz and integration tests
+## test: unit, storage, end-to-end, short fuzz, integration and bounded reliability tests
 .PHONY: test
-test: test-unit test-fuzz test-integration
+test: test-unit test-fuzz test-integration test-reliability-short
 
 ## test-unit: unit, storage (in-process etcd) and end-to-end (HTTPS) tests, with -race
 .PHONY: test-unit
@@ -64,6 +64,21 @@ test-fuzz: deps
 .PHONY: test-integration
 test-integration: build
 	hack/test-integration.sh
+
+## test-reliability: linearizability, fault, hostile-input and security suite (full)
+.PHONY: test-reliability
+test-reliability: build
+	hack/test-reliability.sh
+
+## test-reliability-short: the bounded form of the reliability suite that CI runs
+.PHONY: test-reliability-short
+test-reliability-short: build
+	hack/test-reliability.sh --short
+
+## bench: action throughput/latency against its peers, scale figures, micro-benchmarks
+.PHONY: bench
+bench: build
+	hack/bench.sh
 
 ## generate: regenerate deepcopy, conversion, defaults, OpenAPI and the client
 .PHONY: generate

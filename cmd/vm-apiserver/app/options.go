@@ -17,6 +17,7 @@ import (
 
 	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
+	"github.com/vm-apiserver/vm-apiserver/pkg/runtime/simulated"
 )
 
 // etcdPathPrefix is where objects live in etcd, as in KubeVirt's CRD layout.
@@ -38,6 +39,8 @@ type Options struct {
 	Runtime string
 	// AdvertiseHosts are extra names for the standalone serving certificate.
 	AdvertiseHosts []string
+	// Simulated configures the simulated runtime when Runtime is "simulated".
+	Simulated simulated.Options
 
 	// standalone is decided in Complete: no cluster to delegate to.
 	standalone bool
@@ -64,6 +67,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs := fss.FlagSet("vm-apiserver")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory for the embedded etcd (used when --etcd-servers is empty) and, in standalone mode, the generated CA, certificates and admin.kubeconfig.")
 	fs.StringVar(&o.Runtime, "runtime", o.Runtime, "VM runtime to run inside the server: 'none', or 'simulated' for the reference runtime that simulates instances.")
+	o.Simulated.AddFlags(fss.FlagSet("simulated runtime"), "simulated-")
 	fs.StringSliceVar(&o.AdvertiseHosts, "standalone-hosts", o.AdvertiseHosts, "Extra DNS names or IPs for the standalone serving certificate (localhost and 127.0.0.1 are always included).")
 
 	o.Recommended.Etcd.AddFlags(fss.FlagSet("etcd"))

@@ -22,7 +22,9 @@ import (
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
 	"github.com/vm-apiserver/vm-apiserver/pkg/embeddedetcd"
+	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	generatedopenapi "github.com/vm-apiserver/vm-apiserver/pkg/generated/openapi"
+	"github.com/vm-apiserver/vm-apiserver/pkg/runtime/simulated"
 	"github.com/vm-apiserver/vm-apiserver/pkg/standalone"
 	"github.com/vm-apiserver/vm-apiserver/pkg/subresources"
 )
@@ -90,9 +92,16 @@ func (o *Options) Run(ctx context.Context, out io.Writer) error {
 		}
 		config.ExtraConfig.PostStartHooks["print-access"] = func(genericapiserver.PostStartHookContext) error {
 			fmt.Fprintf(out, "\nvm-apiserver %s is serving at %s (standalone, data in %s)\n", version.Get().GitVersion, serverURL, o.DataDir)
+			if o.Runtime == RuntimeSimulated {
+				fmt.Fprintf(out, "The simulated runtime runs inside the server: VMs move through Starting, Running and Stopping.\n")
+			}
 			fmt.Fprintf(out, "Reach it with kubectl:\n\n  export KUBECONFIG=%s\n  kubectl get virtualmachines\n\n", creds.Path(standalone.KubeconfigFile))
 			return nil
 		}
+	}
+
+	if o.Runtime == RuntimeSimulated {
+		config.ExtraConfig.PostStartHooks["start-simulated-runtime"] = o.startSimulatedRuntime
 	}
 
 	server, err := config.Complete().New()
@@ -100,6 +109,24 @@ func (o *Options) Run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
+}
+
+// startSimulatedRuntime runs the simulated runtime inside the server until it
+// stops. It talks to the server over the loopback connection, like any other
+// runtime, and writes only through virtualmachines/status.
+func (o *Options) startSimulatedRuntime(hctx genericapiserver.PostStartHookContext) error {
+	client, err := versioned.NewForConfig(hctx.LoopbackClientConfig)
+	if err != nil {
+		return err
+	}
+	runtime := simulated.New(client, o.Simulated)
+	go func() {
+		if err := runtime.Run(hctx, 2); err != nil {
+			klog.ErrorS(err, "Simulated runtime stopped")
+		}
+	}()
+	klog.InfoS("Simulated runtime started", "startDelay", o.Simulated.StartDelay, "stopDelay", o.Simulated.StopDelay)
+	return nil
 }
 
 // Config builds the server's configuration from the completed options. In
