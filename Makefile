@@ -53,6 +53,7 @@ test: test-unit test-fuzz test-integration test-reliability-short
 ## test-unit: unit, storage (in-process etcd) and end-to-end (HTTPS) tests, with -race
 .PHONY: test-unit
 test-unit: deps
+	hack/build-test-binaries.sh kubectl
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## test-fuzz: run each fuzz target for FUZZTIME

@@ -1,0 +1,262 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+
+	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
+)
+
+// actionClient sends action requests the way KubeVirt's virtctl does: a PUT
+// with a JSON body and no Content-Type.
+type actionClient struct {
+	t    *testing.T
+	http *http.Client
+	base string
+}
+
+func newActionClient(t *testing.T, s *framework.Server) *actionClient {
+	transport, err := rest.TransportFor(s.RESTConfig)
+	require.NoError(t, err)
+	return &actionClient{t: t, http: &http.Client{Transport: transport}, base: s.URL}
+}
+
+// do sends method to the action path of VM name and returns the status code
+// and the decoded body (a VirtualMachine or a Status).
+func (c *actionClient) do(method, version, name, action, contentType, body string) (int, map[string]interface{}) {
+	c.t.Helper()
+	url := c.base + "/apis/subresources.kubevirt.io/" + version + "/namespaces/default/virtualmachines/" + name + "/" + action
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(c.t, err)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.http.Do(req)
+	require.NoError(c.t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(c.t, err)
+	out := map[string]interface{}{}
+	require.NoError(c.t, json.Unmarshal(data, &out), "body: %s", data)
+	return resp.StatusCode, out
+}
+
+func TestActionsAsVirtctlSendsThem(t *testing.T) {
+	s := framework.StartServer(t)
+	ctx := context.Background()
+	client, err := versioned.NewForConfig(s.RESTConfig)
+	require.NoError(t, err)
+	vms := client.KubeVirtV1().VirtualMachines("default")
+	actions := newActionClient(t, s)
+
+	create := func(name string, strategy kubevirtv1.RunStrategy, active bool) {
+		vm := typedVM(t, name)
+		vm.Spec.RunStrategy = &strategy
+		created, err := vms.Create(ctx, vm, metav1.CreateOptions{})
+		require.NoError(t, err)
+		if active {
+			created.Status = kubevirtv1.VirtualMachineStatus{Created: true, PrintableStatus: kubevirtv1.PrintableStatusRunning}
+			_, err = vms.UpdateStatus(ctx, created, metav1.UpdateOptions{})
+			require.NoError(t, err)
+		}
+	}
+	get := func(name string) *kubevirtv1.VirtualMachine {
+		vm, err := vms.Get(ctx, name, metav1.GetOptions{})
+		require.NoError(t, err)
+		return vm
+	}
+
+	t.Run("start with {} on Halted", func(t *testing.T) {
+		create("start-empty", kubevirtv1.RunStrategyHalted, false)
+		code, body := actions.do(http.MethodPut, "v1", "start-empty", "start", "", `{}`)
+		require.Equal(t, http.StatusAccepted, code, body)
+		assert.Equal(t, "VirtualMachine", body["kind"])
+		assert.Equal(t, kubevirtv1.RunStrategyAlways, *get("start-empty").Spec.RunStrategy)
+	})
+	t.Run("start paused on Halted writes spec and SCR at once", func(t *testing.T) {
+		create("start-paused", kubevirtv1.RunStrategyHalted, false)
+		code, body := actions.do(http.MethodPut, "v1", "start-paused", "start", "", `{"paused":true}`)
+		require.Equal(t, http.StatusAccepted, code, body)
+		vm := get("start-paused")
+		assert.Equal(t, kubevirtv1.RunStrategyAlways, *vm.Spec.RunStrategy)
+		require.Len(t, vm.Status.StateChangeRequests, 1)
+		assert.Equal(t, kubevirtv1.StartRequest, vm.Status.StateChangeRequests[0].Action)
+		assert.Equal(t, "true", vm.Status.StateChangeRequests[0].Data["paused"])
+	})
+	t.Run("dry-run in the body writes nothing", func(t *testing.T) {
+		create("dry", kubevirtv1.RunStrategyAlways, false)
+		before := get("dry")
+		code, body := actions.do(http.MethodPut, "v1", "dry", "stop", "", `{"dryRun":["All"]}`)
+		require.Equal(t, http.StatusAccepted, code, body)
+		spec := body["spec"].(map[string]interface{})
+		assert.Equal(t, "Halted", spec["runStrategy"], "the answer is the VM as it would be")
+		after := get("dry")
+		assert.Equal(t, before.ResourceVersion, after.ResourceVersion)
+		assert.Equal(t, kubevirtv1.RunStrategyAlways, *after.Spec.RunStrategy)
+	})
+	t.Run("dry-run in the query writes nothing", func(t *testing.T) {
+		create("dryq", kubevirtv1.RunStrategyAlways, false)
+		before := get("dryq")
+		code, body := actions.do(http.MethodPut, "v1", "dryq", "stop?dryRun=All", "", ``)
+		require.Equal(t, http.StatusAccepted, code, body)
+		assert.Equal(t, before.ResourceVersion, get("dryq").ResourceVersion)
+		code, body = actions.do(http.MethodPut, "v1", "dryq", "stop?dryRun=Some", "", ``)
+		assert.Equal(t, http.StatusBadRequest, code, body)
+	})
+	t.Run("stop with gracePeriod 0 on Always", func(t *testing.T) {
+		create("stop-grace", kubevirtv1.RunStrategyAlways, true)
+		code, body := actions.do(http.MethodPut, "v1", "stop-grace", "stop", "", `{"gracePeriod":0}`)
+		require.Equal(t, http.StatusAccepted, code, body)
+		vm := get("stop-grace")
+		assert.Equal(t, kubevirtv1.RunStrategyHalted, *vm.Spec.RunStrategy)
+		require.Len(t, vm.Status.StateChangeRequests, 1)
+		assert.Equal(t, kubevirtv1.StopRequest, vm.Status.StateChangeRequests[0].Action)
+		assert.Equal(t, "0", vm.Status.StateChangeRequests[0].Data["gracePeriodSeconds"])
+	})
+	t.Run("forced restart with gracePeriodSeconds 0 on a running VM", func(t *testing.T) {
+		create("restart-force", kubevirtv1.RunStrategyAlways, true)
+		code, body := actions.do(http.MethodPut, "v1", "restart-force", "restart", "", `{"gracePeriodSeconds":0}`)
+		require.Equal(t, http.StatusAccepted, code, body)
+		vm := get("restart-force")
+		assert.Equal(t, kubevirtv1.RunStrategyAlways, *vm.Spec.RunStrategy)
+		require.Len(t, vm.Status.StateChangeRequests, 2)
+		assert.Equal(t, kubevirtv1.StopRequest, vm.Status.StateChangeRequests[0].Action)
+		assert.Equal(t, "0", vm.Status.StateChangeRequests[0].Data["gracePeriodSeconds"])
+		assert.Equal(t, kubevirtv1.StartRequest, vm.Status.StateChangeRequests[1].Action)
+	})
+	t.Run("a YAML body, with and without Content-Type", func(t *testing.T) {
+		create("yaml", kubevirtv1.RunStrategyHalted, false)
+		code, body := actions.do(http.MethodPut, "v1", "yaml", "start", "application/yaml", "paused: true\n")
+		require.Equal(t, http.StatusAccepted, code, body)
+		create("yaml2", kubevirtv1.RunStrategyHalted, false)
+		code, body = actions.do(http.MethodPut, "v1", "yaml2", "start", "", "apiVersion: subresources.kubevirt.io/v1\nkind: StartOptions\npaused: false\n")
+		require.Equal(t, http.StatusAccepted, code, body)
+	})
+	t.Run("an empty body through v1alpha3", func(t *testing.T) {
+		create("empty", kubevirtv1.RunStrategyHalted, false)
+		code, body := actions.do(http.MethodPut, "v1alpha3", "empty", "start", "", "")
+		require.Equal(t, http.StatusAccepted, code, body)
+		assert.Equal(t, kubevirtv1.RunStrategyAlways, *get("empty").Spec.RunStrategy)
+	})
+	t.Run("an unknown VM is a 404 Status", func(t *testing.T) {
+		code, body := actions.do(http.MethodPut, "v1", "missing", "start", "", `{}`)
+		assert.Equal(t, http.StatusNotFound, code)
+		assert.Equal(t, "Status", body["kind"])
+		assert.Equal(t, "NotFound", body["reason"])
+	})
+	t.Run("other methods are a 405 and change nothing", func(t *testing.T) {
+		create("methods", kubevirtv1.RunStrategyHalted, false)
+		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+			code, body := actions.do(m, "v1", "methods", "start", "application/json", `{}`)
+			assert.Equal(t, http.StatusMethodNotAllowed, code, m)
+			assert.Equal(t, "Status", body["kind"], m)
+		}
+		assert.Equal(t, kubevirtv1.RunStrategyHalted, *get("methods").Spec.RunStrategy)
+	})
+	t.Run("bad options are a 400", func(t *testing.T) {
+		create("bad", kubevirtv1.RunStrategyAlways, true)
+		for _, tc := range []struct{ action, body string }{
+			{"stop", `{"gracePeriod":-1}`},
+			{"restart", `{"gracePeriodSeconds":30}`},
+			{"start", `{"paused":`},
+			{"start", `{"kind":"StopOptions"}`},
+			{"start", `{"unknown":true}`},
+			{"start", `{"dryRun":["Everything"]}`},
+		} {
+			code, body := actions.do(http.MethodPut, "v1", "bad", tc.action, "", tc.body)
+			assert.Equal(t, http.StatusBadRequest, code, "%s %s: %v", tc.action, tc.body, body)
+			assert.Equal(t, "Status", body["kind"])
+		}
+	})
+	// The cells the seed marks "-" are conflicts with the contract's text.
+	for _, tc := range []struct {
+		strategy kubevirtv1.RunStrategy
+		action   string
+		message  string
+	}{
+		{kubevirtv1.RunStrategyAlways, "start", "Always does not support manual start requests"},
+		{kubevirtv1.RunStrategyHalted, "stop", "VM is not running"},
+		{kubevirtv1.RunStrategyHalted, "restart", "Halted does not support manual restart requests"},
+	} {
+		t.Run("409 for "+string(tc.strategy)+" "+tc.action, func(t *testing.T) {
+			name := strings.ToLower("conflict-" + string(tc.strategy) + "-" + tc.action)
+			create(name, tc.strategy, false)
+			before := get(name)
+			code, body := actions.do(http.MethodPut, "v1", name, tc.action, "", `{}`)
+			assert.Equal(t, http.StatusConflict, code)
+			assert.Equal(t, "Conflict", body["reason"])
+			assert.Contains(t, body["message"], tc.message)
+			assert.Equal(t, before.ResourceVersion, get(name).ResourceVersion, "nothing is written on a conflict")
+		})
+	}
+}
+
+// kubectlPath finds the kubectl that hack/build-test-binaries.sh builds.
+func kubectlPath(t *testing.T) string {
+	if p := os.Getenv("KUBECTL"); p != "" {
+		return p
+	}
+	matches, _ := filepath.Glob("../../.cache/bin/v*/kubectl")
+	if len(matches) == 0 {
+		t.Skip("no kubectl: run hack/build-test-binaries.sh kubectl (make test does) or set KUBECTL")
+	}
+	abs, err := filepath.Abs(matches[len(matches)-1])
+	require.NoError(t, err)
+	return abs
+}
+
+func TestKubectlReplaceRawDrivesActions(t *testing.T) {
+	kubectl := kubectlPath(t)
+	s := framework.StartServer(t)
+	run := func(stdin string, args ...string) (string, error) {
+		cmd := exec.Command(kubectl, append([]string{"--kubeconfig", s.Kubeconfig}, args...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		return out.String(), err
+	}
+	out, err := run("", "apply", "-f", "../../artifacts/examples/vm-cirros.yaml")
+	require.NoError(t, err, out)
+
+	path := "/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines/vm-cirros/"
+	out, err = run("{}", "replace", "--raw", path+"stop", "-f", "-")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, `"runStrategy":"Halted"`)
+
+	out, err = run("", "get", "vm", "vm-cirros", "-o", "wide", "--no-headers")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "Halted")
+
+	// A second stop is a conflict, and kubectl says why.
+	out, err = run("{}", "replace", "--raw", path+"stop", "-f", "-")
+	require.Error(t, err)
+	assert.Contains(t, out, "VM is not running")
+
+	// kubectl get --raw on an action must never trigger it.
+	out, err = run("", "get", "--raw", path+"start")
+	require.Error(t, err)
+	assert.Contains(t, out, "MethodNotAllowed")
+	out, err = run("", "get", "vm", "vm-cirros", "-o", "jsonpath={.spec.runStrategy}")
+	require.NoError(t, err, out)
+	assert.Equal(t, "Halted", out)
+
+	out, err = run("", "explain", "virtualmachine.spec.runStrategy")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "RerunOnFailure")
+}
