@@ -1,0 +1,140 @@
+package subresources
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/ptr"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/validation"
+)
+
+var fuzzActions = []Action{ActionStart, ActionStop, ActionRestart}
+
+// FuzzDecodeOptions feeds arbitrary bodies and dryRun query values to the
+// three decoders: they never panic, fail only with a 400 or 413, and what
+// they accept is within the contract.
+func FuzzDecodeOptions(f *testing.F) {
+	seeds := []string{
+		"", " ", "{}", "null", "---", `{"paused":true}`, `{"dryRun":["All"]}`, `{"gracePeriod":0}`,
+		`{"gracePeriodSeconds":0}`, `{"gracePeriodSeconds":5}`, `{"gracePeriod":-1}`, "paused: true\n",
+		`{"kind":"StopOptions","apiVersion":"kubevirt.io/v1"}`, `{"kind":"X"}`, `{"foo":1}`, `{"paused":`,
+		"[", "a: [", "&a [*a]", `{"dryRun":"All"}`, "gracePeriod: 1e400", "\xff\xfe",
+	}
+	for i, s := range seeds {
+		f.Add([]byte(s), "", uint8(i))
+	}
+	f.Add([]byte(""), "All", uint8(0))
+	f.Add([]byte(`{"dryRun":["All"]}`), "None", uint8(1))
+
+	f.Fuzz(func(t *testing.T, body []byte, query string, which uint8) {
+		var dryRunQuery []string
+		if query != "" {
+			dryRunQuery = []string{query}
+		}
+		var (
+			dryRun []string
+			err    error
+		)
+		switch fuzzActions[int(which)%len(fuzzActions)] {
+		case ActionStart:
+			var o Options
+			o, dryRun, err = decodeStart(body, dryRunQuery)
+			assert.Nil(t, o.GracePeriodSeconds)
+		case ActionStop:
+			var o Options
+			o, dryRun, err = decodeStop(body, dryRunQuery)
+			if err == nil && o.GracePeriodSeconds != nil {
+				assert.GreaterOrEqual(t, *o.GracePeriodSeconds, int64(0))
+			}
+		case ActionRestart:
+			var o Options
+			o, dryRun, err = decodeRestart(body, dryRunQuery)
+			if err == nil && o.GracePeriodSeconds != nil {
+				assert.Equal(t, int64(0), *o.GracePeriodSeconds)
+			}
+		}
+		if err != nil {
+			status, ok := err.(apierrors.APIStatus)
+			require.True(t, ok, "errors are API status errors, got %T: %v", err, err)
+			assert.Contains(t, []int32{http.StatusBadRequest, http.StatusRequestEntityTooLarge}, status.Status().Code, err.Error())
+			return
+		}
+		if dryRun != nil {
+			assert.Equal(t, []string{"All"}, dryRun)
+		}
+	})
+}
+
+// FuzzDecide runs Decide on arbitrary VMs and options: it never panics and
+// never changes its input, it fails only with a 400 or 409, and a valid VM
+// stays valid.
+func FuzzDecide(f *testing.F) {
+	f.Add(uint8(0), true, "Running", uint8(0), uint8(0), false, false, int64(0), "vm1")
+	f.Add(uint8(1), true, "Stopped", uint8(1), uint8(0), true, false, int64(0), "vm1")
+	f.Add(uint8(2), false, "", uint8(2), uint8(1), false, true, int64(30), "vm1")
+	f.Add(uint8(3), true, "Stopping", uint8(3), uint8(1), false, true, int64(0), "vm1")
+	f.Add(uint8(4), true, "Running", uint8(4), uint8(2), false, true, int64(0), "vm1")
+	f.Add(uint8(5), false, "Stopped", uint8(5), uint8(0), true, false, int64(-3), "vm1")
+	f.Add(uint8(6), true, "Paused", uint8(6), uint8(2), false, true, int64(7), "Not_A_Name")
+	f.Add(uint8(7), true, "Running", uint8(0), uint8(1), false, false, int64(0), "vm1")
+
+	f.Fuzz(func(t *testing.T, strategy uint8, created bool, printable string, scr uint8, which uint8,
+		paused, hasGrace bool, grace int64, name string) {
+		vm := testVM(sManual, none, false)
+		vm.Name = name
+		vm.Spec.RunStrategy = nil
+		switch strategy % 9 {
+		case 5:
+			vm.Spec.Running = ptr.To(true)
+		case 6:
+			vm.Spec.Running = ptr.To(false)
+		case 7:
+			vm.Spec.RunStrategy = ptr.To(kubevirt.RunStrategy(printable))
+		case 8: // neither field: invalid, and refused.
+		default:
+			vm.Spec.RunStrategy = &kubevirt.SupportedRunStrategies[strategy%9]
+		}
+		vm.Status.Created = created
+		vm.Status.PrintableStatus = kubevirt.PrintableStatus(printable)
+		// Bits of scr pick the pending requests and whether they carry data.
+		for i := 0; i < int(scr%4); i++ {
+			req := kubevirt.VirtualMachineStateChangeRequest{Action: kubevirt.StartRequest}
+			if scr&(1<<(i+2)) != 0 {
+				req = kubevirt.VirtualMachineStateChangeRequest{Action: kubevirt.StopRequest, Data: map[string]string{"gracePeriodSeconds": "1"}}
+			}
+			vm.Status.StateChangeRequests = append(vm.Status.StateChangeRequests, req)
+		}
+		opts := Options{Paused: paused}
+		if hasGrace {
+			opts.GracePeriodSeconds = ptr.To(grace)
+		}
+		before := vm.DeepCopy()
+		valid := len(validation.ValidateVirtualMachine(vm)) == 0 && len(validation.ValidateVirtualMachineStatus(&vm.Status, nil)) == 0
+
+		out, err := Decide(vm, fuzzActions[int(which)%len(fuzzActions)], opts)
+
+		require.Equal(t, before, vm, "Decide must not change its input")
+		if err != nil {
+			assert.Nil(t, out)
+			status, ok := err.(apierrors.APIStatus)
+			require.True(t, ok, "errors are API status errors, got %T: %v", err, err)
+			assert.Contains(t, []int32{http.StatusBadRequest, http.StatusConflict}, status.Status().Code, err.Error())
+			return
+		}
+		require.NotNil(t, out)
+		if valid {
+			assert.Empty(t, validation.ValidateVirtualMachine(out), "the result of a valid VM is valid")
+			assert.Empty(t, validation.ValidateVirtualMachineUpdate(out, vm))
+			assert.Empty(t, validation.ValidateVirtualMachineStatus(&out.Status, nil))
+		}
+		// The legacy field choice is kept: a VM is never migrated.
+		assert.Equal(t, vm.Spec.Running != nil, out.Spec.Running != nil)
+		assert.Equal(t, vm.Spec.RunStrategy != nil, out.Spec.RunStrategy != nil)
+		assert.Equal(t, vm.ObjectMeta, out.ObjectMeta)
+	})
+}

@@ -1,0 +1,126 @@
+package subresources
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/endpoints/handlers/negotiation"
+	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
+	"k8s.io/apiserver/pkg/registry/rest"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
+	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+)
+
+// NewStorage returns the storages of subresources.kubevirt.io, the same for
+// v1 and v1alpha3: the parent "virtualmachines" (no verbs of its own) and the
+// PUT-only actions "virtualmachines/start", "/stop" and "/restart".
+//
+// actions must be the VM store whose update strategy lets one write change
+// both spec and status (the registry's Storage.Action). codecs must encode
+// the internal VirtualMachine as kubevirt.io/v1 and metav1.Status, i.e. come
+// from a scheme with kubevirt.io and subresources.kubevirt.io installed.
+// Wire it as
+//
+//	info.VersionedResourcesStorageMap["v1"] = subresources.NewStorage(vmStorage.Action, codecs)
+//	info.VersionedResourcesStorageMap["v1alpha3"] = subresources.NewStorage(vmStorage.Action, codecs)
+//
+// and add WithActionDryRun to the handler chain so that ?dryRun=All works.
+func NewStorage(actions rest.Updater, codecs runtime.NegotiatedSerializer) map[string]rest.Storage {
+	return map[string]rest.Storage{
+		"virtualmachines":         &VirtualMachinesREST{},
+		"virtualmachines/start":   &StartREST{newActionREST(ActionStart, actions, codecs, decodeStart)},
+		"virtualmachines/stop":    &StopREST{newActionREST(ActionStop, actions, codecs, decodeStop)},
+		"virtualmachines/restart": &RestartREST{newActionREST(ActionRestart, actions, codecs, decodeRestart)},
+	}
+}
+
+// vmKind is what every storage of this package reports as its kind. The
+// objects are kubevirt.io VMs while the storages are installed in another
+// group, so the installer cannot infer the kind from New() (it looks for a
+// kind in the group being installed) and must be told.
+var vmKind = kubevirtv1.SchemeGroupVersion.WithKind("VirtualMachine")
+
+// decodeFunc turns a request body and its dryRun query values into the
+// options of one action.
+type decodeFunc func(body []byte, dryRunQuery []string) (opts Options, dryRun []string, err error)
+
+// actionREST is what the three action storages share: everything but the
+// action and its body's decoding.
+type actionREST struct {
+	action  Action
+	updater rest.Updater
+	codecs  runtime.NegotiatedSerializer
+	decode  decodeFunc
+}
+
+func newActionREST(action Action, updater rest.Updater, codecs runtime.NegotiatedSerializer, decode decodeFunc) *actionREST {
+	return &actionREST{action: action, updater: updater, codecs: codecs, decode: decode}
+}
+
+// New returns an empty VirtualMachine, the object an action answers with.
+func (r *actionREST) New() runtime.Object { return &kubevirt.VirtualMachine{} }
+
+// Destroy does nothing: the store is shared with the main resource, which owns it.
+func (r *actionREST) Destroy() {}
+
+// GroupVersionKind reports kubevirt.io/v1 VirtualMachine whatever group the action is installed in.
+func (r *actionREST) GroupVersionKind(schema.GroupVersion) schema.GroupVersionKind { return vmKind }
+
+// ConnectMethods is PUT only, so that no GET can ever trigger an action.
+func (r *actionREST) ConnectMethods() []string { return []string{http.MethodPut} }
+
+// NewConnectOptions is nil: the options come in the body, which Connect decodes itself.
+func (r *actionREST) NewConnectOptions() (runtime.Object, bool, string) { return nil, false, "" }
+
+// Connect returns the handler that performs the action on the VM name in
+// the namespace of ctx and answers 202 with the VM as stored.
+func (r *actionREST) Connect(ctx context.Context, name string, _ runtime.Object, _ rest.Responder) (http.Handler, error) {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		vm, err := r.perform(ctx, name, req)
+		if err != nil {
+			responsewriters.ErrorNegotiated(err, r.codecs, kubevirtv1.SchemeGroupVersion, w, req)
+			return
+		}
+		responsewriters.WriteObjectNegotiated(r.codecs, negotiation.DefaultEndpointRestrictions,
+			kubevirtv1.SchemeGroupVersion, w, req, http.StatusAccepted, vm, false)
+	}), nil
+}
+
+// perform decodes the options and applies the action in one optimistic
+// update. ctx is the one Connect got: it carries the namespace.
+func (r *actionREST) perform(ctx context.Context, name string, req *http.Request) (runtime.Object, error) {
+	if req.Method != http.MethodPut {
+		// The route is PUT-only; this guards direct use of the handler.
+		return nil, apierrors.NewMethodNotSupported(kubevirt.Resource("virtualmachines/"+string(r.action)), req.Method)
+	}
+	body, err := readBody(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	opts, dryRun, err := r.decode(body, dryRunQuery(req))
+	if err != nil {
+		return nil, err
+	}
+	// The store calls transform with the object it just read and, when the
+	// write loses a race (or the read came from a stale cache), again with the
+	// fresh object: the decision is always made on the state that is written.
+	transform := func(_ context.Context, _, old runtime.Object) (runtime.Object, error) {
+		vm, ok := old.(*kubevirt.VirtualMachine)
+		if !ok {
+			return nil, apierrors.NewInternalError(fmt.Errorf("the store returned %T, not a VirtualMachine", old))
+		}
+		return Decide(vm, r.action, opts)
+	}
+	obj, _, err := r.updater.Update(ctx, name, rest.DefaultUpdatedObjectInfo(nil, transform),
+		rest.ValidateAllObjectFunc, rest.ValidateAllObjectUpdateFunc, false, &metav1.UpdateOptions{DryRun: dryRun})
+	if err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
