@@ -1,0 +1,235 @@
+package virtualmachine
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/registry/generic"
+	genericregistrytest "k8s.io/apiserver/pkg/registry/generic/testing"
+	"k8s.io/apiserver/pkg/registry/rest"
+	etcd3testing "k8s.io/apiserver/pkg/storage/etcd3/testing"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
+	kubevirtinstall "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/install"
+	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+)
+
+// newStorage builds the storages on an etcd started in the test process.
+func newStorage(t *testing.T) *Storage {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	kubevirtinstall.Install(scheme)
+	codecs := serializer.NewCodecFactory(scheme)
+	_, etcdConfig := etcd3testing.NewUnsecuredEtcd3TestClientServer(t)
+	etcdConfig.Codec = codecs.LegacyCodec(kubevirtv1.SchemeGroupVersion)
+	storage, err := NewStorage(scheme, generic.RESTOptions{
+		StorageConfig:           etcdConfig.ForResource(kubevirt.Resource("virtualmachines")),
+		Decorator:               generic.UndecoratedStorage,
+		DeleteCollectionWorkers: 1,
+		ResourcePrefix:          "virtualmachines",
+	})
+	require.NoError(t, err)
+	t.Cleanup(storage.VirtualMachine.Destroy)
+	return storage
+}
+
+func validVM(name string) *kubevirt.VirtualMachine {
+	always := kubevirt.RunStrategyAlways
+	return &kubevirt.VirtualMachine{
+		// No namespace: the generic tester puts objects in its own.
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: kubevirt.VirtualMachineSpec{
+			RunStrategy: &always,
+			Template: &kubevirt.VirtualMachineInstanceTemplateSpec{
+				Spec: kubevirt.VirtualMachineInstanceSpec{
+					Domain: kubevirt.DomainSpec{Devices: kubevirt.Devices{
+						Disks: []kubevirt.Disk{{Name: "containerdisk", DiskDevice: kubevirt.DiskDevice{Disk: &kubevirt.DiskTarget{Bus: "virtio"}}}},
+					}},
+					Volumes: []kubevirt.Volume{{Name: "containerdisk", VolumeSource: kubevirt.VolumeSource{
+						ContainerDisk: &kubevirt.ContainerDiskSource{Image: "kubevirt/cirros-container-disk-demo:latest"},
+					}}},
+				},
+			},
+		},
+	}
+}
+
+func withBothFields(vm *kubevirt.VirtualMachine) *kubevirt.VirtualMachine {
+	running := true
+	vm.Spec.Running = &running
+	return vm
+}
+
+func TestCreate(t *testing.T) {
+	s := newStorage(t)
+	test := genericregistrytest.New(t, s.VirtualMachine.Store)
+	noTemplate := validVM("")
+	noTemplate.Spec.Template = nil
+	test.TestCreate(validVM("vm"), withBothFields(validVM("")), noTemplate)
+}
+
+func TestUpdate(t *testing.T) {
+	s := newStorage(t)
+	test := genericregistrytest.New(t, s.VirtualMachine.Store)
+	test.TestUpdate(validVM("vm"),
+		func(obj runtime.Object) runtime.Object {
+			vm := obj.(*kubevirt.VirtualMachine)
+			halted := kubevirt.RunStrategyHalted
+			vm.Spec.RunStrategy = &halted
+			return vm
+		},
+		func(obj runtime.Object) runtime.Object {
+			return withBothFields(obj.(*kubevirt.VirtualMachine))
+		},
+		func(obj runtime.Object) runtime.Object {
+			vm := obj.(*kubevirt.VirtualMachine)
+			bogus := kubevirt.RunStrategy("Sometimes")
+			vm.Spec.RunStrategy = &bogus
+			return vm
+		},
+	)
+}
+
+func TestDelete(t *testing.T) {
+	s := newStorage(t)
+	genericregistrytest.New(t, s.VirtualMachine.Store).ReturnDeletedObject().TestDelete(validVM("vm"))
+}
+
+func TestGet(t *testing.T) {
+	s := newStorage(t)
+	genericregistrytest.New(t, s.VirtualMachine.Store).TestGet(validVM("vm"))
+}
+
+func TestList(t *testing.T) {
+	s := newStorage(t)
+	genericregistrytest.New(t, s.VirtualMachine.Store).TestList(validVM("vm"))
+}
+
+func TestWatch(t *testing.T) {
+	s := newStorage(t)
+	genericregistrytest.New(t, s.VirtualMachine.Store).TestWatch(
+		validVM("vm"),
+		[]labels.Set{{}},
+		[]labels.Set{{"a": "b"}},
+		[]fields.Set{
+			{"metadata.name": "vm"},
+			{"spec.runStrategy": "Always"},
+			{"status.printableStatus": ""},
+		},
+		[]fields.Set{
+			{"metadata.name": "other"},
+			{"spec.runStrategy": "Halted"},
+			{"status.printableStatus": "Running"},
+		},
+	)
+}
+
+func TestShortNamesAndCategories(t *testing.T) {
+	s := newStorage(t)
+	assert.Equal(t, []string{"vm", "vms"}, s.VirtualMachine.ShortNames())
+	assert.Equal(t, []string{"all"}, s.VirtualMachine.Categories())
+	assert.Equal(t, "virtualmachine", s.VirtualMachine.GetSingularName())
+}
+
+func ctxDefault() context.Context {
+	return genericapirequest.WithNamespace(genericapirequest.NewContext(), metav1.NamespaceDefault)
+}
+
+// TestStatusAndActionStores checks the three stores' division of labour on
+// one etcd: the main store never writes status, the status store never
+// writes spec or labels, and the action store writes both at once.
+func TestStatusAndActionStores(t *testing.T) {
+	s := newStorage(t)
+	ctx := ctxDefault()
+	obj, err := s.VirtualMachine.Create(ctx, validVM("vm"), rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
+	require.NoError(t, err)
+	vm := obj.(*kubevirt.VirtualMachine)
+	assert.Equal(t, int64(1), vm.Generation)
+
+	update := func(store rest.Updater, mutate func(*kubevirt.VirtualMachine)) *kubevirt.VirtualMachine {
+		t.Helper()
+		out, _, err := store.Update(ctx, "vm", rest.DefaultUpdatedObjectInfo(nil, func(_ context.Context, _, old runtime.Object) (runtime.Object, error) {
+			vm := old.DeepCopyObject().(*kubevirt.VirtualMachine)
+			mutate(vm)
+			return vm, nil
+		}), rest.ValidateAllObjectFunc, rest.ValidateAllObjectUpdateFunc, false, &metav1.UpdateOptions{})
+		require.NoError(t, err)
+		return out.(*kubevirt.VirtualMachine)
+	}
+
+	vm = update(s.VirtualMachine, func(vm *kubevirt.VirtualMachine) { vm.Status.PrintableStatus = kubevirt.PrintableStatusRunning })
+	assert.Empty(t, vm.Status.PrintableStatus, "the main resource drops status")
+
+	vm = update(s.Status, func(vm *kubevirt.VirtualMachine) {
+		vm.Status.Created = true
+		vm.Status.PrintableStatus = kubevirt.PrintableStatusRunning
+		halted := kubevirt.RunStrategyHalted
+		vm.Spec.RunStrategy = &halted
+		vm.Labels = map[string]string{"x": "y"}
+	})
+	assert.Equal(t, kubevirt.PrintableStatusRunning, vm.Status.PrintableStatus)
+	assert.Equal(t, kubevirt.RunStrategyAlways, *vm.Spec.RunStrategy, "status keeps spec")
+	assert.Empty(t, vm.Labels, "status keeps labels")
+	assert.Equal(t, int64(1), vm.Generation)
+
+	vm = update(s.Action, func(vm *kubevirt.VirtualMachine) {
+		halted := kubevirt.RunStrategyHalted
+		vm.Spec.RunStrategy = &halted
+		vm.Status.StateChangeRequests = []kubevirt.VirtualMachineStateChangeRequest{{Action: kubevirt.StopRequest}}
+	})
+	assert.Equal(t, kubevirt.RunStrategyHalted, *vm.Spec.RunStrategy)
+	require.Len(t, vm.Status.StateChangeRequests, 1)
+	assert.Equal(t, kubevirt.PrintableStatusRunning, vm.Status.PrintableStatus, "the action keeps the runtime's status")
+	assert.Equal(t, int64(2), vm.Generation, "a spec change bumps the generation")
+
+	// An action whose result is invalid is refused whole.
+	_, _, err = s.Action.Update(ctx, "vm", rest.DefaultUpdatedObjectInfo(nil, func(_ context.Context, _, old runtime.Object) (runtime.Object, error) {
+		vm := old.DeepCopyObject().(*kubevirt.VirtualMachine)
+		vm.Status.StateChangeRequests = []kubevirt.VirtualMachineStateChangeRequest{{Action: "Explode"}}
+		return vm, nil
+	}), rest.ValidateAllObjectFunc, rest.ValidateAllObjectUpdateFunc, false, &metav1.UpdateOptions{})
+	require.True(t, apierrors.IsInvalid(err), "got %v", err)
+
+	// Status writes never create a VM.
+	_, _, err = s.Status.Update(ctx, "missing", rest.DefaultUpdatedObjectInfo(validVM("missing")), rest.ValidateAllObjectFunc, rest.ValidateAllObjectUpdateFunc, true, &metav1.UpdateOptions{})
+	require.True(t, apierrors.IsNotFound(err), "got %v", err)
+}
+
+func TestTable(t *testing.T) {
+	legacy := validVM("legacy")
+	legacy.Spec.RunStrategy = nil
+	running := false
+	legacy.Spec.Running = &running
+	ready := validVM("ready")
+	ready.Status = kubevirt.VirtualMachineStatus{
+		PrintableStatus: kubevirt.PrintableStatusRunning,
+		Conditions:      []kubevirt.VirtualMachineCondition{{Type: kubevirt.VirtualMachineReady, Status: "True"}},
+	}
+	list := &kubevirt.VirtualMachineList{
+		ListMeta: metav1.ListMeta{ResourceVersion: "42", Continue: "next"},
+		Items:    []kubevirt.VirtualMachine{*validVM("plain"), *legacy, *ready},
+	}
+	table, err := tableConvertor{}.ConvertToTable(context.Background(), list, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "42", table.ResourceVersion)
+	assert.Equal(t, "next", table.Continue)
+	require.Len(t, table.Rows, 3)
+	for i, want := range [][]interface{}{
+		{"plain", "<unknown>", "Stopped", "False", "Always"},
+		{"legacy", "<unknown>", "Stopped", "False", "Halted"},
+		{"ready", "<unknown>", "Running", "True", "Always"},
+	} {
+		assert.Equal(t, want, table.Rows[i].Cells)
+	}
+	_, err = tableConvertor{}.ConvertToTable(context.Background(), &metav1.Status{}, nil)
+	require.Error(t, err)
+}
