@@ -1,0 +1,177 @@
+package kubectlvm_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/utils/ptr"
+
+	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
+	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/kubevirt/v1"
+	"github.com/vm-apiserver/vm-apiserver/pkg/kubectlvm"
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
+)
+
+// The plugin runs against the real server with the simulated runtime inside
+// it, through the admin kubeconfig the server writes, as a user would.
+
+type plugin struct {
+	t          *testing.T
+	kubeconfig string
+	vms        typedv1.VirtualMachineInterface
+}
+
+func startServer(t *testing.T) *plugin {
+	t.Helper()
+	s := framework.StartServer(t,
+		"--runtime=simulated",
+		"--simulated-start-delay=100ms",
+		"--simulated-stop-delay=100ms",
+		"--simulated-restart-delay=1ms",
+	)
+	client, err := versioned.NewForConfig(s.RESTConfig)
+	require.NoError(t, err)
+	return &plugin{t: t, kubeconfig: s.Kubeconfig, vms: client.KubeVirtV1().VirtualMachines("default")}
+}
+
+// run executes `kubectl vm ARGS` and returns what it printed and its error
+// (the plugin's main prints the error and exits 1).
+func (p *plugin) run(args ...string) (string, error) {
+	p.t.Helper()
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	cmd := kubectlvm.NewCommand(streams)
+	cmd.SetArgs(append([]string{"--kubeconfig", p.kubeconfig, "-n", "default"}, args...))
+	err := cmd.ExecuteContext(context.Background())
+	assert.Empty(p.t, errOut.String())
+	return out.String(), err
+}
+
+func (p *plugin) create(name string, strategy v1.RunStrategy) {
+	p.t.Helper()
+	vm := &v1.VirtualMachine{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1.VirtualMachineSpec{
+			RunStrategy: ptr.To(strategy),
+			Template: &v1.VirtualMachineInstanceTemplateSpec{Spec: v1.VirtualMachineInstanceSpec{
+				Domain: v1.DomainSpec{Devices: v1.Devices{}},
+			}},
+		},
+	}
+	_, err := p.vms.Create(context.Background(), vm, metav1.CreateOptions{})
+	require.NoError(p.t, err)
+}
+
+func (p *plugin) get(name string) *v1.VirtualMachine {
+	p.t.Helper()
+	vm, err := p.vms.Get(context.Background(), name, metav1.GetOptions{})
+	require.NoError(p.t, err)
+	return vm
+}
+
+func TestPluginEndToEnd(t *testing.T) {
+	p := startServer(t)
+
+	t.Run("start --wait shows progress until Running", func(t *testing.T) {
+		p.create("vm-cirros", v1.RunStrategyHalted)
+		out, err := p.run("start", "vm-cirros", "--wait")
+		require.NoError(t, err)
+		assert.Contains(t, out, "VM vm-cirros was scheduled to start\n")
+		assert.Contains(t, out, "vm-cirros: Starting")
+		assert.Contains(t, out, "VM vm-cirros is Running\n")
+		vm := p.get("vm-cirros")
+		assert.Equal(t, v1.RunStrategyAlways, *vm.Spec.RunStrategy)
+		assert.Equal(t, v1.PrintableStatusRunning, vm.Status.PrintableStatus)
+
+		out, err = p.run("status", "vm-cirros")
+		require.NoError(t, err)
+		assert.Regexp(t, `Run strategy:\s+Always\n`, out)
+		assert.Regexp(t, `Status:\s+Running\n`, out)
+		assert.Regexp(t, `Pending requests:\s+<none>\n`, out)
+		assert.Regexp(t, `Ready\s+True\s+Running`, out)
+	})
+
+	t.Run("a second start prints the server's conflict", func(t *testing.T) {
+		_, err := p.run("start", "vm-cirros")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "VM is already running")
+	})
+
+	t.Run("restart --force --grace-period=0 --wait", func(t *testing.T) {
+		out, err := p.run("restart", "vm-cirros", "--force", "--grace-period=0", "--wait")
+		require.NoError(t, err)
+		assert.Contains(t, out, "pending Stop(gracePeriodSeconds=0), Start")
+		assert.Contains(t, out, "VM vm-cirros is Running\n")
+		assert.Empty(t, p.get("vm-cirros").Status.StateChangeRequests)
+	})
+
+	t.Run("restart with another grace period is refused by the server", func(t *testing.T) {
+		_, err := p.run("restart", "vm-cirros", "--force", "--grace-period=5")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "gracePeriodSeconds")
+	})
+
+	t.Run("stop --dry-run changes nothing", func(t *testing.T) {
+		before := p.get("vm-cirros")
+		out, err := p.run("stop", "vm-cirros", "--dry-run")
+		require.NoError(t, err)
+		assert.Contains(t, out, "(dry run)")
+		after := p.get("vm-cirros")
+		assert.Equal(t, before.ResourceVersion, after.ResourceVersion)
+	})
+
+	t.Run("stop --wait ends Stopped", func(t *testing.T) {
+		out, err := p.run("stop", "vm-cirros", "--wait")
+		require.NoError(t, err)
+		assert.Contains(t, out, "VM vm-cirros is Stopped\n")
+		vm := p.get("vm-cirros")
+		assert.Equal(t, v1.RunStrategyHalted, *vm.Spec.RunStrategy)
+		assert.False(t, vm.Status.Created)
+	})
+
+	t.Run("stop on a stopped VM prints the server's conflict", func(t *testing.T) {
+		_, err := p.run("stop", "vm-cirros")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "VM is not running")
+	})
+
+	t.Run("start --paused --wait ends Paused", func(t *testing.T) {
+		p.create("manual", v1.RunStrategyManual)
+		out, err := p.run("start", "manual", "--paused", "--wait")
+		require.NoError(t, err)
+		assert.Contains(t, out, "VM manual is Paused\n")
+
+		out, err = p.run("status", "manual")
+		require.NoError(t, err)
+		assert.Regexp(t, `Run strategy:\s+Manual\n`, out)
+		assert.Regexp(t, `Paused\s+True`, out)
+	})
+
+	t.Run("stop --force --grace-period=0 --wait on Manual", func(t *testing.T) {
+		out, err := p.run("stop", "manual", "--force", "--grace-period=0", "--wait")
+		require.NoError(t, err)
+		assert.Contains(t, out, "VM manual is Stopped\n")
+		assert.Equal(t, v1.RunStrategyManual, *p.get("manual").Spec.RunStrategy)
+	})
+
+	t.Run("unknown VM", func(t *testing.T) {
+		_, err := p.run("start", "nope")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `"nope" not found`)
+		_, err = p.run("status", "nope")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `"nope" not found`)
+	})
+
+	t.Run("--wait gives up after --timeout", func(t *testing.T) {
+		p.create("slow", v1.RunStrategyHalted)
+		// The runtime needs at least the start delay (100ms): 1ms is never enough.
+		_, err := p.run("start", "slow", "--wait", "--timeout=1ms")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "timed out after 1ms waiting for VM slow to be Running")
+	})
+}

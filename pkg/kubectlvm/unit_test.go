@@ -1,0 +1,125 @@
+package kubectlvm
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/utils/ptr"
+
+	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+)
+
+func TestFlagChecks(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"stop grace period without force", []string{"stop", "vm", "--grace-period=0"}, "--force and --grace-period must be used together"},
+		{"stop force without grace period", []string{"stop", "vm", "--force"}, "--force and --grace-period must be used together"},
+		{"restart grace period without force", []string{"restart", "vm", "--grace-period=0"}, "--force and --grace-period must be used together"},
+		{"wait with dry run", []string{"start", "vm", "--wait", "--dry-run"}, "--wait cannot be used with --dry-run"},
+		{"zero timeout", []string{"start", "vm", "--timeout=0s"}, "--timeout must be greater than zero"},
+		{"start has no grace period", []string{"start", "vm", "--grace-period=0"}, "unknown flag: --grace-period"},
+		{"stop has no paused", []string{"stop", "vm", "--paused"}, "unknown flag: --paused"},
+		{"name is required", []string{"start"}, "accepts 1 arg(s), received 0"},
+		{"one name only", []string{"status", "a", "b"}, "accepts 1 arg(s), received 2"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			streams, _, out, _ := genericiooptions.NewTestIOStreams()
+			cmd := NewCommand(streams)
+			// An unreachable server proves the checks run before any request.
+			cmd.SetArgs(append([]string{"--server=https://127.0.0.1:1"}, tc.args...))
+			err := cmd.Execute()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.wantErr)
+			assert.Empty(t, out.String())
+		})
+	}
+}
+
+func TestExpectation(t *testing.T) {
+	vm := func(status v1.PrintableStatus, observed int64, requests ...v1.StateChangeRequestAction) *v1.VirtualMachine {
+		vm := &v1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Generation: 2}}
+		vm.Status.PrintableStatus = status
+		vm.Status.ObservedGeneration = observed
+		for _, a := range requests {
+			vm.Status.StateChangeRequests = append(vm.Status.StateChangeRequests, v1.VirtualMachineStateChangeRequest{Action: a})
+		}
+		return vm
+	}
+	running := expectation{want: v1.PrintableStatusRunning}
+	tests := []struct {
+		name string
+		vm   *v1.VirtualMachine
+		want bool
+	}{
+		{"running and seen", vm(v1.PrintableStatusRunning, 2), true},
+		{"running but the runtime has not seen the new spec", vm(v1.PrintableStatusRunning, 1), false},
+		{"running with a request pending (restart not begun)", vm(v1.PrintableStatusRunning, 2, v1.StopRequest, v1.StartRequest), false},
+		{"starting", vm(v1.PrintableStatusStarting, 2, v1.StartRequest), false},
+		{"stopped", vm(v1.PrintableStatusStopped, 2), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, running.met(tc.vm, 2))
+		})
+	}
+}
+
+func TestProgress(t *testing.T) {
+	vm := &v1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Name: "vm", Generation: 3}}
+	assert.Equal(t, "vm: Stopped, waiting for the runtime to see the change", progress(vm, 3))
+
+	vm.Status.PrintableStatus = v1.PrintableStatusStopping
+	vm.Status.ObservedGeneration = 3
+	vm.Status.StateChangeRequests = []v1.VirtualMachineStateChangeRequest{
+		{Action: v1.StopRequest, Data: map[string]string{"gracePeriodSeconds": "0", "b": "x"}},
+		{Action: v1.StartRequest},
+	}
+	assert.Equal(t, "vm: Stopping, pending Stop(b=x, gracePeriodSeconds=0), Start", progress(vm, 3))
+}
+
+func TestPrintStatus(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	vm := &v1.VirtualMachine{
+		ObjectMeta: metav1.ObjectMeta{Name: "vm-cirros", Namespace: "default", Generation: 2},
+		Spec:       v1.VirtualMachineSpec{Running: ptr.To(true)},
+		Status: v1.VirtualMachineStatus{
+			Created: true, Ready: true, PrintableStatus: v1.PrintableStatusRunning,
+			RunStrategy: v1.RunStrategyAlways, ObservedGeneration: 2,
+			Conditions: []v1.VirtualMachineCondition{{
+				Type: v1.VirtualMachineReady, Status: corev1.ConditionTrue, Reason: "Running",
+				Message: "The instance is running.", LastTransitionTime: metav1.NewTime(now.Add(-90 * time.Second)),
+			}},
+		},
+	}
+	var out bytes.Buffer
+	require.NoError(t, printStatus(&out, vm, now))
+	want := `Name:              vm-cirros
+Namespace:         default
+Run strategy:      Always (from the deprecated spec.running: true)
+Status:            Running
+Created:           true
+Ready:             true
+Pending requests:  <none>
+Runtime:           acted on Always at generation 2 (current generation 2)
+Conditions:
+  TYPE   STATUS  REASON   AGE  MESSAGE
+  Ready  True    Running  90s  The instance is running.
+`
+	assert.Equal(t, want, out.String())
+
+	out.Reset()
+	require.NoError(t, printStatus(&out, &v1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Name: "new"}}, now))
+	assert.Contains(t, out.String(), "Stopped (no runtime has reported on this VM yet)")
+	assert.Contains(t, out.String(), "Run strategy:      <none>")
+	assert.Contains(t, out.String(), "Conditions:  <none>")
+}
