@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/endpoints/handlers/negotiation"
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
+	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
@@ -117,10 +118,26 @@ func (r *actionREST) perform(ctx context.Context, name string, req *http.Request
 		}
 		return Decide(vm, r.action, opts)
 	}
-	obj, _, err := r.updater.Update(ctx, name, rest.DefaultUpdatedObjectInfo(nil, transform),
+	obj, _, err := r.updater.Update(asVirtualMachineRequest(ctx), name, rest.DefaultUpdatedObjectInfo(nil, transform),
 		rest.ValidateAllObjectFunc, rest.ValidateAllObjectUpdateFunc, false, &metav1.UpdateOptions{DryRun: dryRun})
 	if err != nil {
 		return nil, err
 	}
 	return obj, nil
+}
+
+// asVirtualMachineRequest makes the store see the request as one on
+// kubevirt.io virtualmachines. The store names the resource in its errors
+// after the request's group; without this, a missing VM would be reported as
+// virtualmachines.subresources.kubevirt.io, a resource that does not exist.
+func asVirtualMachineRequest(ctx context.Context) context.Context {
+	info, ok := request.RequestInfoFrom(ctx)
+	if !ok {
+		return ctx
+	}
+	vmInfo := *info
+	vmInfo.APIGroup = kubevirtv1.SchemeGroupVersion.Group
+	vmInfo.APIVersion = kubevirtv1.SchemeGroupVersion.Version
+	vmInfo.Subresource = ""
+	return request.WithRequestInfo(ctx, &vmInfo)
 }

@@ -158,6 +158,7 @@ func TestActionsAsVirtctlSendsThem(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, code)
 		assert.Equal(t, "Status", body["kind"])
 		assert.Equal(t, "NotFound", body["reason"])
+		assert.Equal(t, `virtualmachines.kubevirt.io "missing" not found`, body["message"])
 	})
 	t.Run("other methods are a 405 and change nothing", func(t *testing.T) {
 		create("methods", kubevirtv1.RunStrategyHalted, false)
