@@ -73,9 +73,13 @@ func (c CompletedConfig) New() (*Server, error) {
 
 	// Both versions of the actions group are served by the same handlers;
 	// v1alpha3 is there for older KubeVirt clients.
+	fieldManager, err := actionFieldManager(c.generic.OpenAPIV3Config, vms.Action.GetResetFields())
+	if err != nil {
+		return nil, err
+	}
 	subresourcesGroup := genericapiserver.NewDefaultAPIGroupInfo(subresources.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	for _, v := range []string{subresourcesv1.SchemeGroupVersion.Version, v1alpha3.SchemeGroupVersion.Version} {
-		subresourcesGroup.VersionedResourcesStorageMap[v] = actions.NewStorage(vms.Action, Codecs)
+		subresourcesGroup.VersionedResourcesStorageMap[v] = actions.NewStorage(vms.Action, Codecs, actions.WithFieldTracker(fieldManager))
 	}
 
 	if err := generic.InstallAPIGroups(&kubevirtGroup, &subresourcesGroup); err != nil {

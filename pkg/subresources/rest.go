@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,13 +35,43 @@ import (
 //	info.VersionedResourcesStorageMap["v1alpha3"] = subresources.NewStorage(vmStorage.Action, codecs)
 //
 // and add WithActionDryRun to the handler chain so that ?dryRun=All works.
-func NewStorage(actions rest.Updater, codecs runtime.NegotiatedSerializer) map[string]rest.Storage {
+func NewStorage(actions rest.Updater, codecs runtime.NegotiatedSerializer, opts ...StorageOption) map[string]rest.Storage {
+	var cfg storageConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	newREST := func(action Action, decode decodeFunc) *actionREST {
+		r := newActionREST(action, actions, codecs, decode)
+		r.fields = cfg.fields
+		return r
+	}
 	return map[string]rest.Storage{
 		"virtualmachines":         &VirtualMachinesREST{},
-		"virtualmachines/start":   &StartREST{newActionREST(ActionStart, actions, codecs, decodeStart)},
-		"virtualmachines/stop":    &StopREST{newActionREST(ActionStop, actions, codecs, decodeStop)},
-		"virtualmachines/restart": &RestartREST{newActionREST(ActionRestart, actions, codecs, decodeRestart)},
+		"virtualmachines/start":   &StartREST{newREST(ActionStart, decodeStart)},
+		"virtualmachines/stop":    &StopREST{newREST(ActionStop, decodeStop)},
+		"virtualmachines/restart": &RestartREST{newREST(ActionRestart, decodeRestart)},
 	}
+}
+
+// FieldTracker records in metadata.managedFields which manager changed which
+// fields; *managedfields.FieldManager is one.
+type FieldTracker interface {
+	UpdateNoErrors(liveObj, newObj runtime.Object, manager string) runtime.Object
+}
+
+// StorageOption configures NewStorage.
+type StorageOption func(*storageConfig)
+
+type storageConfig struct {
+	fields FieldTracker
+}
+
+// WithFieldTracker makes every action record the fields it changes under the
+// caller's manager name (the User-Agent's product, as Kubernetes does for
+// updates), so that a later server-side apply of spec.runStrategy by another
+// manager conflicts instead of silently undoing the action.
+func WithFieldTracker(t FieldTracker) StorageOption {
+	return func(c *storageConfig) { c.fields = t }
 }
 
 // vmKind is what every storage of this package reports as its kind. The
@@ -58,6 +91,7 @@ type actionREST struct {
 	updater rest.Updater
 	codecs  runtime.NegotiatedSerializer
 	decode  decodeFunc
+	fields  FieldTracker // nil: managedFields are left as they are
 }
 
 func newActionREST(action Action, updater rest.Updater, codecs runtime.NegotiatedSerializer, decode decodeFunc) *actionREST {
@@ -108,6 +142,7 @@ func (r *actionREST) perform(ctx context.Context, name string, req *http.Request
 	if err != nil {
 		return nil, err
 	}
+	manager := managerFromUserAgent(req.UserAgent())
 	// The store calls transform with the object it just read and, when the
 	// write loses a race (or the read came from a stale cache), again with the
 	// fresh object: the decision is always made on the state that is written.
@@ -116,7 +151,11 @@ func (r *actionREST) perform(ctx context.Context, name string, req *http.Request
 		if !ok {
 			return nil, apierrors.NewInternalError(fmt.Errorf("the store returned %T, not a VirtualMachine", old))
 		}
-		return Decide(vm, r.action, opts)
+		out, err := Decide(vm, r.action, opts)
+		if err != nil || r.fields == nil {
+			return out, err
+		}
+		return r.fields.UpdateNoErrors(vm, out, manager), nil
 	}
 	obj, _, err := r.updater.Update(asVirtualMachineRequest(ctx), name, rest.DefaultUpdatedObjectInfo(nil, transform),
 		rest.ValidateAllObjectFunc, rest.ValidateAllObjectUpdateFunc, false, &metav1.UpdateOptions{DryRun: dryRun})
@@ -141,3 +180,28 @@ func asVirtualMachineRequest(ctx context.Context) context.Context {
 	vmInfo.Subresource = ""
 	return request.WithRequestInfo(ctx, &vmInfo)
 }
+
+// managerFromUserAgent names the field manager of an action after the
+// product in the User-Agent ("kubectl-vm/v0.1.0 ..." is "kubectl-vm"), with
+// unprintable characters dropped and at most 128 bytes, as the generic
+// handlers of k8s.io/apiserver do for updates without ?fieldManager.
+func managerFromUserAgent(userAgent string) string {
+	product, _, _ := strings.Cut(userAgent, "/")
+	var b strings.Builder
+	for _, r := range product {
+		if !unicode.IsPrint(r) {
+			continue
+		}
+		if b.Len()+utf8.RuneLen(r) > maxFieldManagerLength {
+			break
+		}
+		b.WriteRune(r)
+	}
+	if b.Len() == 0 {
+		return "unknown"
+	}
+	return b.String()
+}
+
+// maxFieldManagerLength is the longest manager name Kubernetes accepts.
+const maxFieldManagerLength = 128

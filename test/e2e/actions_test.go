@@ -14,7 +14,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
 
 	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
@@ -260,4 +263,48 @@ func TestKubectlReplaceRawDrivesActions(t *testing.T) {
 	out, err = run("", "explain", "virtualmachine.spec.runStrategy")
 	require.NoError(t, err, out)
 	assert.Contains(t, out, "RerunOnFailure")
+}
+
+// TestActionsOwnTheFieldsTheyChange checks that an action is recorded in
+// managedFields, so that re-applying an old manifest with server-side apply
+// conflicts instead of silently undoing a stop.
+func TestActionsOwnTheFieldsTheyChange(t *testing.T) {
+	s := framework.StartServer(t)
+	ctx := context.Background()
+	dyn, err := dynamic.NewForConfig(s.RESTConfig)
+	require.NoError(t, err)
+	vms := dyn.Resource(vmGVR).Namespace("default")
+	_, err = vms.Apply(ctx, "vm-cirros", seedVM(t), metav1.ApplyOptions{FieldManager: "e2e"})
+	require.NoError(t, err)
+
+	actions := newActionClient(t, s)
+	req, err := http.NewRequest(http.MethodPut, s.URL+"/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines/vm-cirros/stop", nil)
+	require.NoError(t, err)
+	req.Header.Set("User-Agent", "virtctl/v1.6.0 (linux/amd64) kubevirt/v1.6.0")
+	resp, err := actions.http.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusAccepted, resp.StatusCode)
+
+	vm, err := vms.Get(ctx, "vm-cirros", metav1.GetOptions{})
+	require.NoError(t, err)
+	var virtctl *metav1.ManagedFieldsEntry
+	for i, entry := range vm.GetManagedFields() {
+		if entry.Manager == "virtctl" {
+			virtctl = &vm.GetManagedFields()[i]
+		}
+	}
+	require.NotNil(t, virtctl, "the action is recorded under the User-Agent's product")
+	assert.Equal(t, metav1.ManagedFieldsOperationUpdate, virtctl.Operation)
+	assert.Contains(t, string(virtctl.FieldsV1.Raw), `"f:runStrategy"`)
+
+	_, err = vms.Apply(ctx, "vm-cirros", seedVM(t), metav1.ApplyOptions{FieldManager: "e2e"})
+	require.Error(t, err, "re-applying runStrategy: Always conflicts with the stop")
+	assert.True(t, apierrors.IsConflict(err), "got %v", err)
+	assert.Contains(t, err.Error(), "virtctl")
+
+	applied, err := vms.Apply(ctx, "vm-cirros", seedVM(t), metav1.ApplyOptions{FieldManager: "e2e", Force: true})
+	require.NoError(t, err)
+	strategy, _, _ := unstructured.NestedString(applied.Object, "spec", "runStrategy")
+	assert.Equal(t, "Always", strategy)
 }
