@@ -35,6 +35,9 @@ go() {
 }
 # shellcheck source=/dev/null
 source "${CODEGEN_PKG}/kube_codegen.sh"
+# The core/v1 types are inputs of openapi-gen (--extra-pkgs below) but live in
+# the read-only module cache: never write generated files there.
+KUBE_CODEGEN_READONLY_PKGS+=(k8s.io/api/core/v1)
 
 kube::codegen::gen_helpers \
     --boilerplate "${BOILERPLATE}" \
