@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Builds the real Kubernetes components the integration suite runs against:
+# kube-apiserver and kubectl at the Kubernetes version, and etcd at the version
+# that Kubernetes requires. The versions come from test/integration/go.mod, so
+# bumping k8s.io/kubernetes there is the only change needed.
+#
+# Binaries are cached under .cache/bin/<version>/ (git-ignored). A binary that
+# is already there is not rebuilt. The components are built one at a time:
+# kube-apiserver alone peaks at about 3 GB of memory.
+#
+# Usage: hack/build-test-binaries.sh [kube-apiserver|kubectl|etcd ...]
+# Prints the cache directories as shell assignments on stdout:
+#   KUBE_BIN_DIR=...  ETCD_BIN_DIR=...
+set -o errexit -o nounset -o pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MODDIR="${ROOT}/test/integration"
+CACHE="${VM_APISERVER_TEST_CACHE:-${ROOT}/.cache/bin}"
+
+cd "${MODDIR}"
+# -mod=mod lets the nested module pick up requirements the main module gained
+# since test/integration/go.sum was last tidied.
+export GOFLAGS="${GOFLAGS:-} -mod=mod"
+
+kube_version=$(go list -m -f '{{.Version}}' k8s.io/kubernetes)
+etcd_version=$(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
+kube_dir="${CACHE}/${kube_version}"
+etcd_dir="${CACHE}/${etcd_version}"
+
+# kube_ldflags stamps the version the way Kubernetes' release build does
+# (hack/lib/version.sh): without it, kubectl version and the server's /version
+# report v0.0.0, and kubectl's User-Agent says kubectl/v0.0.0.
+kube_ldflags() {
+  local v=${kube_version#v}
+  local major=${v%%.*} rest=${v#*.}
+  local minor=${rest%%.*}
+  local flags="-s -w" pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X ${pkg}.gitVersion=${kube_version} -X ${pkg}.gitMajor=${major}"
+    flags+=" -X ${pkg}.gitMinor=${minor} -X ${pkg}.gitTreeState=clean"
+  done
+  printf -- '%s' "${flags}"
+}
+
+# build NAME DIR PACKAGE LDFLAGS builds PACKAGE into DIR/NAME unless it is
+# there already, built from the same package with the same flags (recorded in
+# DIR/.NAME.stamp). It writes to a temporary name first, so an interrupted
+# build never leaves a half-written binary in the cache.
+build() {
+  local name=$1 dir=$2 pkg=$3 ldflags=$4
+  local stamp
+  stamp="${pkg} ${ldflags} $(go env GOVERSION GOOS GOARCH CGO_ENABLED | tr "\n" " ")"
+  if [[ -x "${dir}/${name}" && "$(cat "${dir}/.${name}.stamp" 2>/dev/null)" == "${stamp}" ]]; then
+    echo "cached: ${dir}/${name}" >&2
+    return 0
+  fi
+  mkdir -p "${dir}"
+  echo "building ${name} (${pkg}) into ${dir}" >&2
+  local start=${SECONDS}
+  # Same compile settings as `go test` and bin/vm-apiserver (no -trimpath,
+  # default CGO_ENABLED), so that the three builds share one build cache and
+  # a cold run compiles the Kubernetes libraries once rather than twice.
+  go build -ldflags "${ldflags}" -o "${dir}/.${name}.tmp" "${pkg}"
+  mv "${dir}/.${name}.tmp" "${dir}/${name}"
+  printf '%s' "${stamp}" > "${dir}/.${name}.stamp"
+  echo "built ${name} in $((SECONDS - start))s" >&2
+}
+
+want=("$@")
+if [[ ${#want[@]} -eq 0 ]]; then
+  want=(etcd kubectl kube-apiserver)
+fi
+for c in "${want[@]}"; do
+  case "${c}" in
+    etcd) build etcd "${etcd_dir}" go.etcd.io/etcd/server/v3 "-s -w" ;;
+    kubectl) build kubectl "${kube_dir}" k8s.io/kubernetes/cmd/kubectl "$(kube_ldflags)" ;;
+    kube-apiserver) build kube-apiserver "${kube_dir}" k8s.io/kubernetes/cmd/kube-apiserver "$(kube_ldflags)" ;;
+    *) echo "unknown component: ${c}" >&2; exit 2 ;;
+  esac
+done
+
+printf 'KUBE_BIN_DIR=%q\nETCD_BIN_DIR=%q\n' "${kube_dir}" "${etcd_dir}"

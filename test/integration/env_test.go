@@ -1,0 +1,581 @@
+package integration
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+	aggregatorclient "k8s.io/kube-aggregator/pkg/client/clientset_generated/clientset"
+	"k8s.io/kubernetes/pkg/controller/clusterroleaggregation"
+
+	vmclient "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
+)
+
+// The names that artifacts/ deploys under.
+const (
+	kitNamespace      = "vm-apiserver"
+	kitService        = "vm-apiserver"
+	kitServiceAccount = "vm-apiserver"
+	// frontProxyClientName is the CN of kube-apiserver's proxy client
+	// certificate, the only name allowed to assert X-Remote-* headers.
+	frontProxyClientName = "front-proxy-client"
+)
+
+// kitAPIServices are the APIServices that artifacts/ registers.
+var kitAPIServices = []string{"v1.kubevirt.io", "v1.subresources.kubevirt.io", "v1alpha3.subresources.kubevirt.io"}
+
+// environment is etcd, kube-apiserver and vm-apiserver as separate processes,
+// wired like a cluster: the aggregator reaches vm-apiserver through the
+// APIServices of artifacts/, and vm-apiserver delegates authentication and
+// authorization to kube-apiserver with the kit's ServiceAccount.
+type environment struct {
+	dir  string // temporary; logs, certificates, kubeconfigs
+	root string // the repository
+
+	kubectlBin string
+	kubeURL    string
+	vmURL      string
+	kubeconfig string // admin kubeconfig for kubectl
+	vmAudit    string // vm-apiserver's audit log
+
+	admin *rest.Config
+	kube  kubernetes.Interface
+	vms   vmclient.Interface
+	dyn   dynamic.Interface
+	agg   aggregatorclient.Interface
+
+	kubeServingCA []byte // PEM; kube-apiserver's serving CA
+	vmServingCA   []byte // PEM; from hack/gen-certs.sh, as in the kit's caBundle
+	clientCA      *keyPair
+	frontProxyCA  *keyPair
+	frontProxy    *keyPair // kube-apiserver's proxy client certificate
+
+	etcd, kubeAPIServer, vmAPIServer *proc
+	stopControllers                  context.CancelFunc
+}
+
+// binaries are the programs the environment runs.
+type binaries struct {
+	vmAPIServer, kubeAPIServer, kubectl, etcd string
+}
+
+// findBinaries reads the paths that hack/test-integration.sh exports, and
+// otherwise looks where hack/build-test-binaries.sh caches them.
+func findBinaries(root string) (binaries, error) {
+	versions := map[string]string{}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			versions[d.Path] = d.Version
+		}
+	}
+	dir := func(envVar, module string) string {
+		if v := os.Getenv(envVar); v != "" {
+			return v
+		}
+		return filepath.Join(root, ".cache", "bin", versions[module])
+	}
+	kubeDir := dir("KUBE_BIN_DIR", "k8s.io/kubernetes")
+	etcdDir := dir("ETCD_BIN_DIR", "go.etcd.io/etcd/server/v3")
+	b := binaries{
+		vmAPIServer:   os.Getenv("VM_APISERVER_BIN"),
+		kubeAPIServer: filepath.Join(kubeDir, "kube-apiserver"),
+		kubectl:       filepath.Join(kubeDir, "kubectl"),
+		etcd:          filepath.Join(etcdDir, "etcd"),
+	}
+	if b.vmAPIServer == "" {
+		b.vmAPIServer = filepath.Join(root, "bin", "vm-apiserver")
+	}
+	for _, p := range []string{b.vmAPIServer, b.kubeAPIServer, b.kubectl, b.etcd} {
+		if _, err := os.Stat(p); err != nil {
+			return b, fmt.Errorf("%w (run hack/test-integration.sh, which builds it)", err)
+		}
+	}
+	return b, nil
+}
+
+// setupEnvironment starts everything. On error the returned environment
+// holds what was started, for teardown.
+func setupEnvironment(ctx context.Context) (*environment, error) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		return nil, err
+	}
+	bins, err := findBinaries(root)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "vm-apiserver-integration-")
+	if err != nil {
+		return nil, err
+	}
+	e := &environment{dir: dir, root: root, kubectlBin: bins.kubectl}
+	ports, err := freePorts(4)
+	if err != nil {
+		return e, err
+	}
+	etcdPort, peerPort, kubePort, vmPort := ports[0], ports[1], ports[2], ports[3]
+
+	if err := e.startEtcd(ctx, bins.etcd, etcdPort, peerPort); err != nil {
+		return e, err
+	}
+	if err := e.startKubeAPIServer(ctx, bins.kubeAPIServer, etcdPort, kubePort); err != nil {
+		return e, err
+	}
+	e.startControllers(ctx)
+	if err := e.applyKit(ctx, vmPort); err != nil {
+		return e, err
+	}
+	if err := e.startVMAPIServer(ctx, bins.vmAPIServer, etcdPort, vmPort); err != nil {
+		return e, err
+	}
+	if err := e.waitAPIServicesAvailable(ctx); err != nil {
+		return e, err
+	}
+	return e, e.waitAggregatedRoles(ctx)
+}
+
+// teardown stops vm-apiserver, then kube-apiserver, then etcd: each one
+// still has what it depends on while it shuts down.
+func (e *environment) teardown(keep bool) {
+	if e == nil {
+		return
+	}
+	var errs []error
+	errs = append(errs, e.vmAPIServer.stop(30*time.Second))
+	if e.stopControllers != nil {
+		e.stopControllers()
+	}
+	errs = append(errs, e.kubeAPIServer.stop(30*time.Second))
+	errs = append(errs, e.etcd.stop(15*time.Second))
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintln(os.Stderr, "teardown:", err)
+	}
+	if keep {
+		fmt.Fprintln(os.Stderr, "kept logs and state in", e.dir)
+		return
+	}
+	_ = os.RemoveAll(e.dir)
+}
+
+// poll calls cond every interval until it returns true, it returns an error,
+// or timeout passes. The last condition error is part of a timeout error.
+func poll(ctx context.Context, timeout time.Duration, what string, cond func(context.Context) (bool, error)) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		ok, err := cond(ctx)
+		if err != nil {
+			var fatal fatalError
+			if errors.As(err, &fatal) {
+				return false, err
+			}
+			last = err
+			return false, nil
+		}
+		return ok, nil
+	})
+	if err != nil && last != nil {
+		return fmt.Errorf("waiting for %s: %w (last error: %v)", what, err, last)
+	}
+	if err != nil {
+		return fmt.Errorf("waiting for %s: %w", what, err)
+	}
+	return nil
+}
+
+// fatalError ends a poll at once, for example when the process exited.
+type fatalError struct{ error }
+
+func (e *environment) startEtcd(ctx context.Context, bin string, port, peerPort int) error {
+	client := fmt.Sprintf("http://127.0.0.1:%d", port)
+	peer := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
+	var err error
+	e.etcd, err = startProc(e.dir, "etcd", bin,
+		"--name=integration",
+		"--data-dir="+filepath.Join(e.dir, "etcd"),
+		"--listen-client-urls="+client,
+		"--advertise-client-urls="+client,
+		"--listen-peer-urls="+peer,
+		"--initial-advertise-peer-urls="+peer,
+		"--initial-cluster=integration="+peer,
+		"--log-level=warn",
+		// Durability does not matter for a throwaway test cluster.
+		"--unsafe-no-fsync",
+	)
+	if err != nil {
+		return err
+	}
+	return poll(ctx, time.Minute, "etcd health", func(ctx context.Context) (bool, error) {
+		if done, err := e.etcd.exited(); done {
+			return false, fatalError{err}
+		}
+		body, code, err := httpGet(ctx, http.DefaultClient, client+"/health")
+		if err != nil {
+			return false, err
+		}
+		return code == http.StatusOK && strings.Contains(body, `"health":"true"`), nil
+	})
+}
+
+func (e *environment) startKubeAPIServer(ctx context.Context, bin string, etcdPort, port int) error {
+	pki := filepath.Join(e.dir, "pki")
+	if err := os.MkdirAll(pki, 0o700); err != nil {
+		return err
+	}
+	servingCA, err := newCA("kube-apiserver-serving-ca")
+	if err != nil {
+		return err
+	}
+	serving, err := servingCA.issue(certSpec{cn: "kube-apiserver", usage: x509.ExtKeyUsageServerAuth,
+		dns: []string{"localhost", "kubernetes.default.svc"}, ips: []net.IP{net.ParseIP("127.0.0.1")}})
+	if err != nil {
+		return err
+	}
+	if e.clientCA, err = newCA("client-ca"); err != nil {
+		return err
+	}
+	if e.frontProxyCA, err = newCA("front-proxy-ca"); err != nil {
+		return err
+	}
+	if e.frontProxy, err = e.frontProxyCA.issue(certSpec{cn: frontProxyClientName, usage: x509.ExtKeyUsageClientAuth}); err != nil {
+		return err
+	}
+	admin, err := e.clientCA.issue(certSpec{cn: "integration-admin", orgs: []string{"system:masters"}, usage: x509.ExtKeyUsageClientAuth})
+	if err != nil {
+		return err
+	}
+	saKey, err := newCA("service-account-signer")
+	if err != nil {
+		return err
+	}
+	e.kubeServingCA = servingCA.certPEM
+
+	servingCrt, servingKey, err := serving.write(pki, "apiserver")
+	if err != nil {
+		return err
+	}
+	clientCAFile, _, err := e.clientCA.write(pki, "client-ca")
+	if err != nil {
+		return err
+	}
+	frontProxyCAFile, _, err := e.frontProxyCA.write(pki, "front-proxy-ca")
+	if err != nil {
+		return err
+	}
+	proxyCrt, proxyKey, err := e.frontProxy.write(pki, "front-proxy-client")
+	if err != nil {
+		return err
+	}
+	_, saKeyFile, err := saKey.write(pki, "sa")
+	if err != nil {
+		return err
+	}
+	saPubFile := filepath.Join(pki, "sa.pub")
+	if err := writePublicKey(saPubFile, saKey.key); err != nil {
+		return err
+	}
+
+	e.kubeURL = fmt.Sprintf("https://127.0.0.1:%d", port)
+	e.kubeAPIServer, err = startProc(e.dir, "kube-apiserver", bin,
+		"--bind-address=127.0.0.1",
+		"--secure-port="+strconv.Itoa(port),
+		"--etcd-servers="+fmt.Sprintf("http://127.0.0.1:%d", etcdPort),
+		"--tls-cert-file="+servingCrt,
+		"--tls-private-key-file="+servingKey,
+		"--client-ca-file="+clientCAFile,
+		"--authorization-mode=RBAC",
+		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-account-key-file="+saPubFile,
+		"--service-account-signing-key-file="+saKeyFile,
+		"--service-cluster-ip-range=10.0.0.0/24",
+		// Endpoints cannot hold loopback addresses; nothing here needs the
+		// kubernetes Service's endpoints.
+		"--endpoint-reconciler-type=none",
+		// The aggregator's front proxy: it presents this client certificate
+		// to vm-apiserver and asserts the caller in these headers.
+		"--requestheader-client-ca-file="+frontProxyCAFile,
+		"--requestheader-allowed-names="+frontProxyClientName,
+		"--requestheader-username-headers=X-Remote-User",
+		"--requestheader-uid-headers=X-Remote-Uid",
+		"--requestheader-group-headers=X-Remote-Group",
+		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+		"--proxy-client-cert-file="+proxyCrt,
+		"--proxy-client-key-file="+proxyKey,
+		"--profiling=false",
+	)
+	if err != nil {
+		return err
+	}
+
+	e.admin = &rest.Config{
+		Host: e.kubeURL,
+		TLSClientConfig: rest.TLSClientConfig{
+			CAData:   servingCA.certPEM,
+			CertData: admin.certPEM,
+			KeyData:  admin.keyPEM,
+		},
+		QPS:   200,
+		Burst: 400,
+	}
+	if e.kube, err = kubernetes.NewForConfig(e.admin); err != nil {
+		return err
+	}
+	if e.vms, err = vmclient.NewForConfig(e.admin); err != nil {
+		return err
+	}
+	if e.dyn, err = dynamic.NewForConfig(e.admin); err != nil {
+		return err
+	}
+	if e.agg, err = aggregatorclient.NewForConfig(e.admin); err != nil {
+		return err
+	}
+	e.kubeconfig = filepath.Join(e.dir, "admin.kubeconfig")
+	if err := writeKubeconfig(e.kubeconfig, e.kubeURL, servingCA.certPEM, func(a *clientcmdapi.AuthInfo) {
+		a.ClientCertificateData = admin.certPEM
+		a.ClientKeyData = admin.keyPEM
+	}); err != nil {
+		return err
+	}
+
+	return poll(ctx, 2*time.Minute, "kube-apiserver /readyz", func(ctx context.Context) (bool, error) {
+		if done, err := e.kubeAPIServer.exited(); done {
+			return false, fatalError{err}
+		}
+		_, err := e.kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err == nil, err
+	})
+}
+
+// startControllers runs, inside the suite, the one kube-controller-manager
+// controller that the kit depends on: ClusterRole aggregation, which folds
+// the kit's vm-apiserver:{view,edit,admin} rules into view, edit and admin.
+func (e *environment) startControllers(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	e.stopControllers = cancel
+	factory := informers.NewSharedInformerFactory(e.kube, 0)
+	ctrl := clusterroleaggregation.NewClusterRoleAggregation(factory.Rbac().V1().ClusterRoles(), e.kube.RbacV1())
+	factory.Start(ctx.Done())
+	go ctrl.Run(ctx, 1)
+}
+
+// applyKit applies artifacts/ with kubectl, changed only where loopback
+// routing demands it.
+func (e *environment) applyKit(ctx context.Context, vmPort int) error {
+	objs, err := renderKit(e.root, e.kubectlBin, filepath.Join(e.dir, "kit"))
+	if err != nil {
+		return err
+	}
+	if e.vmServingCA, err = os.ReadFile(filepath.Join(e.dir, "kit", "certs", "ca.crt")); err != nil {
+		return err
+	}
+	for _, o := range objs {
+		routeToLoopback(o, vmPort)
+	}
+	manifest := filepath.Join(e.dir, "kit-applied.yaml")
+	if err := writeManifest(manifest, objs); err != nil {
+		return err
+	}
+	_, err = e.kubectl(ctx, "apply", "-f", manifest)
+	return err
+}
+
+func (e *environment) startVMAPIServer(ctx context.Context, bin string, etcdPort, port int) error {
+	// vm-apiserver runs as the kit's ServiceAccount, with only the kit's
+	// RBAC: if the kit grants too little, the server does not get ready.
+	tr, err := e.kube.CoreV1().ServiceAccounts(kitNamespace).CreateToken(ctx, kitServiceAccount,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptrTo(int64(4 * 3600))}},
+		metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("token for the kit's ServiceAccount: %w", err)
+	}
+	kubeconfig := filepath.Join(e.dir, "vm-apiserver.kubeconfig")
+	if err := writeKubeconfig(kubeconfig, e.kubeURL, e.kubeServingCA, func(a *clientcmdapi.AuthInfo) {
+		a.Token = tr.Status.Token
+	}); err != nil {
+		return err
+	}
+	policy := filepath.Join(e.dir, "audit-policy.yaml")
+	if err := os.WriteFile(policy, []byte(auditPolicy), 0o644); err != nil {
+		return err
+	}
+	e.vmAudit = filepath.Join(e.dir, "vm-apiserver-audit.log")
+	certs := filepath.Join(e.dir, "kit", "certs")
+	e.vmURL = fmt.Sprintf("https://127.0.0.1:%d", port)
+	e.vmAPIServer, err = startProc(e.dir, "vm-apiserver", bin,
+		"--bind-address=127.0.0.1",
+		"--secure-port="+strconv.Itoa(port),
+		"--tls-cert-file="+filepath.Join(certs, "tls.crt"),
+		"--tls-private-key-file="+filepath.Join(certs, "tls.key"),
+		"--etcd-servers="+fmt.Sprintf("http://127.0.0.1:%d", etcdPort),
+		"--authentication-kubeconfig="+kubeconfig,
+		"--authorization-kubeconfig="+kubeconfig,
+		"--kubeconfig="+kubeconfig,
+		"--audit-log-path="+e.vmAudit,
+		"--audit-policy-file="+policy,
+		"--runtime=none",
+		"--data-dir="+filepath.Join(e.dir, "vm-data"),
+	)
+	if err != nil {
+		return err
+	}
+	client := e.vmHTTPClient(nil)
+	return poll(ctx, 2*time.Minute, "vm-apiserver /readyz", func(ctx context.Context) (bool, error) {
+		if done, err := e.vmAPIServer.exited(); done {
+			return false, fatalError{err}
+		}
+		body, code, err := httpGet(ctx, client, e.vmURL+"/readyz")
+		if err != nil {
+			return false, err
+		}
+		if code != http.StatusOK {
+			return false, fmt.Errorf("/readyz: %d %s", code, body)
+		}
+		return true, nil
+	})
+}
+
+// auditPolicy records every request with its user, so the suite can see the
+// identity that vm-apiserver authorized.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+- level: Metadata
+`
+
+func (e *environment) waitAPIServicesAvailable(ctx context.Context) error {
+	return poll(ctx, 2*time.Minute, "APIServices Available", func(ctx context.Context) (bool, error) {
+		if done, err := e.vmAPIServer.exited(); done {
+			return false, fatalError{err}
+		}
+		for _, name := range kitAPIServices {
+			svc, err := e.agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			if c := availableCondition(svc); c == nil || c.Status != apiregistrationv1.ConditionTrue {
+				return false, fmt.Errorf("%s not available: %+v", name, c)
+			}
+		}
+		return true, nil
+	})
+}
+
+func availableCondition(svc *apiregistrationv1.APIService) *apiregistrationv1.APIServiceCondition {
+	for i := range svc.Status.Conditions {
+		if svc.Status.Conditions[i].Type == apiregistrationv1.Available {
+			return &svc.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// waitAggregatedRoles waits until the aggregation controller has folded the
+// kit's rules into the built-in roles.
+func (e *environment) waitAggregatedRoles(ctx context.Context) error {
+	want := map[string]string{"view": "virtualmachines", "edit": "virtualmachines/start", "admin": "virtualmachines/restart"}
+	return poll(ctx, time.Minute, "aggregated ClusterRoles", func(ctx context.Context) (bool, error) {
+		for role, resource := range want {
+			cr, err := e.kube.RbacV1().ClusterRoles().Get(ctx, role, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			if !hasResource(cr.Rules, resource) {
+				return false, fmt.Errorf("ClusterRole %s has no rule for %s yet", role, resource)
+			}
+		}
+		return true, nil
+	})
+}
+
+func hasResource(rules []rbacv1.PolicyRule, resource string) bool {
+	for _, r := range rules {
+		for _, res := range r.Resources {
+			if res == resource {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// vmHTTPClient calls vm-apiserver directly, verifying it against the kit's
+// CA under its Service name, optionally with a client certificate.
+func (e *environment) vmHTTPClient(clientCert *keyPair) *http.Client {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(e.vmServingCA)
+	cfg := &tls.Config{RootCAs: pool, ServerName: kitService + "." + kitNamespace + ".svc", MinVersion: tls.VersionTLS12}
+	if clientCert != nil {
+		cfg.Certificates = []tls.Certificate{{Certificate: [][]byte{clientCert.cert.Raw}, PrivateKey: clientCert.key}}
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 30 * time.Second}
+}
+
+// httpGet returns the body and status of a GET.
+func httpGet(ctx context.Context, c *http.Client, url string) (string, int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", 0, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	return string(body), resp.StatusCode, err
+}
+
+// kubectl runs the real kubectl as the cluster admin.
+func (e *environment) kubectl(ctx context.Context, args ...string) (string, error) {
+	return e.kubectlAs(ctx, e.kubeconfig, args...)
+}
+
+// kubectlAs runs kubectl with the given kubeconfig.
+func (e *environment) kubectlAs(_ context.Context, kubeconfig string, args ...string) (string, error) {
+	return runCmd(e.dir, e.kubectlBin, append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
+}
+
+// writeKubeconfig writes a one-context kubeconfig for kube-apiserver.
+func writeKubeconfig(path, server string, ca []byte, auth func(*clientcmdapi.AuthInfo)) error {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["integration"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: ca}
+	ai := clientcmdapi.NewAuthInfo()
+	auth(ai)
+	cfg.AuthInfos["user"] = ai
+	cfg.Contexts["integration"] = &clientcmdapi.Context{Cluster: "integration", AuthInfo: "user"}
+	cfg.CurrentContext = "integration"
+	return clientcmd.WriteToFile(*cfg, path)
+}
+
+// ignoreAlreadyExists treats an existing object as created.
+func ignoreAlreadyExists(err error) error {
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
+}
+
+func ptrTo[T any](v T) *T { return &v }
