@@ -1,0 +1,15 @@
+// Package bench is the harness behind `make bench`: it drives a running
+// vm-apiserver and the etcd under it, over HTTPS with the standalone admin
+// client certificate, and prints one line per figure.
+//
+// The action figures compare four ways of flipping a VM between Halted and
+// Always, on the same VMs and one after the other for each concurrency:
+//
+//	A  our action: PUT .../virtualmachines/{name}/start or /stop
+//	B  a plain update: GET the VM, flip spec.runStrategy, PUT it (again on 409)
+//	C  the KubeVirt way: GET, then a JSON patch with a test op on spec.runStrategy
+//	D  the etcd floor: clientv3 Get, then a Txn comparing the mod revision
+//	   that puts the same bytes back
+//
+// hack/bench.sh starts the processes; cmd/vm-bench is the command it runs.
+package bench
