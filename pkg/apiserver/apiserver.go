@@ -86,6 +86,11 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 	installVersionRoutes(generic)
+	// /readyz passes only once the watch cache of virtualmachines is filled,
+	// so that a replica joining a large cluster serves no slow lists.
+	if err := generic.AddPostStartHook("storage-readiness", generic.StorageReadinessHook.Hook); err != nil {
+		return nil, err
+	}
 
 	for name, hook := range c.extra.PostStartHooks {
 		if err := generic.AddPostStartHook(name, hook); err != nil {
