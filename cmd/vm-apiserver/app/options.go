@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	cliflag "k8s.io/component-base/cli/flag"
 
 	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
@@ -76,6 +77,9 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	o.Recommended.Authorization.AddFlags(fss.FlagSet("authorization"))
 	o.Recommended.Audit.AddFlags(fss.FlagSet("auditing"))
 	o.Recommended.Features.AddFlags(fss.FlagSet("features"))
+	// The generic server's feature gates, e.g. ListFromCacheSnapshot=false
+	// to trade list latency for memory (docs/benchmarks.md).
+	utilfeature.DefaultMutableFeatureGate.AddFlag(fss.FlagSet("features"))
 	o.Recommended.CoreAPI.AddFlags(fss.FlagSet("core api"))
 	o.Recommended.Admission.AddFlags(fss.FlagSet("admission"))
 	o.Recommended.EgressSelector.AddFlags(fss.FlagSet("egress selector"))
