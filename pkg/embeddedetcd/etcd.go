@@ -4,6 +4,7 @@ package embeddedetcd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -12,6 +13,10 @@ import (
 
 	"go.etcd.io/etcd/server/v3/embed"
 )
+
+// maxSocketPath is the longest Unix socket path Linux accepts, less room
+// for the peer socket's longer name.
+const maxSocketPath = 100
 
 // Server is a running embedded etcd.
 type Server struct {
@@ -27,16 +32,34 @@ func Start(ctx context.Context, dir string, timeout time.Duration) (*Server, err
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating etcd data dir: %w", err)
 	}
+	// MkdirAll keeps the mode of a directory that exists already.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, err
+	}
 	cfg := embed.NewConfig()
 	cfg.Name = "vm-apiserver"
 	cfg.Dir = filepath.Clean(dir)
-	// Port 0 lets the kernel pick free ports, so several servers (and tests)
-	// can run side by side; the member's identity lives in its data, not in
-	// its address, so a restart on new ports is fine for a single member.
-	loopback := url.URL{Scheme: "http", Host: "127.0.0.1:0"}
-	cfg.ListenClientUrls = []url.URL{loopback}
-	cfg.AdvertiseClientUrls = []url.URL{loopback}
-	cfg.ListenPeerUrls = []url.URL{loopback}
+	// Clients reach etcd through a Unix socket inside the data dir, which
+	// only its owner may enter (0700): etcd has no authentication of its
+	// own here, so a TCP port would let any local user read and write every
+	// VM past the API server's authentication, authorization and audit.
+	socket := url.URL{Scheme: "unix", Path: filepath.Join(cfg.Dir, "etcd.sock")}
+	if len(socket.Path) > maxSocketPath {
+		return nil, fmt.Errorf("the etcd socket path %s is longer than the %d bytes Unix sockets allow: use a shorter --data-dir", socket.Path, maxSocketPath)
+	}
+	if err := os.Remove(socket.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("removing stale etcd socket: %w", err)
+	}
+	cfg.ListenClientUrls = []url.URL{socket}
+	cfg.AdvertiseClientUrls = []url.URL{socket}
+	// The peer listener serves raft traffic between members, which a single
+	// member never gets; a socket beside the client one keeps it off the
+	// network too. (etcd takes a peer socket's path from the URL's host.)
+	peerSocket := filepath.Join(cfg.Dir, "peer.sock")
+	if err := os.Remove(peerSocket); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("removing stale etcd peer socket: %w", err)
+	}
+	cfg.ListenPeerUrls = []url.URL{{Scheme: "unix", Host: peerSocket}}
 	// A one-member cluster never dials its own peer address; etcd only needs
 	// a well-formed one to name the member.
 	cfg.AdvertisePeerUrls = []url.URL{{Scheme: "http", Host: "127.0.0.1:2380"}}
@@ -62,7 +85,7 @@ func Start(ctx context.Context, dir string, timeout time.Duration) (*Server, err
 		e.Close()
 		return nil, ctx.Err()
 	}
-	return &Server{etcd: e, ClientURL: "http://" + e.Clients[0].Addr().String()}, nil
+	return &Server{etcd: e, ClientURL: "unix://" + socket.Path}, nil
 }
 
 // Err reports a fatal error of the running etcd.
