@@ -165,8 +165,10 @@ func (o *Options) Config() (*apiserver.Config, standalone.Credentials, error) {
 
 	// The generic connect handler refuses any ?dryRun query; this filter hands
 	// it to the lifecycle actions, which support dry-run themselves.
+	// WithDeadlineMargin lets handlers answer a 504 themselves before the
+	// generic timeout filter gives up on them.
 	gc.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
-		return genericapiserver.DefaultBuildHandlerChain(subresources.WithActionDryRun(h), c)
+		return genericapiserver.DefaultBuildHandlerChain(subresources.WithActionDryRun(apiserver.WithDeadlineMargin(h)), c)
 	}
 
 	if err := o.Recommended.ApplyTo(gc); err != nil {

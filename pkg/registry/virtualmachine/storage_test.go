@@ -2,10 +2,16 @@ package virtualmachine
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -232,4 +238,35 @@ func TestTable(t *testing.T) {
 	}
 	_, err = tableConvertor{}.ConvertToTable(context.Background(), &metav1.Status{}, nil)
 	require.Error(t, err)
+}
+
+func TestTranslateEtcdError(t *testing.T) {
+	notFound := apierrors.NewNotFound(kubevirt.Resource("virtualmachines"), "vm")
+	plain := errors.New("boom")
+	for _, tc := range []struct {
+		name string
+		in   error
+		code int32
+		same bool
+	}{
+		{"nil stays nil", nil, 0, true},
+		{"API errors pass through", notFound, http.StatusNotFound, true},
+		{"other errors pass through", plain, 0, true},
+		{"unreachable etcd is a 503", grpcstatus.Error(codes.Unavailable, "connection refused"), http.StatusServiceUnavailable, false},
+		{"gRPC deadline is a 504", grpcstatus.Error(codes.DeadlineExceeded, "deadline"), http.StatusGatewayTimeout, false},
+		{"request deadline is a 504", fmt.Errorf("get: %w", context.DeadlineExceeded), http.StatusGatewayTimeout, false},
+		{"etcd request timeout is a 504", rpctypes.ErrTimeout, http.StatusGatewayTimeout, false},
+		{"no leader is a 503", rpctypes.ErrNoLeader, http.StatusServiceUnavailable, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := translateEtcdError(tc.in)
+			if tc.same {
+				assert.Equal(t, tc.in, out)
+				return
+			}
+			var status apierrors.APIStatus
+			require.True(t, errors.As(out, &status), "got %T %v", out, out)
+			assert.Equal(t, tc.code, status.Status().Code)
+		})
+	}
 }
