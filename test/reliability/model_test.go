@@ -1,0 +1,439 @@
+package reliability
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/anishathalye/porcupine"
+
+	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+)
+
+// This file is the sequential specification that porcupine checks the
+// recorded histories against: the lifecycle contract (lifecycle.md §3, §4)
+// written out again, on purpose without calling subresources.Decide, plus the
+// plain writes (runStrategy, status) and reads that the load mixes in.
+
+// The run strategies and the printable statuses the model needs.
+const (
+	always         = "Always"
+	rerunOnFailure = "RerunOnFailure"
+	manual         = "Manual"
+	halted         = "Halted"
+	once           = "Once"
+	stopped        = "Stopped"
+)
+
+// The 409 texts of the contract.
+const (
+	txtAlreadyRunning  = "VM is already running"
+	txtNotRunning      = "VM is not running"
+	txtAlreadyStopping = "VM is already stopping"
+	txtPending         = "a start or stop request is already pending"
+	txtAlwaysNoStart   = "Always does not support manual start requests"
+	txtOnceNoStart     = "Once does not support manual start requests"
+	txtHaltedNoRestart = "Halted does not support manual restart requests"
+	txtOnceNoRestart   = "Once does not support manual restart requests"
+)
+
+// vmState is what the contract depends on, in a comparable form. Strategy
+// is the effective strategy; Legacy says it is kept in spec.running. SCR is
+// status.stateChangeRequests rendered by renderSCR.
+type vmState struct {
+	Exists    bool   `json:"exists"`
+	Legacy    bool   `json:"legacy,omitempty"`
+	Strategy  string `json:"strategy,omitempty"`
+	Created   bool   `json:"created,omitempty"`
+	Printable string `json:"printable,omitempty"`
+	SCR       string `json:"scr,omitempty"`
+}
+
+func (s vmState) active() bool   { return s.Created && s.Printable != stopped }
+func (s vmState) finished() bool { return s.Created && s.Printable == stopped }
+
+// String renders a state for porcupine's visualization.
+func (s vmState) String() string {
+	if !s.Exists {
+		return "absent"
+	}
+	field := "runStrategy"
+	if s.Legacy {
+		field = "running"
+	}
+	inst := "no instance"
+	if s.Created {
+		inst = "instance " + s.Printable
+	}
+	return fmt.Sprintf("%s(%s) %s scr=[%s]", s.Strategy, field, inst, s.SCR)
+}
+
+// The SCR entries, rendered.
+func startReq(paused bool) string {
+	if paused {
+		return "Start{paused=true}"
+	}
+	return "Start"
+}
+
+func stopReq(grace *int64) string {
+	if grace == nil {
+		return "Stop"
+	}
+	return "Stop{gracePeriodSeconds=" + strconv.FormatInt(*grace, 10) + "}"
+}
+
+// renderSCR renders status.stateChangeRequests as the model writes them.
+func renderSCR(reqs []kubevirtv1.VirtualMachineStateChangeRequest) string {
+	parts := make([]string, 0, len(reqs))
+	for _, r := range reqs {
+		s := string(r.Action)
+		if len(r.Data) > 0 {
+			keys := make([]string, 0, len(r.Data))
+			for k := range r.Data {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			kv := make([]string, 0, len(keys))
+			for _, k := range keys {
+				kv = append(kv, k+"="+r.Data[k])
+			}
+			s += "{" + strings.Join(kv, ",") + "}"
+		}
+		if r.UID != nil {
+			s += "@" + string(*r.UID)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ",")
+}
+
+// stateOf reads the model state from a VirtualMachine as JSON.
+func stateOf(body []byte) (vmState, error) {
+	var vm kubevirtv1.VirtualMachine
+	if err := json.Unmarshal(body, &vm); err != nil {
+		return vmState{}, err
+	}
+	if vm.Kind != "VirtualMachine" {
+		return vmState{}, fmt.Errorf("not a VirtualMachine: kind %q", vm.Kind)
+	}
+	return stateOfVM(&vm)
+}
+
+// stateOfVM reads the model state from a versioned VirtualMachine.
+func stateOfVM(vm *kubevirtv1.VirtualMachine) (vmState, error) {
+	s := vmState{Exists: true, Created: vm.Status.Created, Printable: string(vm.Status.PrintableStatus), SCR: renderSCR(vm.Status.StateChangeRequests)}
+	switch {
+	case vm.Spec.Running != nil && vm.Spec.RunStrategy != nil:
+		return s, fmt.Errorf("both spec.running and spec.runStrategy are set")
+	case vm.Spec.Running != nil:
+		s.Legacy, s.Strategy = true, halted
+		if *vm.Spec.Running {
+			s.Strategy = always
+		}
+	case vm.Spec.RunStrategy != nil:
+		s.Strategy = string(*vm.Spec.RunStrategy)
+	default:
+		return s, fmt.Errorf("no run strategy")
+	}
+	return s, nil
+}
+
+// opKind is what an operation of the history does.
+type opKind string
+
+// The operations of the load.
+const (
+	opCreate      opKind = "create"
+	opGet         opKind = "get"
+	opStart       opKind = "start"
+	opStop        opKind = "stop"
+	opRestart     opKind = "restart"
+	opSetStrategy opKind = "setStrategy" // merge patch of spec.runStrategy, or spec.running on a legacy VM
+	opWriteStatus opKind = "writeStatus" // merge patch of status, as a runtime writes it
+)
+
+// opInput is one call.
+type opInput struct {
+	VM     string `json:"vm"`
+	Kind   opKind `json:"kind"`
+	Server int    `json:"server"`
+	DryRun bool   `json:"dryRun,omitempty"`
+	// start
+	Paused bool `json:"paused,omitempty"`
+	// stop (gracePeriod) and restart (gracePeriodSeconds, only 0)
+	Grace *int64 `json:"grace,omitempty"`
+	// create and setStrategy
+	Strategy string `json:"strategy,omitempty"`
+	Legacy   bool   `json:"legacy,omitempty"`
+	// writeStatus
+	Created   bool   `json:"created,omitempty"`
+	Printable string `json:"printable,omitempty"`
+	ClearSCR  bool   `json:"clearSCR,omitempty"`
+}
+
+// outcome classifies an answer.
+type outcome string
+
+// The outcomes. An unknown outcome (a 5xx, a timeout, a dropped connection)
+// may or may not have taken effect, at any time after the call.
+const (
+	outOK       outcome = "ok"
+	outConflict outcome = "conflict"
+	outUnknown  outcome = "unknown"
+	outRejected outcome = "rejected" // any other 4xx: the suite reports it as a failure
+)
+
+// opOutput is one answer.
+type opOutput struct {
+	Outcome  outcome `json:"outcome"`
+	Code     int     `json:"code,omitempty"`
+	State    vmState `json:"state"`              // ok: the VM in the answer
+	Conflict string  `json:"conflict,omitempty"` // conflict: the reason text after the object name
+	Detail   string  `json:"detail,omitempty"`
+}
+
+// expectAction applies an action to s as lifecycle.md §4 says: the new state,
+// or the text of the 409 that refuses it.
+//
+// Where the table is silent the model reads it so: a stop replaces the
+// pending list, so a stop of Always or Once without a grace period leaves no
+// request; Once takes a stop's grace period as Always does; a Halted start
+// without paused leaves the requests as they are.
+func expectAction(s vmState, in opInput) (vmState, string) {
+	next := s
+	pending := s.SCR != ""
+	switch in.Kind {
+	case opStart:
+		if s.active() {
+			return s, txtAlreadyRunning
+		}
+		switch s.Strategy {
+		case always:
+			return s, txtAlwaysNoStart
+		case once:
+			return s, txtOnceNoStart
+		case halted:
+			if in.Paused {
+				if pending {
+					return s, txtPending
+				}
+				next.SCR = startReq(true)
+			}
+			next.Strategy = always
+		default: // RerunOnFailure, Manual
+			if pending {
+				return s, txtPending
+			}
+			reqs := []string{}
+			if s.finished() {
+				reqs = append(reqs, stopReq(nil))
+			}
+			next.SCR = strings.Join(append(reqs, startReq(in.Paused)), ",")
+		}
+	case opStop:
+		switch s.Strategy {
+		case always, once:
+			next.Strategy = halted
+			next.SCR = ""
+			if in.Grace != nil {
+				next.SCR = stopReq(in.Grace)
+			}
+		case halted:
+			if !s.active() {
+				return s, txtNotRunning
+			}
+			if in.Grace == nil {
+				return s, txtAlreadyStopping
+			}
+			next.SCR = stopReq(in.Grace)
+		default: // RerunOnFailure, Manual
+			if !s.active() {
+				return s, txtNotRunning
+			}
+			next.SCR = stopReq(in.Grace)
+		}
+	case opRestart:
+		switch s.Strategy {
+		case halted:
+			return s, txtHaltedNoRestart
+		case once:
+			return s, txtOnceNoRestart
+		}
+		if !s.active() {
+			return s, txtNotRunning
+		}
+		if pending {
+			return s, txtPending
+		}
+		next.SCR = stopReq(in.Grace) + "," + startReq(false)
+	default:
+		panic("not an action: " + string(in.Kind))
+	}
+	return next, ""
+}
+
+// expectWrite is the state after a plain write (create, setStrategy,
+// writeStatus).
+func expectWrite(s vmState, in opInput) vmState {
+	next := s
+	switch in.Kind {
+	case opCreate:
+		return vmState{Exists: true, Legacy: in.Legacy, Strategy: in.Strategy}
+	case opSetStrategy:
+		next.Strategy = in.Strategy
+	case opWriteStatus:
+		next.Created, next.Printable = in.Created, in.Printable
+		if in.ClearSCR {
+			next.SCR = ""
+		}
+	}
+	return next
+}
+
+// step is the nondeterministic step of the model: the states the VM may be
+// in after the operation, none if the answer is impossible from s.
+func step(s vmState, in opInput, out opOutput) []vmState {
+	if out.Outcome == outRejected {
+		// Reported as a failure of its own; it changed nothing.
+		return []vmState{s}
+	}
+	switch in.Kind {
+	case opGet:
+		if out.Outcome == outOK && out.State == s {
+			return []vmState{s}
+		}
+		return nil
+	case opCreate:
+		if s.Exists {
+			return nil
+		}
+		want := expectWrite(s, in)
+		switch out.Outcome {
+		case outOK:
+			if out.State == want {
+				return []vmState{want}
+			}
+		case outUnknown:
+			return []vmState{s, want}
+		}
+		return nil
+	case opSetStrategy, opWriteStatus:
+		if !s.Exists {
+			return nil
+		}
+		want := expectWrite(s, in)
+		switch out.Outcome {
+		case outOK:
+			if out.State == want {
+				return []vmState{want}
+			}
+		case outUnknown:
+			return []vmState{s, want}
+		}
+		return nil
+	case opStart, opStop, opRestart:
+		if !s.Exists {
+			return nil
+		}
+		want, conflict := expectAction(s, in)
+		switch out.Outcome {
+		case outOK:
+			if conflict != "" || out.State != want {
+				return nil
+			}
+			if in.DryRun {
+				return []vmState{s}
+			}
+			return []vmState{want}
+		case outConflict:
+			if out.Conflict == conflict {
+				return []vmState{s}
+			}
+		case outUnknown:
+			if conflict != "" || in.DryRun {
+				return []vmState{s}
+			}
+			return []vmState{s, want}
+		}
+		return nil
+	}
+	return nil
+}
+
+// describeInput renders a call for the visualization.
+func describeInput(in opInput) string {
+	var args []string
+	switch in.Kind {
+	case opStart:
+		if in.Paused {
+			args = append(args, "paused")
+		}
+	case opStop, opRestart:
+		if in.Grace != nil {
+			args = append(args, "grace="+strconv.FormatInt(*in.Grace, 10))
+		}
+	case opCreate, opSetStrategy:
+		args = append(args, in.Strategy)
+		if in.Legacy {
+			args = append(args, "legacy")
+		}
+	case opWriteStatus:
+		args = append(args, fmt.Sprintf("created=%t", in.Created), in.Printable)
+		if in.ClearSCR {
+			args = append(args, "clear SCR")
+		}
+	}
+	if in.DryRun {
+		args = append(args, "dryRun")
+	}
+	return fmt.Sprintf("%s(%s)@server%d", in.Kind, strings.Join(args, ","), in.Server)
+}
+
+// describeOutput renders an answer for the visualization.
+func describeOutput(out opOutput) string {
+	switch out.Outcome {
+	case outOK:
+		return fmt.Sprintf("%d %s", out.Code, out.State)
+	case outConflict:
+		return fmt.Sprintf("409 %q", out.Conflict)
+	default:
+		return fmt.Sprintf("%s %d %s", out.Outcome, out.Code, out.Detail)
+	}
+}
+
+// lifecycleModel is the porcupine model, partitioned by VM: operations on
+// different VMs never interact, which keeps the check fast.
+var lifecycleModel = porcupine.NondeterministicModel{
+	Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
+		byVM := map[string][]porcupine.Operation{}
+		var names []string
+		for _, op := range history {
+			vm := op.Input.(opInput).VM
+			if _, ok := byVM[vm]; !ok {
+				names = append(names, vm)
+			}
+			byVM[vm] = append(byVM[vm], op)
+		}
+		sort.Strings(names)
+		out := make([][]porcupine.Operation, 0, len(names))
+		for _, n := range names {
+			out = append(out, byVM[n])
+		}
+		return out
+	},
+	Init: func() []any { return []any{vmState{}} },
+	Step: func(state, input, output any) []any {
+		next := step(state.(vmState), input.(opInput), output.(opOutput))
+		out := make([]any, len(next))
+		for i, s := range next {
+			out[i] = s
+		}
+		return out
+	},
+	Equal:             func(a, b any) bool { return a.(vmState) == b.(vmState) },
+	DescribeOperation: func(in, out any) string { return describeInput(in.(opInput)) + " -> " + describeOutput(out.(opOutput)) },
+	DescribeState:     func(s any) string { return s.(vmState).String() },
+}
