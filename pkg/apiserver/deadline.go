@@ -36,3 +36,24 @@ func WithDeadlineMargin(handler http.Handler) http.Handler {
 		handler.ServeHTTP(w, req.WithContext(ctx))
 	})
 }
+
+// WithBodyReadDeadline bounds how long reading a request body may take to
+// the request timeout. Without it, a client that trickles a body keeps its
+// connection and a goroutine after the timeout filter has given up: net/http
+// drains the rest of the body before it sends the 504. Only requests with a
+// body are bounded; watches and other reads keep their connection open.
+// Wrap the whole handler chain with it.
+func WithBodyReadDeadline(handler http.Handler, timeout time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if timeout > 0 && req.ContentLength != 0 && hasBody(req.Method) {
+			// An error means the connection cannot take deadlines; the
+			// request is then served as before.
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
+		}
+		handler.ServeHTTP(w, req)
+	})
+}
+
+func hasBody(method string) bool {
+	return method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch
+}

@@ -2,6 +2,8 @@ package apiserver
 
 import (
 	"context"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -38,5 +40,27 @@ func TestWithDeadlineMargin(t *testing.T) {
 			assert.GreaterOrEqual(t, margin, tc.minMargin)
 			assert.LessOrEqual(t, margin, tc.maxMargin)
 		})
+	}
+}
+
+func TestWithBodyReadDeadline(t *testing.T) {
+	readErr := make(chan error, 1)
+	srv := httptest.NewServer(WithBodyReadDeadline(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		_, err := io.ReadAll(req.Body)
+		readErr <- err
+	}), 200*time.Millisecond))
+	defer srv.Close()
+
+	// A client that announces a body and never sends it.
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write([]byte("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"))
+	require.NoError(t, err)
+	select {
+	case err := <-readErr:
+		require.Error(t, err, "reading the body ends at the deadline")
+	case <-time.After(30 * time.Second):
+		require.FailNow(t, "the body read was never cut off")
 	}
 }

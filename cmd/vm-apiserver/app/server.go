@@ -167,8 +167,10 @@ func (o *Options) Config() (*apiserver.Config, standalone.Credentials, error) {
 	// it to the lifecycle actions, which support dry-run themselves.
 	// WithDeadlineMargin lets handlers answer a 504 themselves before the
 	// generic timeout filter gives up on them.
+	// WithBodyReadDeadline stops slow bodies from outliving the request timeout.
 	gc.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
-		return genericapiserver.DefaultBuildHandlerChain(subresources.WithActionDryRun(apiserver.WithDeadlineMargin(h)), c)
+		inner := subresources.WithActionDryRun(apiserver.WithDeadlineMargin(h))
+		return apiserver.WithBodyReadDeadline(genericapiserver.DefaultBuildHandlerChain(inner, c), c.RequestTimeout)
 	}
 
 	if err := o.Recommended.ApplyTo(gc); err != nil {
