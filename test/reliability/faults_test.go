@@ -213,14 +213,14 @@ func TestFaultEtcdKilledUnderLoad(t *testing.T) {
 	}
 	t.Logf("error answers while etcd was down: %s; slowest answer %s", renderCounts(l.rec.shapes), l.rec.slowest)
 	assert.NotEmpty(t, l.rec.shapes, "no call failed while etcd was down: the outage was not observed")
-	// PRODUCT BUG 1 (docs/reliability.md): a lifecycle action still waiting
+	// Regression test of bug 1 (docs/reliability.md, fixed): a lifecycle action still waiting
 	// on etcd when the request deadline passes gets its HTTP/2 stream reset
 	// (HTTP/1.1: its connection closed) instead of a 504 Status.
-	assert.Empty(t, l.rec.noAnswer, "PRODUCT BUG 1: calls to a live replica that got no answer at all")
-	// PRODUCT BUG 2 (docs/reliability.md): a write in flight when etcd dies
+	assert.Empty(t, l.rec.noAnswer, "bug 1 (fixed) is back: calls to a live replica that got no answer at all")
+	// Regression test of bug 2 (docs/reliability.md, fixed): a write in flight when etcd dies
 	// is answered 500 InternalError "rpc error: code = Unavailable" instead
 	// of 503.
-	assert.Empty(t, l.rec.wrongCode, "PRODUCT BUG 2: error answers that are not a 503/504/429 metav1.Status")
+	assert.Empty(t, l.rec.wrongCode, "bug 2 (fixed) is back: error answers that are not a 503/504/429 metav1.Status")
 	assert.Empty(t, l.rec.hangs, "calls that got no answer within %s", clientTimeout)
 	assert.Less(t, l.rec.slowest, serverRequestTimeout+hangSlack, "an answer came later than the request timeout")
 	for _, s := range pair.servers {

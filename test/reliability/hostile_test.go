@@ -320,9 +320,9 @@ loop:
 	}
 	t.Logf("normal client served %d times; slow-body outcomes: %s", served, renderCounts(outcomes))
 	figures.note("slow clients: %d slow-header connections all dropped by the server; slow-body outcomes: %s", nHeader, renderCounts(outcomes))
-	// PRODUCT BUG 4 (docs/reliability.md): past the request timeout the
+	// Regression test of bug 4 (docs/reliability.md, fixed): past the request timeout the
 	// server should answer a slow body (504) and let the connection go.
-	assert.Zero(t, outcomes["client gave up"], "PRODUCT BUG 4: slow-body clients the server never answered within %s", bodyFor)
+	assert.Zero(t, outcomes["client gave up"], "bug 4 (fixed) is back: slow-body clients the server never answered within %s", bodyFor)
 }
 
 // slowHeaders sends a request line and then a header line every 2s, never

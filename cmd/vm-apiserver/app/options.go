@@ -21,8 +21,11 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/runtime/simulated"
 )
 
-// etcdPathPrefix is where objects live in etcd, as in KubeVirt's CRD layout.
-const etcdPathPrefix = "/registry/kubevirt.io"
+// etcdPathPrefix is where objects live in etcd: keys are
+// /vm-apiserver/kubevirt.io/virtualmachines/<namespace>/<name>. It differs
+// from kube-apiserver's /registry, so that sharing an etcd with a cluster
+// that has KubeVirt's CRDs cannot mix the two.
+const etcdPathPrefix = "/vm-apiserver"
 
 // Runtimes that --runtime accepts.
 const (

@@ -163,7 +163,7 @@ func actions(ctx context.Context, args []string) error {
 	var c common
 	c.register(fs)
 	etcdURL := fs.String("etcd", "", "etcd client URL, for method D")
-	etcdPrefix := fs.String("etcd-prefix", "/registry/kubevirt.io", "the server's --etcd-prefix")
+	etcdPrefix := fs.String("etcd-prefix", "/vm-apiserver", "the server's --etcd-prefix")
 	ns := fs.String("namespace", "bench", "namespace of the VMs")
 	vms := fs.String("vms", "1,100", "VM set sizes")
 	conc := fs.String("concurrency", "1,8,64", "worker counts")
