@@ -79,7 +79,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	}
 	subresourcesGroup := genericapiserver.NewDefaultAPIGroupInfo(subresources.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	for _, v := range []string{subresourcesv1.SchemeGroupVersion.Version, v1alpha3.SchemeGroupVersion.Version} {
-		subresourcesGroup.VersionedResourcesStorageMap[v] = actions.NewStorage(vms.Action, Codecs, actions.WithFieldTracker(fieldManager))
+		subresourcesGroup.VersionedResourcesStorageMap[v] = actions.NewStorage(vms.Action, Codecs, actions.WithFieldTracker(actions.NewActionFieldTracker(fieldManager)))
 	}
 
 	if err := generic.InstallAPIGroups(&kubevirtGroup, &subresourcesGroup); err != nil {

@@ -1,0 +1,168 @@
+package apiserver
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
+	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
+	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	generatedopenapi "github.com/vm-apiserver/vm-apiserver/pkg/generated/openapi"
+	"github.com/vm-apiserver/vm-apiserver/pkg/strategy"
+	"github.com/vm-apiserver/vm-apiserver/pkg/subresources"
+)
+
+func genericFieldManager(t *testing.T) *managedfields.FieldManager {
+	t.Helper()
+	cfg := genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(Scheme))
+	fm, err := actionFieldManager(cfg, strategy.ActionStrategy.GetResetFields())
+	require.NoError(t, err)
+	return fm
+}
+
+func seedVM(strategyName string, running *bool) *kubevirt.VirtualMachine {
+	vm := &kubevirt.VirtualMachine{
+		ObjectMeta: metav1.ObjectMeta{Name: "vm", Namespace: "default", Labels: map[string]string{"app": "x"}},
+		Spec: kubevirt.VirtualMachineSpec{
+			Running: running,
+			Template: &kubevirt.VirtualMachineInstanceTemplateSpec{Spec: kubevirt.VirtualMachineInstanceSpec{
+				Domain:  kubevirt.DomainSpec{Devices: kubevirt.Devices{Disks: []kubevirt.Disk{{Name: "d", DiskDevice: kubevirt.DiskDevice{Disk: &kubevirt.DiskTarget{Bus: "virtio"}}}}}},
+				Volumes: []kubevirt.Volume{{Name: "d", VolumeSource: kubevirt.VolumeSource{ContainerDisk: &kubevirt.ContainerDiskSource{Image: "img"}}}},
+			}},
+		},
+	}
+	if strategyName != "" {
+		s := kubevirt.RunStrategy(strategyName)
+		vm.Spec.RunStrategy = &s
+	}
+	return vm
+}
+
+// applied is the VM as a server-side apply body by manager "kubectl".
+func applied(t *testing.T, vm *kubevirt.VirtualMachine) *unstructured.Unstructured {
+	t.Helper()
+	versioned, err := Scheme.ConvertToVersion(vm.DeepCopy(), kubevirtSchemeGV())
+	require.NoError(t, err)
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(versioned)
+	require.NoError(t, err)
+	obj := &unstructured.Unstructured{Object: u}
+	unstructured.RemoveNestedField(obj.Object, "status")
+	unstructured.RemoveNestedField(obj.Object, "metadata", "creationTimestamp")
+	return obj
+}
+
+// owners maps each entry's identity to its field set, ignoring times.
+func owners(entries []metav1.ManagedFieldsEntry) map[string]string {
+	out := map[string]string{}
+	for _, e := range entries {
+		out[fmt.Sprintf("%s/%s/%s/%s", e.Manager, e.Operation, e.APIVersion, e.Subresource)] = string(e.FieldsV1.Raw)
+	}
+	return out
+}
+
+// TestActionFieldTrackerMatchesGenericFieldManager holds the shortcut to the
+// generic field manager's results over sequences of actions on VMs whose
+// fields are owned in different ways.
+func TestActionFieldTrackerMatchesGenericFieldManager(t *testing.T) {
+	fm := genericFieldManager(t)
+	fallback := &countingTracker{FieldTracker: fm}
+	fast := subresources.NewActionFieldTracker(fallback)
+	steps := 0
+	running, stopped := true, false
+	active := kubevirt.VirtualMachineStatus{Created: true, PrintableStatus: kubevirt.PrintableStatusRunning}
+
+	type step struct {
+		action  subresources.Action
+		opts    subresources.Options
+		manager string
+		status  *kubevirt.VirtualMachineStatus // the runtime's status before the action
+	}
+	grace := int64(0)
+	for _, tc := range []struct {
+		name    string
+		vm      *kubevirt.VirtualMachine
+		byApply bool
+		steps   []step
+	}{
+		{"created by update, flipped by two managers", seedVM("Halted", nil), false, []step{
+			{action: subresources.ActionStart, manager: "virtctl"},
+			{action: subresources.ActionStop, manager: "kubectl-vm"},
+			{action: subresources.ActionStart, manager: "virtctl"},
+			{action: subresources.ActionStop, manager: "virtctl"},
+		}},
+		{"applied by kubectl, then actions take runStrategy", seedVM("Always", nil), true, []step{
+			{action: subresources.ActionStop, manager: "virtctl"},
+			{action: subresources.ActionStart, manager: "virtctl", opts: subresources.Options{Paused: true}},
+		}},
+		{"legacy running", seedVM("", &running), true, []step{
+			{action: subresources.ActionStop, manager: "virtctl"},
+			{action: subresources.ActionStart, manager: "curl"},
+		}},
+		{"legacy stopped", seedVM("", &stopped), false, []step{
+			{action: subresources.ActionStart, manager: "virtctl"},
+		}},
+		{"requests on a Manual VM", seedVM("Manual", nil), true, []step{
+			{action: subresources.ActionRestart, manager: "virtctl", status: &active, opts: subresources.Options{GracePeriodSeconds: &grace}},
+		}},
+		{"stop replaces pending requests", seedVM("RerunOnFailure", nil), false, []step{
+			{action: subresources.ActionRestart, manager: "virtctl", status: &active},
+			{action: subresources.ActionStop, manager: "kubectl-vm", status: &active},
+		}},
+		{"stop with a grace period on Always", seedVM("Always", nil), true, []step{
+			{action: subresources.ActionStop, manager: "virtctl", status: &active, opts: subresources.Options{GracePeriodSeconds: &grace}},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var live runtime.Object
+			var err error
+			if tc.byApply {
+				live, err = fm.Apply(&kubevirt.VirtualMachine{}, applied(t, tc.vm), "kubectl", false)
+				require.NoError(t, err)
+			} else {
+				live = fm.UpdateNoErrors(&kubevirt.VirtualMachine{}, tc.vm.DeepCopy(), "kubectl-create")
+			}
+			for i, s := range tc.steps {
+				vm := live.(*kubevirt.VirtualMachine)
+				if s.status != nil {
+					withStatus := vm.DeepCopy()
+					withStatus.Status = *s.status.DeepCopy()
+					withStatus.Status.StateChangeRequests = vm.Status.StateChangeRequests
+					live = fm.UpdateNoErrors(vm, withStatus, "runtime")
+					vm = live.(*kubevirt.VirtualMachine)
+				}
+				decided, err := subresources.Decide(vm, s.action, s.opts)
+				require.NoError(t, err, "step %d", i)
+				want := fm.UpdateNoErrors(vm, decided.DeepCopy(), s.manager).(*kubevirt.VirtualMachine)
+				got := fast.UpdateNoErrors(vm, decided.DeepCopy(), s.manager).(*kubevirt.VirtualMachine)
+				assert.Equal(t, owners(want.ManagedFields), owners(got.ManagedFields), "step %d (%s by %s)", i, s.action, s.manager)
+				assert.Contains(t, owners(got.ManagedFields), s.manager+"/Update/kubevirt.io/v1/", "the action's manager owns what it changed")
+				steps++
+				live = want
+			}
+		})
+	}
+	// Only the steps that clear pending requests need the generic manager.
+	assert.Less(t, fallback.calls, steps/2, "the shortcut served most steps (%d of %d fell back)", fallback.calls, steps)
+}
+
+// countingTracker counts the calls that reach the generic field manager.
+type countingTracker struct {
+	subresources.FieldTracker
+	calls int
+}
+
+func (c *countingTracker) UpdateNoErrors(liveObj, newObj runtime.Object, manager string) runtime.Object {
+	c.calls++
+	return c.FieldTracker.UpdateNoErrors(liveObj, newObj, manager)
+}
+
+func kubevirtSchemeGV() schema.GroupVersion { return kubevirtv1.SchemeGroupVersion }
