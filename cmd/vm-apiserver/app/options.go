@@ -101,6 +101,11 @@ func (o *Options) Complete() error {
 		r.CoreAPI.CoreAPIKubeconfigPath != "" ||
 		os.Getenv("KUBERNETES_SERVICE_HOST") != ""
 	o.standalone = !clusterConfigured
+	if o.standalone && (r.Authentication.ClientCert.ClientCA != "" || r.Authentication.RequestHeader.ClientCAFile != "") {
+		// Standalone mode trusts only the data dir's CA; say so rather than
+		// silently ignore a CA the user expects to be trusted.
+		return fmt.Errorf("--client-ca-file and --requestheader-client-ca-file need cluster mode (--authentication-kubeconfig, --authorization-kubeconfig and --kubeconfig); standalone mode trusts only %s", filepath.Join(o.DataDir, "ca.crt"))
+	}
 	if o.standalone {
 		// There is no kube-apiserver to delegate to, to read namespaces or
 		// flow-control settings from: the server authenticates and authorizes
