@@ -71,15 +71,17 @@ func (c CompletedConfig) New() (*Server, error) {
 		"virtualmachines/status": vms.Status,
 	}
 
-	// Both versions of the actions group are served by the same handlers;
-	// v1alpha3 is there for older KubeVirt clients.
+	// The actions record what they change in managedFields (docs/api.md).
 	fieldManager, err := actionFieldManager(c.generic.OpenAPIV3Config, vms.Action.GetResetFields())
 	if err != nil {
 		return nil, err
 	}
+	tracker := actions.WithFieldTracker(actions.NewActionFieldTracker(fieldManager))
+	// Both versions of the actions group are served by the same handlers;
+	// v1alpha3 is there for older KubeVirt clients.
 	subresourcesGroup := genericapiserver.NewDefaultAPIGroupInfo(subresources.GroupName, Scheme, metav1.ParameterCodec, Codecs)
 	for _, v := range []string{subresourcesv1.SchemeGroupVersion.Version, v1alpha3.SchemeGroupVersion.Version} {
-		subresourcesGroup.VersionedResourcesStorageMap[v] = actions.NewStorage(vms.Action, Codecs, actions.WithFieldTracker(actions.NewActionFieldTracker(fieldManager)))
+		subresourcesGroup.VersionedResourcesStorageMap[v] = actions.NewStorage(vms.Action, Codecs, tracker)
 	}
 
 	if err := generic.InstallAPIGroups(&kubevirtGroup, &subresourcesGroup); err != nil {

@@ -41,9 +41,7 @@ func NewStorage(actions rest.Updater, codecs runtime.NegotiatedSerializer, opts 
 		o(&cfg)
 	}
 	newREST := func(action Action, decode decodeFunc) *actionREST {
-		r := newActionREST(action, actions, codecs, decode)
-		r.fields = cfg.fields
-		return r
+		return &actionREST{action: action, updater: actions, codecs: codecs, decode: decode, fields: cfg.fields}
 	}
 	return map[string]rest.Storage{
 		"virtualmachines":         &VirtualMachinesREST{},
@@ -92,10 +90,6 @@ type actionREST struct {
 	codecs  runtime.NegotiatedSerializer
 	decode  decodeFunc
 	fields  FieldTracker // nil: managedFields are left as they are
-}
-
-func newActionREST(action Action, updater rest.Updater, codecs runtime.NegotiatedSerializer, decode decodeFunc) *actionREST {
-	return &actionREST{action: action, updater: updater, codecs: codecs, decode: decode}
 }
 
 // New returns an empty VirtualMachine, the object an action answers with.
