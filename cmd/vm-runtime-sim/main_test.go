@@ -10,8 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
+	v1 "kubevirt.io/api/core/v1"
 
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
@@ -22,7 +22,7 @@ func TestRunsAgainstAServer(t *testing.T) {
 	s := framework.StartServer(t, "--runtime=none")
 	client, err := versioned.NewForConfig(s.RESTConfig)
 	require.NoError(t, err)
-	vms := client.KubeVirtV1().VirtualMachines("default")
+	vms := client.KubevirtV1().VirtualMachines("default")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -46,7 +46,7 @@ func TestRunsAgainstAServer(t *testing.T) {
 			return false, err
 		}
 		last = vm
-		return vm.Status.PrintableStatus == v1.PrintableStatusRunning, nil
+		return vm.Status.PrintableStatus == v1.VirtualMachineStatusRunning, nil
 	})
 	require.NoError(t, err, "last status: %+v", last)
 	assert.Equal(t, v1.RunStrategyAlways, last.Status.RunStrategy)

@@ -15,9 +15,9 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/component-base/version"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
 	subresourcesv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1alpha3"
@@ -66,6 +66,9 @@ func (c CompletedConfig) New() (*Server, error) {
 	}
 
 	kubevirtGroup := genericapiserver.NewDefaultAPIGroupInfo(kubevirt.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	// Unknown fields anywhere in a VM are found, including inside the parts
+	// of KubeVirt's types that decode themselves (strictfields.go).
+	kubevirtGroup.NegotiatedSerializer = newStrictVMSerializer(Codecs)
 	kubevirtGroup.VersionedResourcesStorageMap[kubevirtv1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"virtualmachines":        vms.VirtualMachine,
 		"virtualmachines/status": vms.Status,

@@ -8,10 +8,10 @@ import (
 	"k8s.io/kube-openapi/pkg/builder3"
 	openapicommon "k8s.io/kube-openapi/pkg/common"
 	"k8s.io/kube-openapi/pkg/util"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 )
 
 // actionFieldManager builds the field manager that records, in

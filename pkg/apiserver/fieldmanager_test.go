@@ -11,19 +11,16 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
-	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
-	genericapiserver "k8s.io/apiserver/pkg/server"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
-	generatedopenapi "github.com/vm-apiserver/vm-apiserver/pkg/generated/openapi"
 	"github.com/vm-apiserver/vm-apiserver/pkg/strategy"
 	"github.com/vm-apiserver/vm-apiserver/pkg/subresources"
 )
 
 func genericFieldManager(t *testing.T) *managedfields.FieldManager {
 	t.Helper()
-	cfg := genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(Scheme))
+	cfg := OpenAPIV3Config("test", "v0")
 	fm, err := actionFieldManager(cfg, strategy.ActionStrategy.GetResetFields())
 	require.NoError(t, err)
 	return fm
@@ -32,16 +29,16 @@ func genericFieldManager(t *testing.T) *managedfields.FieldManager {
 func seedVM(strategyName string, running *bool) *kubevirt.VirtualMachine {
 	vm := &kubevirt.VirtualMachine{
 		ObjectMeta: metav1.ObjectMeta{Name: "vm", Namespace: "default", Labels: map[string]string{"app": "x"}},
-		Spec: kubevirt.VirtualMachineSpec{
+		Spec: kubevirtv1.VirtualMachineSpec{
 			Running: running,
-			Template: &kubevirt.VirtualMachineInstanceTemplateSpec{Spec: kubevirt.VirtualMachineInstanceSpec{
-				Domain:  kubevirt.DomainSpec{Devices: kubevirt.Devices{Disks: []kubevirt.Disk{{Name: "d", DiskDevice: kubevirt.DiskDevice{Disk: &kubevirt.DiskTarget{Bus: "virtio"}}}}}},
-				Volumes: []kubevirt.Volume{{Name: "d", VolumeSource: kubevirt.VolumeSource{ContainerDisk: &kubevirt.ContainerDiskSource{Image: "img"}}}},
+			Template: &kubevirtv1.VirtualMachineInstanceTemplateSpec{Spec: kubevirtv1.VirtualMachineInstanceSpec{
+				Domain:  kubevirtv1.DomainSpec{Devices: kubevirtv1.Devices{Disks: []kubevirtv1.Disk{{Name: "d", DiskDevice: kubevirtv1.DiskDevice{Disk: &kubevirtv1.DiskTarget{Bus: "virtio"}}}}}},
+				Volumes: []kubevirtv1.Volume{{Name: "d", VolumeSource: kubevirtv1.VolumeSource{ContainerDisk: &kubevirtv1.ContainerDiskSource{Image: "img"}}}},
 			}},
 		},
 	}
 	if strategyName != "" {
-		s := kubevirt.RunStrategy(strategyName)
+		s := kubevirtv1.VirtualMachineRunStrategy(strategyName)
 		vm.Spec.RunStrategy = &s
 	}
 	return vm
@@ -78,13 +75,13 @@ func TestActionFieldTrackerMatchesGenericFieldManager(t *testing.T) {
 	fast := subresources.NewActionFieldTracker(fallback)
 	steps := 0
 	running, stopped := true, false
-	active := kubevirt.VirtualMachineStatus{Created: true, PrintableStatus: kubevirt.PrintableStatusRunning}
+	active := kubevirtv1.VirtualMachineStatus{Created: true, PrintableStatus: kubevirtv1.VirtualMachineStatusRunning}
 
 	type step struct {
 		action  subresources.Action
 		opts    subresources.Options
 		manager string
-		status  *kubevirt.VirtualMachineStatus // the runtime's status before the action
+		status  *kubevirtv1.VirtualMachineStatus // the runtime's status before the action
 	}
 	grace := int64(0)
 	for _, tc := range []struct {

@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	v1 "kubevirt.io/api/core/v1"
 
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	subresourcesv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
-	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/kubevirt/v1"
+	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/core/v1"
 )
 
 // The lifecycle actions.
@@ -140,7 +140,7 @@ func (o *actionOptions) run(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	vms := client.KubeVirtV1().VirtualMachines(namespace)
+	vms := client.KubevirtV1().VirtualMachines(namespace)
 	vm, err := o.call(ctx, vms, name)
 	if err != nil {
 		return fmt.Errorf("%s %s/%s: %w", gerund(o.action), namespace, name, err)
@@ -180,11 +180,11 @@ func (o *actionOptions) call(ctx context.Context, vms typedv1.VirtualMachineInte
 func (o *actionOptions) expectation() expectation {
 	switch {
 	case o.action == actionStop:
-		return expectation{want: v1.PrintableStatusStopped}
+		return expectation{want: v1.VirtualMachineStatusStopped}
 	case o.action == actionStart && o.paused:
-		return expectation{want: v1.PrintableStatusPaused}
+		return expectation{want: v1.VirtualMachineStatusPaused}
 	}
-	return expectation{want: v1.PrintableStatusRunning}
+	return expectation{want: v1.VirtualMachineStatusRunning}
 }
 
 func gerund(action string) string {

@@ -9,10 +9,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/utils/ptr"
+	v1 "kubevirt.io/api/core/v1"
 
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
-	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/kubevirt/v1"
+	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/core/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/kubectlvm"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
@@ -36,7 +36,7 @@ func startServer(t *testing.T) *plugin {
 	)
 	client, err := versioned.NewForConfig(s.RESTConfig)
 	require.NoError(t, err)
-	return &plugin{t: t, kubeconfig: s.Kubeconfig, vms: client.KubeVirtV1().VirtualMachines("default")}
+	return &plugin{t: t, kubeconfig: s.Kubeconfig, vms: client.KubevirtV1().VirtualMachines("default")}
 }
 
 // run executes `kubectl vm ARGS` and returns what it printed and its error
@@ -51,7 +51,7 @@ func (p *plugin) run(args ...string) (string, error) {
 	return out.String(), err
 }
 
-func (p *plugin) create(name string, strategy v1.RunStrategy) {
+func (p *plugin) create(name string, strategy v1.VirtualMachineRunStrategy) {
 	p.t.Helper()
 	vm := &v1.VirtualMachine{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -85,7 +85,7 @@ func TestPluginEndToEnd(t *testing.T) {
 		assert.Contains(t, out, "VM vm-cirros is Running\n")
 		vm := p.get("vm-cirros")
 		assert.Equal(t, v1.RunStrategyAlways, *vm.Spec.RunStrategy)
-		assert.Equal(t, v1.PrintableStatusRunning, vm.Status.PrintableStatus)
+		assert.Equal(t, v1.VirtualMachineStatusRunning, vm.Status.PrintableStatus)
 
 		out, err = p.run("status", "vm-cirros")
 		require.NoError(t, err)

@@ -9,8 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
-
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	v1 "kubevirt.io/api/core/v1"
 )
 
 func newStatusCommand(g *globals) *cobra.Command {
@@ -23,7 +22,7 @@ func newStatusCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			vm, err := client.KubeVirtV1().VirtualMachines(namespace).Get(cmd.Context(), args[0], metav1.GetOptions{})
+			vm, err := client.KubevirtV1().VirtualMachines(namespace).Get(cmd.Context(), args[0], metav1.GetOptions{})
 			if err != nil {
 				return err
 			}

@@ -11,8 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/utils/ptr"
-
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	v1 "kubevirt.io/api/core/v1"
 )
 
 func TestFlagChecks(t *testing.T) {
@@ -46,7 +45,7 @@ func TestFlagChecks(t *testing.T) {
 }
 
 func TestExpectation(t *testing.T) {
-	vm := func(status v1.PrintableStatus, observed int64, requests ...v1.StateChangeRequestAction) *v1.VirtualMachine {
+	vm := func(status v1.VirtualMachinePrintableStatus, observed int64, requests ...v1.StateChangeRequestAction) *v1.VirtualMachine {
 		vm := &v1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Generation: 2}}
 		vm.Status.PrintableStatus = status
 		vm.Status.ObservedGeneration = observed
@@ -55,17 +54,17 @@ func TestExpectation(t *testing.T) {
 		}
 		return vm
 	}
-	running := expectation{want: v1.PrintableStatusRunning}
+	running := expectation{want: v1.VirtualMachineStatusRunning}
 	tests := []struct {
 		name string
 		vm   *v1.VirtualMachine
 		want bool
 	}{
-		{"running and seen", vm(v1.PrintableStatusRunning, 2), true},
-		{"running but the runtime has not seen the new spec", vm(v1.PrintableStatusRunning, 1), false},
-		{"running with a request pending (restart not begun)", vm(v1.PrintableStatusRunning, 2, v1.StopRequest, v1.StartRequest), false},
-		{"starting", vm(v1.PrintableStatusStarting, 2, v1.StartRequest), false},
-		{"stopped", vm(v1.PrintableStatusStopped, 2), false},
+		{"running and seen", vm(v1.VirtualMachineStatusRunning, 2), true},
+		{"running but the runtime has not seen the new spec", vm(v1.VirtualMachineStatusRunning, 1), false},
+		{"running with a request pending (restart not begun)", vm(v1.VirtualMachineStatusRunning, 2, v1.StopRequest, v1.StartRequest), false},
+		{"starting", vm(v1.VirtualMachineStatusStarting, 2, v1.StartRequest), false},
+		{"stopped", vm(v1.VirtualMachineStatusStopped, 2), false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,7 +77,7 @@ func TestProgress(t *testing.T) {
 	vm := &v1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Name: "vm", Generation: 3}}
 	assert.Equal(t, "vm: Stopped, waiting for the runtime to see the change", progress(vm, 3))
 
-	vm.Status.PrintableStatus = v1.PrintableStatusStopping
+	vm.Status.PrintableStatus = v1.VirtualMachineStatusStopping
 	vm.Status.ObservedGeneration = 3
 	vm.Status.StateChangeRequests = []v1.VirtualMachineStateChangeRequest{
 		{Action: v1.StopRequest, Data: map[string]string{"gracePeriodSeconds": "0", "b": "x"}},
@@ -93,7 +92,7 @@ func TestPrintStatus(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "vm-cirros", Namespace: "default", Generation: 2},
 		Spec:       v1.VirtualMachineSpec{Running: ptr.To(true)},
 		Status: v1.VirtualMachineStatus{
-			Created: true, Ready: true, PrintableStatus: v1.PrintableStatusRunning,
+			Created: true, Ready: true, PrintableStatus: v1.VirtualMachineStatusRunning,
 			RunStrategy: v1.RunStrategyAlways, ObservedGeneration: 2,
 			Conditions: []v1.VirtualMachineCondition{{
 				Type: v1.VirtualMachineReady, Status: corev1.ConditionTrue, Reason: "Running",

@@ -15,16 +15,16 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
+	v1 "kubevirt.io/api/core/v1"
 
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
-	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/kubevirt/v1"
+	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/core/v1"
 )
 
 // expectation is what the runtime reports once an action has been carried
 // out: the printable status, no pending state change request, and a status
 // written for the spec that the action left (observedGeneration).
 type expectation struct {
-	want v1.PrintableStatus
+	want v1.VirtualMachinePrintableStatus
 }
 
 // met reports whether vm shows the expected state; generation is the VM's
@@ -102,7 +102,7 @@ func progress(vm *v1.VirtualMachine, generation int64) string {
 // runtime has written it, like the STATUS column of kubectl get vm.
 func printableStatus(vm *v1.VirtualMachine) string {
 	if vm.Status.PrintableStatus == "" {
-		return string(v1.PrintableStatusStopped)
+		return string(v1.VirtualMachineStatusStopped)
 	}
 	return string(vm.Status.PrintableStatus)
 }

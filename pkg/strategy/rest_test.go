@@ -11,6 +11,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/warning"
 	"k8s.io/utils/ptr"
+	virtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 )
@@ -76,7 +77,7 @@ func TestBeforeCreate(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantWarnings, rec.warnings)
 			assert.Equal(t, int64(1), vm.Generation)
-			assert.Equal(t, kubevirt.VirtualMachineStatus{}, vm.Status)
+			assert.Equal(t, virtv1.VirtualMachineStatus{}, vm.Status)
 		})
 	}
 }
@@ -104,7 +105,7 @@ func TestBeforeUpdate(t *testing.T) {
 
 			require.NoError(t, rest.BeforeUpdate(tc.strategy, ctx, updated, oldVM))
 
-			assert.Equal(t, tc.wantSpec, *updated.Spec.RunStrategy == kubevirt.RunStrategyHalted, "spec changed")
+			assert.Equal(t, tc.wantSpec, *updated.Spec.RunStrategy == virtv1.RunStrategyHalted, "spec changed")
 			assert.Equal(t, tc.wantStatus, len(updated.Status.StateChangeRequests) == 1, "status changed")
 			assert.Equal(t, tc.wantGen, updated.Generation)
 			assert.Empty(t, rec.warnings)

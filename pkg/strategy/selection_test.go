@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
+	virtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 )
@@ -30,7 +31,7 @@ func TestGetAttrs(t *testing.T) {
 			name: "legacy VM without status has empty values",
 			mutate: func(vm *kubevirt.VirtualMachine) {
 				vm.Spec.RunStrategy, vm.Spec.Running = nil, ptr.To(true)
-				vm.Status = kubevirt.VirtualMachineStatus{}
+				vm.Status = virtv1.VirtualMachineStatus{}
 			},
 			wantFields: fields.Set{
 				"metadata.name": "vm", "metadata.namespace": "default",

@@ -20,11 +20,11 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage/names"
+	v1 "kubevirt.io/api/core/v1"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/install"
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/validation"
 )
 
@@ -106,7 +106,7 @@ func (VirtualMachineStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpa
 // PrepareForCreate drops any status the client sent and sets generation 1.
 func (VirtualMachineStrategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
 	vm := obj.(*kubevirt.VirtualMachine)
-	vm.Status = kubevirt.VirtualMachineStatus{}
+	vm.Status = v1.VirtualMachineStatus{}
 	vm.Generation = 1
 }
 

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/utils/ptr"
+	virtv1 "kubevirt.io/api/core/v1"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
@@ -35,21 +36,21 @@ func newVM() *kubevirt.VirtualMachine {
 			Name: "vm", Namespace: "default", ResourceVersion: "10", Generation: 4,
 			Labels: map[string]string{"app": "demo"}, Annotations: map[string]string{"note": "old"},
 		},
-		Spec: kubevirt.VirtualMachineSpec{
-			RunStrategy: ptr.To(kubevirt.RunStrategyAlways),
-			Template: &kubevirt.VirtualMachineInstanceTemplateSpec{
-				Spec: kubevirt.VirtualMachineInstanceSpec{
-					Domain: kubevirt.DomainSpec{Devices: kubevirt.Devices{
-						Disks: []kubevirt.Disk{{Name: "root", DiskDevice: kubevirt.DiskDevice{Disk: &kubevirt.DiskTarget{Bus: "virtio"}}}},
+		Spec: virtv1.VirtualMachineSpec{
+			RunStrategy: ptr.To(virtv1.RunStrategyAlways),
+			Template: &virtv1.VirtualMachineInstanceTemplateSpec{
+				Spec: virtv1.VirtualMachineInstanceSpec{
+					Domain: virtv1.DomainSpec{Devices: virtv1.Devices{
+						Disks: []virtv1.Disk{{Name: "root", DiskDevice: virtv1.DiskDevice{Disk: &virtv1.DiskTarget{Bus: "virtio"}}}},
 					}},
-					Volumes: []kubevirt.Volume{{Name: "root", VolumeSource: kubevirt.VolumeSource{
-						ContainerDisk: &kubevirt.ContainerDiskSource{Image: "quay.io/containerdisks/fedora:latest"},
+					Volumes: []virtv1.Volume{{Name: "root", VolumeSource: virtv1.VolumeSource{
+						ContainerDisk: &virtv1.ContainerDiskSource{Image: "quay.io/containerdisks/fedora:latest"},
 					}}},
 				},
 			},
 		},
-		Status: kubevirt.VirtualMachineStatus{
-			Created: true, PrintableStatus: kubevirt.PrintableStatusRunning, ObservedGeneration: 4,
+		Status: virtv1.VirtualMachineStatus{
+			Created: true, PrintableStatus: virtv1.VirtualMachineStatusRunning, ObservedGeneration: 4,
 		},
 	}
 }
@@ -82,12 +83,12 @@ func TestObjectKinds(t *testing.T) {
 
 func TestPrepareForCreate(t *testing.T) {
 	vm := newVM()
-	vm.Status.StateChangeRequests = []kubevirt.VirtualMachineStateChangeRequest{{Action: kubevirt.StartRequest}}
+	vm.Status.StateChangeRequests = []virtv1.VirtualMachineStateChangeRequest{{Action: virtv1.StartRequest}}
 	want := newVM().Spec
 
 	Strategy.PrepareForCreate(context.Background(), vm)
 
-	assert.Equal(t, kubevirt.VirtualMachineStatus{}, vm.Status, "a client may not create status")
+	assert.Equal(t, virtv1.VirtualMachineStatus{}, vm.Status, "a client may not create status")
 	assert.Equal(t, int64(1), vm.Generation)
 	assert.Equal(t, want, vm.Spec)
 }
@@ -96,10 +97,10 @@ func TestPrepareForCreate(t *testing.T) {
 type change func(vm *kubevirt.VirtualMachine)
 
 func changeSpec(vm *kubevirt.VirtualMachine) {
-	vm.Spec.RunStrategy = ptr.To(kubevirt.RunStrategyHalted)
+	vm.Spec.RunStrategy = ptr.To(virtv1.RunStrategyHalted)
 }
 func changeStatus(vm *kubevirt.VirtualMachine) {
-	vm.Status.StateChangeRequests = []kubevirt.VirtualMachineStateChangeRequest{{Action: kubevirt.StopRequest}}
+	vm.Status.StateChangeRequests = []virtv1.VirtualMachineStateChangeRequest{{Action: virtv1.StopRequest}}
 }
 func changeLabels(vm *kubevirt.VirtualMachine) { vm.Labels = map[string]string{"app": "new"} }
 func changeAnnotations(vm *kubevirt.VirtualMachine) {
@@ -200,7 +201,7 @@ func TestValidate(t *testing.T) {
 func TestValidateUpdate(t *testing.T) {
 	badSpec := func(vm *kubevirt.VirtualMachine) { vm.Spec.Running = ptr.To(true) }
 	badStatus := func(vm *kubevirt.VirtualMachine) {
-		vm.Status.StateChangeRequests = []kubevirt.VirtualMachineStateChangeRequest{{Action: "Restart"}}
+		vm.Status.StateChangeRequests = []virtv1.VirtualMachineStateChangeRequest{{Action: "Restart"}}
 	}
 	tests := []struct {
 		name      string

@@ -12,6 +12,7 @@ import (
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
+	virtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	"github.com/vm-apiserver/vm-apiserver/pkg/subresources"
@@ -28,7 +29,7 @@ func TestConcurrentStartStop(t *testing.T) {
 		rounds  = 4
 	)
 	e := newEnv(t)
-	before := e.create(t, "busy", strategySpec(kubevirt.RunStrategyHalted), nil)
+	before := e.create(t, "busy", strategySpec(virtv1.RunStrategyHalted), nil)
 
 	// A generous bound so that a bug fails the test rather than hanging it.
 	ctx, cancel := context.WithTimeout(nsContext(), 2*time.Minute)
@@ -71,7 +72,7 @@ func TestConcurrentStartStop(t *testing.T) {
 	final := e.get(t, "busy")
 
 	// Count the strategy changes on the watch up to the final write.
-	changes, last := 0, kubevirt.RunStrategyHalted
+	changes, last := 0, virtv1.RunStrategyHalted
 	for rv := before.ResourceVersion; rv != final.ResourceVersion; {
 		select {
 		case ev, ok := <-w.ResultChan():
@@ -91,9 +92,9 @@ func TestConcurrentStartStop(t *testing.T) {
 	assert.Positive(t, accepted)
 	assert.Equal(t, accepted, changes, "one strategy change per 202")
 	assert.Equal(t, last, *final.Spec.RunStrategy)
-	wantFinal := kubevirt.RunStrategyHalted
+	wantFinal := virtv1.RunStrategyHalted
 	if accepted%2 == 1 {
-		wantFinal = kubevirt.RunStrategyAlways
+		wantFinal = virtv1.RunStrategyAlways
 	}
 	assert.Equal(t, wantFinal, *final.Spec.RunStrategy)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/utils/ptr"
+	virtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/validation"
@@ -94,18 +95,18 @@ func FuzzDecide(f *testing.F) {
 		case 6:
 			vm.Spec.Running = ptr.To(false)
 		case 7:
-			vm.Spec.RunStrategy = ptr.To(kubevirt.RunStrategy(printable))
+			vm.Spec.RunStrategy = ptr.To(virtv1.VirtualMachineRunStrategy(printable))
 		case 8: // neither field: invalid, and refused.
 		default:
 			vm.Spec.RunStrategy = &kubevirt.SupportedRunStrategies[strategy%9]
 		}
 		vm.Status.Created = created
-		vm.Status.PrintableStatus = kubevirt.PrintableStatus(printable)
+		vm.Status.PrintableStatus = virtv1.VirtualMachinePrintableStatus(printable)
 		// Bits of scr pick the pending requests and whether they carry data.
 		for i := 0; i < int(scr%4); i++ {
-			req := kubevirt.VirtualMachineStateChangeRequest{Action: kubevirt.StartRequest}
+			req := virtv1.VirtualMachineStateChangeRequest{Action: virtv1.StartRequest}
 			if scr&(1<<(i+2)) != 0 {
-				req = kubevirt.VirtualMachineStateChangeRequest{Action: kubevirt.StopRequest, Data: map[string]string{"gracePeriodSeconds": "1"}}
+				req = virtv1.VirtualMachineStateChangeRequest{Action: virtv1.StopRequest, Data: map[string]string{"gracePeriodSeconds": "1"}}
 			}
 			vm.Status.StateChangeRequests = append(vm.Status.StateChangeRequests, req)
 		}

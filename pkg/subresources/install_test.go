@@ -19,8 +19,8 @@ import (
 	"k8s.io/apiserver/pkg/endpoints"
 	genericfilters "k8s.io/apiserver/pkg/endpoints/filters"
 	"k8s.io/apiserver/pkg/endpoints/request"
+	virtv1 "kubevirt.io/api/core/v1"
 
-	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	subresourcesv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1alpha3"
 	"github.com/vm-apiserver/vm-apiserver/pkg/subresources"
@@ -76,24 +76,24 @@ func TestInstalledRoutes(t *testing.T) {
 		action   string
 		query    string
 		code     int
-		strategy kubevirt.RunStrategy // stored afterwards
+		strategy virtv1.VirtualMachineRunStrategy // stored afterwards
 	}{
-		{name: "PUT start", method: http.MethodPut, version: "v1", action: "start", code: http.StatusAccepted, strategy: kubevirt.RunStrategyAlways},
-		{name: "PUT start on v1alpha3", method: http.MethodPut, version: "v1alpha3", action: "start", code: http.StatusAccepted, strategy: kubevirt.RunStrategyAlways},
-		{name: "PUT start dry-run query", method: http.MethodPut, version: "v1", action: "start", query: "?dryRun=All", code: http.StatusAccepted, strategy: kubevirt.RunStrategyHalted},
-		{name: "PUT start bad dry-run query", method: http.MethodPut, version: "v1", action: "start", query: "?dryRun=Nope", code: http.StatusBadRequest, strategy: kubevirt.RunStrategyHalted},
-		{name: "PUT restart conflict", method: http.MethodPut, version: "v1", action: "restart", code: http.StatusConflict, strategy: kubevirt.RunStrategyHalted},
-		{name: "GET start", method: http.MethodGet, version: "v1", action: "start", code: http.StatusMethodNotAllowed, strategy: kubevirt.RunStrategyHalted},
-		{name: "POST start", method: http.MethodPost, version: "v1", action: "start", code: http.StatusMethodNotAllowed, strategy: kubevirt.RunStrategyHalted},
-		{name: "PATCH stop", method: http.MethodPatch, version: "v1", action: "stop", code: http.StatusMethodNotAllowed, strategy: kubevirt.RunStrategyHalted},
-		{name: "DELETE restart", method: http.MethodDelete, version: "v1", action: "restart", code: http.StatusMethodNotAllowed, strategy: kubevirt.RunStrategyHalted},
-		{name: "GET the parent", method: http.MethodGet, version: "v1", action: "", code: http.StatusNotFound, strategy: kubevirt.RunStrategyHalted},
-		{name: "unknown action", method: http.MethodPut, version: "v1", action: "pause", code: http.StatusNotFound, strategy: kubevirt.RunStrategyHalted},
+		{name: "PUT start", method: http.MethodPut, version: "v1", action: "start", code: http.StatusAccepted, strategy: virtv1.RunStrategyAlways},
+		{name: "PUT start on v1alpha3", method: http.MethodPut, version: "v1alpha3", action: "start", code: http.StatusAccepted, strategy: virtv1.RunStrategyAlways},
+		{name: "PUT start dry-run query", method: http.MethodPut, version: "v1", action: "start", query: "?dryRun=All", code: http.StatusAccepted, strategy: virtv1.RunStrategyHalted},
+		{name: "PUT start bad dry-run query", method: http.MethodPut, version: "v1", action: "start", query: "?dryRun=Nope", code: http.StatusBadRequest, strategy: virtv1.RunStrategyHalted},
+		{name: "PUT restart conflict", method: http.MethodPut, version: "v1", action: "restart", code: http.StatusConflict, strategy: virtv1.RunStrategyHalted},
+		{name: "GET start", method: http.MethodGet, version: "v1", action: "start", code: http.StatusMethodNotAllowed, strategy: virtv1.RunStrategyHalted},
+		{name: "POST start", method: http.MethodPost, version: "v1", action: "start", code: http.StatusMethodNotAllowed, strategy: virtv1.RunStrategyHalted},
+		{name: "PATCH stop", method: http.MethodPatch, version: "v1", action: "stop", code: http.StatusMethodNotAllowed, strategy: virtv1.RunStrategyHalted},
+		{name: "DELETE restart", method: http.MethodDelete, version: "v1", action: "restart", code: http.StatusMethodNotAllowed, strategy: virtv1.RunStrategyHalted},
+		{name: "GET the parent", method: http.MethodGet, version: "v1", action: "", code: http.StatusNotFound, strategy: virtv1.RunStrategyHalted},
+		{name: "unknown action", method: http.MethodPut, version: "v1", action: "pause", code: http.StatusNotFound, strategy: virtv1.RunStrategyHalted},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			name := "inst-" + string(rune('a'+i))
-			e.create(t, name, strategySpec(kubevirt.RunStrategyHalted), nil)
+			e.create(t, name, strategySpec(virtv1.RunStrategyHalted), nil)
 
 			rec := serve(h, tt.method, strings.TrimSuffix(path(tt.version, name, tt.action), "/")+tt.query, "")
 
@@ -135,7 +135,7 @@ func TestInstalledDiscovery(t *testing.T) {
 func TestInstalledAnswersInYAML(t *testing.T) {
 	e := newEnv(t)
 	h := installed(t, e)
-	e.create(t, "yaml", strategySpec(kubevirt.RunStrategyHalted), nil)
+	e.create(t, "yaml", strategySpec(virtv1.RunStrategyHalted), nil)
 
 	req := httptest.NewRequest(http.MethodPut, "/apis/subresources.kubevirt.io/v1/namespaces/ns/virtualmachines/yaml/start", strings.NewReader("paused: true\n"))
 	req.Header.Set("Accept", "application/yaml")

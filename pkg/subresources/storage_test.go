@@ -20,10 +20,10 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	etcd3testing "k8s.io/apiserver/pkg/storage/etcd3/testing"
 	"k8s.io/utils/ptr"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	kubevirtinstall "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/install"
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	subresourcesinstall "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/install"
 	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
 	"github.com/vm-apiserver/vm-apiserver/pkg/subresources"
@@ -76,10 +76,10 @@ func nsContext() context.Context {
 
 // create stores a VM with the given spec and then, if status is not nil,
 // writes status as a runtime would.
-func (e *env) create(t *testing.T, name string, spec kubevirt.VirtualMachineSpec, status *kubevirt.VirtualMachineStatus) *kubevirt.VirtualMachine {
+func (e *env) create(t *testing.T, name string, spec kubevirtv1.VirtualMachineSpec, status *kubevirtv1.VirtualMachineStatus) *kubevirt.VirtualMachine {
 	t.Helper()
 	if spec.Template == nil {
-		spec.Template = &kubevirt.VirtualMachineInstanceTemplateSpec{}
+		spec.Template = &kubevirtv1.VirtualMachineInstanceTemplateSpec{}
 	}
 	vm := &kubevirt.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace}, Spec: spec}
 	_, err := e.vms.VirtualMachine.Create(nsContext(), vm, rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
@@ -90,7 +90,7 @@ func (e *env) create(t *testing.T, name string, spec kubevirt.VirtualMachineSpec
 	return e.get(t, name)
 }
 
-func (e *env) setStatus(t *testing.T, name string, status kubevirt.VirtualMachineStatus) {
+func (e *env) setStatus(t *testing.T, name string, status kubevirtv1.VirtualMachineStatus) {
 	t.Helper()
 	_, _, err := e.vms.Status.Update(nsContext(), name, rest.DefaultUpdatedObjectInfo(nil,
 		func(_ context.Context, _, old runtime.Object) (runtime.Object, error) {
@@ -146,68 +146,68 @@ func decodeStatus(t *testing.T, body []byte) metav1.Status {
 }
 
 var (
-	activeStatus   = &kubevirt.VirtualMachineStatus{Created: true, Ready: true, PrintableStatus: kubevirt.PrintableStatusRunning}
-	finishedStatus = &kubevirt.VirtualMachineStatus{Created: true, PrintableStatus: kubevirt.PrintableStatusStopped}
+	activeStatus   = &kubevirtv1.VirtualMachineStatus{Created: true, Ready: true, PrintableStatus: kubevirtv1.VirtualMachineStatusRunning}
+	finishedStatus = &kubevirtv1.VirtualMachineStatus{Created: true, PrintableStatus: kubevirtv1.VirtualMachineStatusStopped}
 )
 
-func strategySpec(s kubevirt.RunStrategy) kubevirt.VirtualMachineSpec {
-	return kubevirt.VirtualMachineSpec{RunStrategy: &s}
+func strategySpec(s kubevirtv1.VirtualMachineRunStrategy) kubevirtv1.VirtualMachineSpec {
+	return kubevirtv1.VirtualMachineSpec{RunStrategy: &s}
 }
 
 func TestActionsThroughConnect(t *testing.T) {
 	e := newEnv(t)
 	tests := []struct {
 		name     string
-		spec     kubevirt.VirtualMachineSpec
-		status   *kubevirt.VirtualMachineStatus
+		spec     kubevirtv1.VirtualMachineSpec
+		status   *kubevirtv1.VirtualMachineStatus
 		action   subresources.Action
 		body     string
 		vmName   string // when not the VM created
 		code     int
 		reason   metav1.StatusReason
 		message  string // part of the error's message
-		wantSpec kubevirt.VirtualMachineSpec
-		wantSCR  []kubevirt.VirtualMachineStateChangeRequest
+		wantSpec kubevirtv1.VirtualMachineSpec
+		wantSCR  []kubevirtv1.VirtualMachineStateChangeRequest
 	}{
-		{name: "start halted", spec: strategySpec(kubevirt.RunStrategyHalted), action: subresources.ActionStart,
-			code: http.StatusAccepted, wantSpec: strategySpec(kubevirt.RunStrategyAlways)},
-		{name: "start halted paused", spec: strategySpec(kubevirt.RunStrategyHalted), action: subresources.ActionStart, body: `{"paused":true}`,
-			code: http.StatusAccepted, wantSpec: strategySpec(kubevirt.RunStrategyAlways),
-			wantSCR: []kubevirt.VirtualMachineStateChangeRequest{{Action: kubevirt.StartRequest, Data: map[string]string{"paused": "true"}}}},
-		{name: "start legacy stopped", spec: kubevirt.VirtualMachineSpec{Running: ptr.To(false)}, action: subresources.ActionStart,
-			code: http.StatusAccepted, wantSpec: kubevirt.VirtualMachineSpec{Running: ptr.To(true)}},
-		{name: "start manual finished", spec: strategySpec(kubevirt.RunStrategyManual), status: finishedStatus, action: subresources.ActionStart,
-			code: http.StatusAccepted, wantSpec: strategySpec(kubevirt.RunStrategyManual),
-			wantSCR: []kubevirt.VirtualMachineStateChangeRequest{{Action: kubevirt.StopRequest}, {Action: kubevirt.StartRequest}}},
-		{name: "stop always with grace", spec: strategySpec(kubevirt.RunStrategyAlways), status: activeStatus, action: subresources.ActionStop,
-			body: "gracePeriod: 10\n", code: http.StatusAccepted, wantSpec: strategySpec(kubevirt.RunStrategyHalted),
-			wantSCR: []kubevirt.VirtualMachineStateChangeRequest{{Action: kubevirt.StopRequest, Data: map[string]string{"gracePeriodSeconds": "10"}}}},
-		{name: "stop rerun active", spec: strategySpec(kubevirt.RunStrategyRerunOnFailure), status: activeStatus, action: subresources.ActionStop,
-			code: http.StatusAccepted, wantSpec: strategySpec(kubevirt.RunStrategyRerunOnFailure),
-			wantSCR: []kubevirt.VirtualMachineStateChangeRequest{{Action: kubevirt.StopRequest}}},
-		{name: "forced restart", spec: strategySpec(kubevirt.RunStrategyAlways), status: activeStatus, action: subresources.ActionRestart,
-			body: `{"gracePeriodSeconds":0}`, code: http.StatusAccepted, wantSpec: strategySpec(kubevirt.RunStrategyAlways),
-			wantSCR: []kubevirt.VirtualMachineStateChangeRequest{{Action: kubevirt.StopRequest, Data: map[string]string{"gracePeriodSeconds": "0"}}, {Action: kubevirt.StartRequest}}},
+		{name: "start halted", spec: strategySpec(kubevirtv1.RunStrategyHalted), action: subresources.ActionStart,
+			code: http.StatusAccepted, wantSpec: strategySpec(kubevirtv1.RunStrategyAlways)},
+		{name: "start halted paused", spec: strategySpec(kubevirtv1.RunStrategyHalted), action: subresources.ActionStart, body: `{"paused":true}`,
+			code: http.StatusAccepted, wantSpec: strategySpec(kubevirtv1.RunStrategyAlways),
+			wantSCR: []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StartRequest, Data: map[string]string{"paused": "true"}}}},
+		{name: "start legacy stopped", spec: kubevirtv1.VirtualMachineSpec{Running: ptr.To(false)}, action: subresources.ActionStart,
+			code: http.StatusAccepted, wantSpec: kubevirtv1.VirtualMachineSpec{Running: ptr.To(true)}},
+		{name: "start manual finished", spec: strategySpec(kubevirtv1.RunStrategyManual), status: finishedStatus, action: subresources.ActionStart,
+			code: http.StatusAccepted, wantSpec: strategySpec(kubevirtv1.RunStrategyManual),
+			wantSCR: []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest}, {Action: kubevirtv1.StartRequest}}},
+		{name: "stop always with grace", spec: strategySpec(kubevirtv1.RunStrategyAlways), status: activeStatus, action: subresources.ActionStop,
+			body: "gracePeriod: 10\n", code: http.StatusAccepted, wantSpec: strategySpec(kubevirtv1.RunStrategyHalted),
+			wantSCR: []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest, Data: map[string]string{"gracePeriodSeconds": "10"}}}},
+		{name: "stop rerun active", spec: strategySpec(kubevirtv1.RunStrategyRerunOnFailure), status: activeStatus, action: subresources.ActionStop,
+			code: http.StatusAccepted, wantSpec: strategySpec(kubevirtv1.RunStrategyRerunOnFailure),
+			wantSCR: []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest}}},
+		{name: "forced restart", spec: strategySpec(kubevirtv1.RunStrategyAlways), status: activeStatus, action: subresources.ActionRestart,
+			body: `{"gracePeriodSeconds":0}`, code: http.StatusAccepted, wantSpec: strategySpec(kubevirtv1.RunStrategyAlways),
+			wantSCR: []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest, Data: map[string]string{"gracePeriodSeconds": "0"}}, {Action: kubevirtv1.StartRequest}}},
 
-		{name: "start always", spec: strategySpec(kubevirt.RunStrategyAlways), action: subresources.ActionStart,
+		{name: "start always", spec: strategySpec(kubevirtv1.RunStrategyAlways), action: subresources.ActionStart,
 			code: http.StatusConflict, reason: metav1.StatusReasonConflict, message: "Always does not support manual start requests"},
-		{name: "start running", spec: strategySpec(kubevirt.RunStrategyManual), status: activeStatus, action: subresources.ActionStart,
+		{name: "start running", spec: strategySpec(kubevirtv1.RunStrategyManual), status: activeStatus, action: subresources.ActionStart,
 			code: http.StatusConflict, reason: metav1.StatusReasonConflict, message: "VM is already running"},
-		{name: "stop manual not running", spec: strategySpec(kubevirt.RunStrategyManual), action: subresources.ActionStop,
+		{name: "stop manual not running", spec: strategySpec(kubevirtv1.RunStrategyManual), action: subresources.ActionStop,
 			code: http.StatusConflict, reason: metav1.StatusReasonConflict, message: "VM is not running"},
-		{name: "stop halted stopping", spec: strategySpec(kubevirt.RunStrategyHalted), status: activeStatus, action: subresources.ActionStop,
+		{name: "stop halted stopping", spec: strategySpec(kubevirtv1.RunStrategyHalted), status: activeStatus, action: subresources.ActionStop,
 			code: http.StatusConflict, reason: metav1.StatusReasonConflict, message: "VM is already stopping"},
-		{name: "restart halted", spec: strategySpec(kubevirt.RunStrategyHalted), action: subresources.ActionRestart,
+		{name: "restart halted", spec: strategySpec(kubevirtv1.RunStrategyHalted), action: subresources.ActionRestart,
 			code: http.StatusConflict, reason: metav1.StatusReasonConflict, message: "Halted does not support manual restart requests"},
-		{name: "restart once", spec: strategySpec(kubevirt.RunStrategyOnce), status: activeStatus, action: subresources.ActionRestart,
+		{name: "restart once", spec: strategySpec(kubevirtv1.RunStrategyOnce), status: activeStatus, action: subresources.ActionRestart,
 			code: http.StatusConflict, reason: metav1.StatusReasonConflict, message: "Once does not support manual restart requests"},
-		{name: "unknown vm", spec: strategySpec(kubevirt.RunStrategyHalted), action: subresources.ActionStart, vmName: "nope",
+		{name: "unknown vm", spec: strategySpec(kubevirtv1.RunStrategyHalted), action: subresources.ActionStart, vmName: "nope",
 			code: http.StatusNotFound, reason: metav1.StatusReasonNotFound, message: `virtualmachines.kubevirt.io "nope" not found`},
-		{name: "bad body", spec: strategySpec(kubevirt.RunStrategyHalted), action: subresources.ActionStart, body: `{"paused":1}`,
+		{name: "bad body", spec: strategySpec(kubevirtv1.RunStrategyHalted), action: subresources.ActionStart, body: `{"paused":1}`,
 			code: http.StatusBadRequest, reason: metav1.StatusReasonBadRequest, message: "cannot unmarshal number"},
-		{name: "restart grace 5", spec: strategySpec(kubevirt.RunStrategyAlways), status: activeStatus, action: subresources.ActionRestart,
+		{name: "restart grace 5", spec: strategySpec(kubevirtv1.RunStrategyAlways), status: activeStatus, action: subresources.ActionRestart,
 			body: `{"gracePeriodSeconds":5}`, code: http.StatusBadRequest, reason: metav1.StatusReasonBadRequest, message: "may only be 0"},
-		{name: "too large", spec: strategySpec(kubevirt.RunStrategyHalted), action: subresources.ActionStart,
+		{name: "too large", spec: strategySpec(kubevirtv1.RunStrategyHalted), action: subresources.ActionStart,
 			body: strings.Repeat(" ", subresources.MaxBodyBytes+1), code: http.StatusRequestEntityTooLarge, reason: metav1.StatusReasonRequestEntityTooLarge},
 	}
 	for i, tt := range tests {
@@ -263,9 +263,9 @@ func TestDryRun(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			name := "dry-" + string(rune('a'+i))
 			// A Halted VM can start; an Always VM with an instance can stop.
-			spec, status := strategySpec(kubevirt.RunStrategyHalted), (*kubevirt.VirtualMachineStatus)(nil)
+			spec, status := strategySpec(kubevirtv1.RunStrategyHalted), (*kubevirtv1.VirtualMachineStatus)(nil)
 			if tt.action == subresources.ActionStop {
-				spec, status = strategySpec(kubevirt.RunStrategyAlways), activeStatus
+				spec, status = strategySpec(kubevirtv1.RunStrategyAlways), activeStatus
 			}
 			before := e.create(t, name, spec, status)
 
@@ -310,8 +310,8 @@ func TestStaleWriteIsDecidedAgain(t *testing.T) {
 	e := newEnv(t)
 	tests := []struct {
 		name    string
-		spec    kubevirt.VirtualMachineSpec
-		status  *kubevirt.VirtualMachineStatus
+		spec    kubevirtv1.VirtualMachineSpec
+		status  *kubevirtv1.VirtualMachineStatus
 		action  subresources.Action
 		race    func(t *testing.T, name string)
 		code    int
@@ -319,20 +319,20 @@ func TestStaleWriteIsDecidedAgain(t *testing.T) {
 		check   func(t *testing.T, vm *kubevirt.VirtualMachine)
 	}{
 		{
-			name: "a request that became pending blocks the restart", spec: strategySpec(kubevirt.RunStrategyManual), status: activeStatus,
+			name: "a request that became pending blocks the restart", spec: strategySpec(kubevirtv1.RunStrategyManual), status: activeStatus,
 			action: subresources.ActionRestart,
 			race: func(t *testing.T, name string) {
 				s := *activeStatus
-				s.StateChangeRequests = []kubevirt.VirtualMachineStateChangeRequest{{Action: kubevirt.StopRequest}}
+				s.StateChangeRequests = []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest}}
 				e.setStatus(t, name, s)
 			},
 			code: http.StatusConflict, message: "a start or stop request is already pending",
 			check: func(t *testing.T, vm *kubevirt.VirtualMachine) {
-				assert.Equal(t, []kubevirt.VirtualMachineStateChangeRequest{{Action: kubevirt.StopRequest}}, vm.Status.StateChangeRequests)
+				assert.Equal(t, []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest}}, vm.Status.StateChangeRequests)
 			},
 		},
 		{
-			name: "an instance that finished cannot be stopped", spec: strategySpec(kubevirt.RunStrategyRerunOnFailure), status: activeStatus,
+			name: "an instance that finished cannot be stopped", spec: strategySpec(kubevirtv1.RunStrategyRerunOnFailure), status: activeStatus,
 			action: subresources.ActionStop,
 			race:   func(t *testing.T, name string) { e.setStatus(t, name, *finishedStatus) },
 			code:   http.StatusConflict, message: "VM is not running",
@@ -341,7 +341,7 @@ func TestStaleWriteIsDecidedAgain(t *testing.T) {
 			},
 		},
 		{
-			name: "a concurrent label survives the start", spec: strategySpec(kubevirt.RunStrategyHalted),
+			name: "a concurrent label survives the start", spec: strategySpec(kubevirtv1.RunStrategyHalted),
 			action: subresources.ActionStart,
 			race: func(t *testing.T, name string) {
 				vm := e.get(t, name)
@@ -353,7 +353,7 @@ func TestStaleWriteIsDecidedAgain(t *testing.T) {
 			code: http.StatusAccepted,
 			check: func(t *testing.T, vm *kubevirt.VirtualMachine) {
 				assert.Equal(t, map[string]string{"raced": "yes"}, vm.Labels)
-				assert.Equal(t, kubevirt.RunStrategyAlways, *vm.Spec.RunStrategy)
+				assert.Equal(t, kubevirtv1.RunStrategyAlways, *vm.Spec.RunStrategy)
 			},
 		},
 	}

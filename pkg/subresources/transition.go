@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	virtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 )
@@ -37,6 +38,9 @@ const (
 	msgOnceNoStart     = "Once does not support manual start requests"
 	msgHaltedNoRestart = "Halted does not support manual restart requests"
 	msgOnceNoRestart   = "Once does not support manual restart requests"
+	msgReceiverNoStart = "WaitAsReceiver does not support manual start requests"
+	msgReceiverNoStop  = "WaitAsReceiver does not support manual stop requests"
+	msgReceiverNoRest  = "WaitAsReceiver does not support manual restart requests"
 	msgNoRunStrategy   = "VM has no run strategy"
 	msgUnknownStrategy = "VM has an unsupported run strategy"
 )
@@ -81,6 +85,13 @@ const (
 //	                running"; else 409 "Once does  for Always                        manual restart requests"
 //	                not support manual start
 //	                requests"
+//	WaitAsReceiver  active: 409 "VM is already     409 "WaitAsReceiver does not      409 "WaitAsReceiver does not
+//	                running"; else 409             support manual stop requests"     support manual restart
+//	                "WaitAsReceiver does not                                         requests"
+//	                support manual start requests"
+//
+// A WaitAsReceiver VM is the target of a migration from another cluster: its
+// instance is the migration's to start and stop, so every action refuses it.
 //
 // The strategy is unchanged wherever the table does not set it. A forced
 // restart (GracePeriodSeconds = 0) puts gracePeriodSeconds "0" on its Stop.
@@ -95,11 +106,11 @@ func Decide(vm *kubevirt.VirtualMachine, action Action, opts Options) (*kubevirt
 		return nil, apierrors.NewBadRequest("a restart accepts only gracePeriodSeconds 0 (a forced restart)")
 	}
 
-	strategy, ok := vm.Spec.EffectiveRunStrategy()
+	strategy, ok := kubevirt.EffectiveRunStrategy(&vm.Spec)
 	if !ok {
 		return nil, conflict(vm, msgNoRunStrategy)
 	}
-	if !strategy.IsSupported() {
+	if !kubevirt.IsSupportedRunStrategy(strategy) {
 		return nil, conflict(vm, msgUnknownStrategy+" "+strconv.Quote(string(strategy)))
 	}
 
@@ -122,31 +133,33 @@ func Decide(vm *kubevirt.VirtualMachine, action Action, opts Options) (*kubevirt
 }
 
 // start applies the start column of the table to vm, a copy owned by Decide.
-func start(vm *kubevirt.VirtualMachine, strategy kubevirt.RunStrategy, opts Options) error {
+func start(vm *kubevirt.VirtualMachine, strategy virtv1.VirtualMachineRunStrategy, opts Options) error {
 	status := &vm.Status
-	if status.InstanceActive() {
+	if kubevirt.InstanceActive(status) {
 		return conflict(vm, msgAlreadyRunning)
 	}
 	switch strategy {
-	case kubevirt.RunStrategyAlways:
+	case virtv1.RunStrategyAlways:
 		return conflict(vm, msgAlwaysNoStart)
-	case kubevirt.RunStrategyOnce:
+	case virtv1.RunStrategyOnce:
 		return conflict(vm, msgOnceNoStart)
-	case kubevirt.RunStrategyHalted:
+	case virtv1.RunStrategyWaitAsReceiver:
+		return conflict(vm, msgReceiverNoStart)
+	case virtv1.RunStrategyHalted:
 		if opts.Paused {
 			if len(status.StateChangeRequests) > 0 {
 				return conflict(vm, msgPending)
 			}
-			status.StateChangeRequests = []kubevirt.VirtualMachineStateChangeRequest{startRequest(true)}
+			status.StateChangeRequests = []virtv1.VirtualMachineStateChangeRequest{startRequest(true)}
 		}
-		setStrategy(vm, kubevirt.RunStrategyAlways)
+		setStrategy(vm, virtv1.RunStrategyAlways)
 		return nil
 	default: // RerunOnFailure, Manual
 		if len(status.StateChangeRequests) > 0 {
 			return conflict(vm, msgPending)
 		}
-		var requests []kubevirt.VirtualMachineStateChangeRequest
-		if status.InstanceFinished() {
+		var requests []virtv1.VirtualMachineStateChangeRequest
+		if kubevirt.InstanceFinished(status) {
 			// The old instance must go before a new one can start.
 			requests = append(requests, stopRequest(nil))
 		}
@@ -156,53 +169,57 @@ func start(vm *kubevirt.VirtualMachine, strategy kubevirt.RunStrategy, opts Opti
 }
 
 // stop applies the stop column of the table to vm, a copy owned by Decide.
-func stop(vm *kubevirt.VirtualMachine, strategy kubevirt.RunStrategy, opts Options) error {
+func stop(vm *kubevirt.VirtualMachine, strategy virtv1.VirtualMachineRunStrategy, opts Options) error {
 	status := &vm.Status
 	switch strategy {
-	case kubevirt.RunStrategyAlways, kubevirt.RunStrategyOnce:
-		setStrategy(vm, kubevirt.RunStrategyHalted)
+	case virtv1.RunStrategyWaitAsReceiver:
+		return conflict(vm, msgReceiverNoStop)
+	case virtv1.RunStrategyAlways, virtv1.RunStrategyOnce:
+		setStrategy(vm, virtv1.RunStrategyHalted)
 		// A stop replaces whatever was pending; only a grace period needs a
 		// request, since Halted alone already makes the runtime stop.
 		status.StateChangeRequests = nil
 		if opts.GracePeriodSeconds != nil {
-			status.StateChangeRequests = []kubevirt.VirtualMachineStateChangeRequest{stopRequest(opts.GracePeriodSeconds)}
+			status.StateChangeRequests = []virtv1.VirtualMachineStateChangeRequest{stopRequest(opts.GracePeriodSeconds)}
 		}
 		return nil
-	case kubevirt.RunStrategyHalted:
-		if !status.InstanceActive() {
+	case virtv1.RunStrategyHalted:
+		if !kubevirt.InstanceActive(status) {
 			return conflict(vm, msgNotRunning)
 		}
 		if opts.GracePeriodSeconds == nil {
 			return conflict(vm, msgAlreadyStopping)
 		}
 		// A shorter grace period speeds up the shutdown already under way.
-		status.StateChangeRequests = []kubevirt.VirtualMachineStateChangeRequest{stopRequest(opts.GracePeriodSeconds)}
+		status.StateChangeRequests = []virtv1.VirtualMachineStateChangeRequest{stopRequest(opts.GracePeriodSeconds)}
 		return nil
 	default: // RerunOnFailure, Manual
-		if !status.InstanceActive() {
+		if !kubevirt.InstanceActive(status) {
 			return conflict(vm, msgNotRunning)
 		}
-		status.StateChangeRequests = []kubevirt.VirtualMachineStateChangeRequest{stopRequest(opts.GracePeriodSeconds)}
+		status.StateChangeRequests = []virtv1.VirtualMachineStateChangeRequest{stopRequest(opts.GracePeriodSeconds)}
 		return nil
 	}
 }
 
 // restart applies the restart column of the table to vm, a copy owned by Decide.
-func restart(vm *kubevirt.VirtualMachine, strategy kubevirt.RunStrategy, opts Options) error {
+func restart(vm *kubevirt.VirtualMachine, strategy virtv1.VirtualMachineRunStrategy, opts Options) error {
 	status := &vm.Status
 	switch strategy {
-	case kubevirt.RunStrategyHalted:
+	case virtv1.RunStrategyHalted:
 		return conflict(vm, msgHaltedNoRestart)
-	case kubevirt.RunStrategyOnce:
+	case virtv1.RunStrategyOnce:
 		return conflict(vm, msgOnceNoRestart)
+	case virtv1.RunStrategyWaitAsReceiver:
+		return conflict(vm, msgReceiverNoRest)
 	}
-	if !status.InstanceActive() {
+	if !kubevirt.InstanceActive(status) {
 		return conflict(vm, msgNotRunning)
 	}
 	if len(status.StateChangeRequests) > 0 {
 		return conflict(vm, msgPending)
 	}
-	status.StateChangeRequests = []kubevirt.VirtualMachineStateChangeRequest{
+	status.StateChangeRequests = []virtv1.VirtualMachineStateChangeRequest{
 		stopRequest(opts.GracePeriodSeconds),
 		startRequest(false),
 	}
@@ -211,9 +228,9 @@ func restart(vm *kubevirt.VirtualMachine, strategy kubevirt.RunStrategy, opts Op
 
 // setStrategy writes strategy in the field the VM already uses: spec.running
 // for a legacy VM (only Always and Halted occur there), else spec.runStrategy.
-func setStrategy(vm *kubevirt.VirtualMachine, strategy kubevirt.RunStrategy) {
-	if vm.Spec.IsLegacy() {
-		running := strategy == kubevirt.RunStrategyAlways
+func setStrategy(vm *kubevirt.VirtualMachine, strategy virtv1.VirtualMachineRunStrategy) {
+	if kubevirt.IsLegacy(&vm.Spec) {
+		running := strategy == virtv1.RunStrategyAlways
 		vm.Spec.Running = &running
 		return
 	}
@@ -221,8 +238,8 @@ func setStrategy(vm *kubevirt.VirtualMachine, strategy kubevirt.RunStrategy) {
 }
 
 // startRequest is a Start state change request, paused if asked.
-func startRequest(paused bool) kubevirt.VirtualMachineStateChangeRequest {
-	req := kubevirt.VirtualMachineStateChangeRequest{Action: kubevirt.StartRequest}
+func startRequest(paused bool) virtv1.VirtualMachineStateChangeRequest {
+	req := virtv1.VirtualMachineStateChangeRequest{Action: virtv1.StartRequest}
 	if paused {
 		req.Data = map[string]string{scrDataPaused: scrDataPausedIsTrue}
 	}
@@ -230,8 +247,8 @@ func startRequest(paused bool) kubevirt.VirtualMachineStateChangeRequest {
 }
 
 // stopRequest is a Stop state change request carrying the grace period if given.
-func stopRequest(gracePeriodSeconds *int64) kubevirt.VirtualMachineStateChangeRequest {
-	req := kubevirt.VirtualMachineStateChangeRequest{Action: kubevirt.StopRequest}
+func stopRequest(gracePeriodSeconds *int64) virtv1.VirtualMachineStateChangeRequest {
+	req := virtv1.VirtualMachineStateChangeRequest{Action: virtv1.StopRequest}
 	if gracePeriodSeconds != nil {
 		req.Data = map[string]string{scrDataGracePeriod: strconv.FormatInt(*gracePeriodSeconds, 10)}
 	}

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	virtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	kubevirtinstall "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/install"
@@ -48,12 +49,12 @@ var (
 // restart, and a refusal (409).
 func BenchmarkDecide(b *testing.B) {
 	seed := benchSeedVM(b)
-	withStrategy := func(s kubevirt.RunStrategy, active bool) *kubevirt.VirtualMachine {
+	withStrategy := func(s virtv1.VirtualMachineRunStrategy, active bool) *kubevirt.VirtualMachine {
 		vm := seed.DeepCopy()
 		vm.Spec.RunStrategy = &s
 		vm.Spec.Running = nil
 		if active {
-			vm.Status = kubevirt.VirtualMachineStatus{Created: true, Ready: true, PrintableStatus: kubevirt.PrintableStatusRunning}
+			vm.Status = virtv1.VirtualMachineStatus{Created: true, Ready: true, PrintableStatus: virtv1.VirtualMachineStatusRunning}
 		}
 		return vm
 	}
@@ -64,11 +65,11 @@ func BenchmarkDecide(b *testing.B) {
 		opts     Options
 		conflict bool
 	}{
-		{name: "start-halted", vm: withStrategy(kubevirt.RunStrategyHalted, false), action: ActionStart},
-		{name: "stop-always", vm: withStrategy(kubevirt.RunStrategyAlways, false), action: ActionStop},
-		{name: "stop-always-grace", vm: withStrategy(kubevirt.RunStrategyAlways, true), action: ActionStop, opts: Options{GracePeriodSeconds: ptr.To[int64](30)}},
-		{name: "restart-running", vm: withStrategy(kubevirt.RunStrategyAlways, true), action: ActionRestart},
-		{name: "start-always-409", vm: withStrategy(kubevirt.RunStrategyAlways, false), action: ActionStart, conflict: true},
+		{name: "start-halted", vm: withStrategy(virtv1.RunStrategyHalted, false), action: ActionStart},
+		{name: "stop-always", vm: withStrategy(virtv1.RunStrategyAlways, false), action: ActionStop},
+		{name: "stop-always-grace", vm: withStrategy(virtv1.RunStrategyAlways, true), action: ActionStop, opts: Options{GracePeriodSeconds: ptr.To[int64](30)}},
+		{name: "restart-running", vm: withStrategy(virtv1.RunStrategyAlways, true), action: ActionRestart},
+		{name: "start-always-409", vm: withStrategy(virtv1.RunStrategyAlways, false), action: ActionStart, conflict: true},
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {

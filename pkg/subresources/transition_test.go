@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	virtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 )
@@ -38,16 +39,16 @@ const (
 func (i instance) String() string { return [...]string{"none", "active", "finished"}[i] }
 
 // pendingSCR is the request list of a VM with a request pending.
-var pendingSCR = []kubevirt.VirtualMachineStateChangeRequest{{Action: kubevirt.StartRequest}}
+var pendingSCR = []virtv1.VirtualMachineStateChangeRequest{{Action: virtv1.StartRequest}}
 
 // testVM builds a valid VM with the given strategy row, instance and, if
 // pending, a pending Start request.
 func testVM(strategy string, inst instance, pending bool) *kubevirt.VirtualMachine {
 	vm := &kubevirt.VirtualMachine{
 		ObjectMeta: metav1.ObjectMeta{Name: "vm1", Namespace: "ns", ResourceVersion: "7", Generation: 3},
-		Spec: kubevirt.VirtualMachineSpec{
-			Template: &kubevirt.VirtualMachineInstanceTemplateSpec{
-				Spec: kubevirt.VirtualMachineInstanceSpec{Hostname: "guest"},
+		Spec: virtv1.VirtualMachineSpec{
+			Template: &virtv1.VirtualMachineInstanceTemplateSpec{
+				Spec: virtv1.VirtualMachineInstanceSpec{Hostname: "guest"},
 			},
 		},
 	}
@@ -57,16 +58,16 @@ func testVM(strategy string, inst instance, pending bool) *kubevirt.VirtualMachi
 	case sLegacyOf:
 		vm.Spec.Running = ptr.To(false)
 	default:
-		vm.Spec.RunStrategy = ptr.To(kubevirt.RunStrategy(strategy))
+		vm.Spec.RunStrategy = ptr.To(virtv1.VirtualMachineRunStrategy(strategy))
 	}
 	switch inst {
 	case active:
-		vm.Status.Created, vm.Status.Ready, vm.Status.PrintableStatus = true, true, kubevirt.PrintableStatusRunning
+		vm.Status.Created, vm.Status.Ready, vm.Status.PrintableStatus = true, true, virtv1.VirtualMachineStatusRunning
 	case finished:
-		vm.Status.Created, vm.Status.PrintableStatus = true, kubevirt.PrintableStatusStopped
+		vm.Status.Created, vm.Status.PrintableStatus = true, virtv1.VirtualMachineStatusStopped
 	}
 	if pending {
-		vm.Status.StateChangeRequests = append([]kubevirt.VirtualMachineStateChangeRequest(nil), pendingSCR...)
+		vm.Status.StateChangeRequests = append([]virtv1.VirtualMachineStateChangeRequest(nil), pendingSCR...)
 	}
 	return vm
 }
@@ -76,11 +77,11 @@ func testVM(strategy string, inst instance, pending bool) *kubevirt.VirtualMachi
 type outcome struct {
 	conflict string
 	strategy string
-	scr      []kubevirt.VirtualMachineStateChangeRequest
+	scr      []virtv1.VirtualMachineStateChangeRequest
 }
 
 func fail(msg string) outcome { return outcome{conflict: msg} }
-func ok(strategy string, scr ...kubevirt.VirtualMachineStateChangeRequest) outcome {
+func ok(strategy string, scr ...virtv1.VirtualMachineStateChangeRequest) outcome {
 	return outcome{strategy: strategy, scr: scr}
 }
 
@@ -93,13 +94,13 @@ func keep(strategy string, pending bool) outcome {
 }
 
 var (
-	reqStart       = kubevirt.VirtualMachineStateChangeRequest{Action: kubevirt.StartRequest}
-	reqStartPaused = kubevirt.VirtualMachineStateChangeRequest{Action: kubevirt.StartRequest, Data: map[string]string{"paused": "true"}}
-	reqStop        = kubevirt.VirtualMachineStateChangeRequest{Action: kubevirt.StopRequest}
+	reqStart       = virtv1.VirtualMachineStateChangeRequest{Action: virtv1.StartRequest}
+	reqStartPaused = virtv1.VirtualMachineStateChangeRequest{Action: virtv1.StartRequest, Data: map[string]string{"paused": "true"}}
+	reqStop        = virtv1.VirtualMachineStateChangeRequest{Action: virtv1.StopRequest}
 )
 
-func reqStopGrace(n int) kubevirt.VirtualMachineStateChangeRequest {
-	return kubevirt.VirtualMachineStateChangeRequest{Action: kubevirt.StopRequest, Data: map[string]string{"gracePeriodSeconds": fmt.Sprint(n)}}
+func reqStopGrace(n int) virtv1.VirtualMachineStateChangeRequest {
+	return virtv1.VirtualMachineStateChangeRequest{Action: virtv1.StopRequest, Data: map[string]string{"gracePeriodSeconds": fmt.Sprint(n)}}
 }
 
 type decideCase struct {
@@ -303,7 +304,7 @@ func wantVM(in *kubevirt.VirtualMachine, o outcome) *kubevirt.VirtualMachine {
 	case sLegacyOf:
 		want.Spec.Running = ptr.To(false)
 	default:
-		want.Spec.RunStrategy = ptr.To(kubevirt.RunStrategy(o.strategy))
+		want.Spec.RunStrategy = ptr.To(virtv1.VirtualMachineRunStrategy(o.strategy))
 	}
 	want.Status.StateChangeRequests = o.scr
 	return want
@@ -356,15 +357,15 @@ func TestDecideTable(t *testing.T) {
 func TestDecideRuntimeView(t *testing.T) {
 	tests := []struct {
 		name   string
-		status kubevirt.VirtualMachineStatus
+		status virtv1.VirtualMachineStatus
 		want   outcome // of a Manual start
 	}{
-		{"created without printable status is active", kubevirt.VirtualMachineStatus{Created: true}, fail(msgAlreadyRunning)},
-		{"created and starting is active", kubevirt.VirtualMachineStatus{Created: true, PrintableStatus: kubevirt.PrintableStatusStarting}, fail(msgAlreadyRunning)},
-		{"created and stopping is active", kubevirt.VirtualMachineStatus{Created: true, PrintableStatus: kubevirt.PrintableStatusStopping}, fail(msgAlreadyRunning)},
-		{"created and paused is active", kubevirt.VirtualMachineStatus{Created: true, PrintableStatus: kubevirt.PrintableStatusPaused}, fail(msgAlreadyRunning)},
-		{"stopped but not created is no instance", kubevirt.VirtualMachineStatus{PrintableStatus: kubevirt.PrintableStatusStopped}, ok(sManual, reqStart)},
-		{"running but not created is no instance", kubevirt.VirtualMachineStatus{PrintableStatus: kubevirt.PrintableStatusRunning}, ok(sManual, reqStart)},
+		{"created without printable status is active", virtv1.VirtualMachineStatus{Created: true}, fail(msgAlreadyRunning)},
+		{"created and starting is active", virtv1.VirtualMachineStatus{Created: true, PrintableStatus: virtv1.VirtualMachineStatusStarting}, fail(msgAlreadyRunning)},
+		{"created and stopping is active", virtv1.VirtualMachineStatus{Created: true, PrintableStatus: virtv1.VirtualMachineStatusStopping}, fail(msgAlreadyRunning)},
+		{"created and paused is active", virtv1.VirtualMachineStatus{Created: true, PrintableStatus: virtv1.VirtualMachineStatusPaused}, fail(msgAlreadyRunning)},
+		{"stopped but not created is no instance", virtv1.VirtualMachineStatus{PrintableStatus: virtv1.VirtualMachineStatusStopped}, ok(sManual, reqStart)},
+		{"running but not created is no instance", virtv1.VirtualMachineStatus{PrintableStatus: virtv1.VirtualMachineStatusRunning}, ok(sManual, reqStart)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,8 +9,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 )
 
 // ActionsConfig configures the action figures.
@@ -42,7 +41,7 @@ func benchVMName(i int) string { return fmt.Sprintf("bench-vm-%04d", i) }
 // EnsureVMs creates the VMs bench-vm-0000 ... up to n in ns from template,
 // keeping those that exist, and returns their names.
 func EnsureVMs(ctx context.Context, c *Clients, template *kubevirtv1.VirtualMachine, ns string, n int) ([]string, error) {
-	vms := c.VMs.KubeVirtV1().VirtualMachines(ns)
+	vms := c.VMs.KubevirtV1().VirtualMachines(ns)
 	names := make([]string, n)
 	for i := range n {
 		names[i] = benchVMName(i)

@@ -11,9 +11,9 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/client-go/rest"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 )
 
@@ -65,7 +65,7 @@ func (t Target) Connect() (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the clientset: %w", err)
 	}
-	return &Clients{HTTP: hc, VMs: cs, REST: cs.KubeVirtV1().RESTClient()}, nil
+	return &Clients{HTTP: hc, VMs: cs, REST: cs.KubevirtV1().RESTClient()}, nil
 }
 
 // Protocol sends one GET /version on the shared client and returns the

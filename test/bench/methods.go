@@ -13,9 +13,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
-	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/kubevirt/v1"
+	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/core/v1"
 )
 
 // maxRetries bounds the retries of one flip. Conflicts are expected when
@@ -39,7 +39,7 @@ var MethodNames = []string{"A", "B", "C", "D"}
 // NewMethod returns the method called name acting on the VMs names in
 // namespace ns. etcdPrefix is the server's --etcd-prefix, needed by D only.
 func NewMethod(name string, c *Clients, etcd *clientv3.Client, etcdPrefix, ns string, names []string) (Method, error) {
-	vms := c.VMs.KubeVirtV1().VirtualMachines(ns)
+	vms := c.VMs.KubevirtV1().VirtualMachines(ns)
 	switch name {
 	case "A":
 		return &actionMethod{vms: vms, names: names, running: make([]atomic.Bool, len(names))}, nil
@@ -62,7 +62,7 @@ func running(vm *kubevirtv1.VirtualMachine) bool {
 }
 
 // flipped is the strategy that flips vm: Halted for Always, else Always.
-func flipped(vm *kubevirtv1.VirtualMachine) kubevirtv1.RunStrategy {
+func flipped(vm *kubevirtv1.VirtualMachine) kubevirtv1.VirtualMachineRunStrategy {
 	if running(vm) {
 		return kubevirtv1.RunStrategyHalted
 	}

@@ -17,8 +17,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 )
 
 // ScaleVMName names the i-th VM of the scale figures.
@@ -29,7 +28,7 @@ func ScaleVMName(i int) string { return fmt.Sprintf("vm-%06d", i) }
 // exist already count as created, so an interrupted run can resume.
 // progress, if not nil, gets a line every tenth of the way.
 func CreateVMs(ctx context.Context, c *Clients, template *kubevirtv1.VirtualMachine, ns string, n, conc int, progress io.Writer) (Summary, error) {
-	vms := c.VMs.KubeVirtV1().VirtualMachines(ns)
+	vms := c.VMs.KubevirtV1().VirtualMachines(ns)
 	var next, done atomic.Int64
 	samples := make([][]time.Duration, conc)
 	errs := make([]error, conc)
@@ -226,7 +225,7 @@ type WatchResult struct {
 // the VM named probe for the event latency.
 func Watches(ctx context.Context, c *Clients, ns, probe string, n, reps int) (WatchResult, error) {
 	var r WatchResult
-	flip := &actionMethod{vms: c.VMs.KubeVirtV1().VirtualMachines(ns), names: []string{probe}, running: make([]atomic.Bool, 1)}
+	flip := &actionMethod{vms: c.VMs.KubevirtV1().VirtualMachines(ns), names: []string{probe}, running: make([]atomic.Bool, 1)}
 	if err := flip.Prepare(ctx); err != nil {
 		return r, err
 	}

@@ -19,8 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
@@ -64,16 +64,16 @@ func TestActionsAsVirtctlSendsThem(t *testing.T) {
 	ctx := context.Background()
 	client, err := versioned.NewForConfig(s.RESTConfig)
 	require.NoError(t, err)
-	vms := client.KubeVirtV1().VirtualMachines("default")
+	vms := client.KubevirtV1().VirtualMachines("default")
 	actions := newActionClient(t, s)
 
-	create := func(name string, strategy kubevirtv1.RunStrategy, active bool) {
+	create := func(name string, strategy kubevirtv1.VirtualMachineRunStrategy, active bool) {
 		vm := typedVM(t, name)
 		vm.Spec.RunStrategy = &strategy
 		created, err := vms.Create(ctx, vm, metav1.CreateOptions{})
 		require.NoError(t, err)
 		if active {
-			created.Status = kubevirtv1.VirtualMachineStatus{Created: true, PrintableStatus: kubevirtv1.PrintableStatusRunning}
+			created.Status = kubevirtv1.VirtualMachineStatus{Created: true, PrintableStatus: kubevirtv1.VirtualMachineStatusRunning}
 			_, err = vms.UpdateStatus(ctx, created, metav1.UpdateOptions{})
 			require.NoError(t, err)
 		}
@@ -189,7 +189,7 @@ func TestActionsAsVirtctlSendsThem(t *testing.T) {
 	})
 	// The cells the seed marks "-" are conflicts with the contract's text.
 	for _, tc := range []struct {
-		strategy kubevirtv1.RunStrategy
+		strategy kubevirtv1.VirtualMachineRunStrategy
 		action   string
 		message  string
 	}{

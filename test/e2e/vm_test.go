@@ -24,9 +24,9 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
@@ -141,7 +141,7 @@ func TestValidationOverHTTPS(t *testing.T) {
 	cfg.WarningHandler = warn
 	client, err := versioned.NewForConfig(cfg)
 	require.NoError(t, err)
-	vms := client.KubeVirtV1().VirtualMachines("default")
+	vms := client.KubevirtV1().VirtualMachines("default")
 
 	t.Run("running and runStrategy together is a 422 on spec.running", func(t *testing.T) {
 		vm := typedVM(t, "both")
@@ -152,7 +152,7 @@ func TestValidationOverHTTPS(t *testing.T) {
 	})
 	t.Run("unknown strategy is a 422 on spec.runStrategy", func(t *testing.T) {
 		vm := typedVM(t, "unknown")
-		bogus := kubevirtv1.RunStrategy("Sometimes")
+		bogus := kubevirtv1.VirtualMachineRunStrategy("Sometimes")
 		vm.Spec.RunStrategy = &bogus
 		_, err := vms.Create(ctx, vm, metav1.CreateOptions{})
 		requireInvalid(t, err, "spec.runStrategy")
@@ -170,7 +170,7 @@ func TestValidationOverHTTPS(t *testing.T) {
 	t.Run("unknown field under fieldValidation=Strict is a 400 naming the field", func(t *testing.T) {
 		body := `{"apiVersion":"kubevirt.io/v1","kind":"VirtualMachine","metadata":{"name":"strict"},` +
 			`"spec":{"runStrategy":"Halted","bogusField":1,"template":{"spec":{"domain":{"devices":{}}}}}}`
-		err := client.KubeVirtV1().RESTClient().Post().Namespace("default").Resource("virtualmachines").
+		err := client.KubevirtV1().RESTClient().Post().Namespace("default").Resource("virtualmachines").
 			Param("fieldValidation", "Strict").SetHeader("Content-Type", "application/json").
 			Body([]byte(body)).Do(ctx).Error()
 		require.Error(t, err)
@@ -247,7 +247,7 @@ func TestTableColumnsAndFieldSelectors(t *testing.T) {
 	ctx := context.Background()
 	client, err := versioned.NewForConfig(s.RESTConfig)
 	require.NoError(t, err)
-	vms := client.KubeVirtV1().VirtualMachines("default")
+	vms := client.KubevirtV1().VirtualMachines("default")
 	_, err = vms.Create(ctx, typedVM(t, "always"), metav1.CreateOptions{})
 	require.NoError(t, err)
 	halted := typedVM(t, "halted")
@@ -256,7 +256,7 @@ func TestTableColumnsAndFieldSelectors(t *testing.T) {
 	_, err = vms.Create(ctx, halted, metav1.CreateOptions{})
 	require.NoError(t, err)
 
-	raw, err := client.KubeVirtV1().RESTClient().Get().Namespace("default").Resource("virtualmachines").
+	raw, err := client.KubevirtV1().RESTClient().Get().Namespace("default").Resource("virtualmachines").
 		SetHeader("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io").DoRaw(ctx)
 	require.NoError(t, err)
 	var table metav1.Table
@@ -286,26 +286,26 @@ func TestStatusSubresourceSeparation(t *testing.T) {
 	ctx := context.Background()
 	client, err := versioned.NewForConfig(s.RESTConfig)
 	require.NoError(t, err)
-	vms := client.KubeVirtV1().VirtualMachines("default")
+	vms := client.KubevirtV1().VirtualMachines("default")
 	vm, err := vms.Create(ctx, typedVM(t, "sep"), metav1.CreateOptions{})
 	require.NoError(t, err)
 
 	// The main resource ignores status.
-	vm.Status.PrintableStatus = kubevirtv1.PrintableStatusRunning
+	vm.Status.PrintableStatus = kubevirtv1.VirtualMachineStatusRunning
 	vm, err = vms.Update(ctx, vm, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, vm.Status.PrintableStatus)
 	assert.EqualValues(t, 1, vm.Generation, "no spec change, no new generation")
 
 	// The status subresource ignores spec and labels.
-	vm.Status.PrintableStatus = kubevirtv1.PrintableStatusRunning
+	vm.Status.PrintableStatus = kubevirtv1.VirtualMachineStatusRunning
 	vm.Status.Created = true
 	halted := kubevirtv1.RunStrategyHalted
 	vm.Spec.RunStrategy = &halted
 	vm.Labels = map[string]string{"changed": "true"}
 	vm, err = vms.UpdateStatus(ctx, vm, metav1.UpdateOptions{})
 	require.NoError(t, err)
-	assert.Equal(t, kubevirtv1.PrintableStatusRunning, vm.Status.PrintableStatus)
+	assert.Equal(t, kubevirtv1.VirtualMachineStatusRunning, vm.Status.PrintableStatus)
 	assert.Equal(t, kubevirtv1.RunStrategyAlways, *vm.Spec.RunStrategy)
 	assert.NotContains(t, vm.Labels, "changed")
 

@@ -11,8 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 )
 
 // actionCase is one cell of the transition table (lifecycle.md §4), driven
@@ -31,7 +30,7 @@ type actionCase struct {
 	wantSCR      []string // status.stateChangeRequests, see formatSCR
 }
 
-func strategy(s kubevirtv1.RunStrategy) func(string) *kubevirtv1.VirtualMachine {
+func strategy(s kubevirtv1.VirtualMachineRunStrategy) func(string) *kubevirtv1.VirtualMachine {
 	return func(name string) *kubevirtv1.VirtualMachine { return newVM(name, s) }
 }
 
@@ -286,7 +285,7 @@ func TestActionOtherMethods(t *testing.T) {
 // program would.
 func TestActionsTypedClient(t *testing.T) {
 	ns := newNamespace(t)
-	vms := env.vms.KubeVirtV1().VirtualMachines(ns)
+	vms := env.vms.KubevirtV1().VirtualMachines(ns)
 	createVM(t, ns, newVM("vm", kubevirtv1.RunStrategyHalted))
 
 	vm, err := vms.Start(t.Context(), "vm", nil)

@@ -18,9 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 	"sigs.k8s.io/yaml"
-
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 )
 
 var vmGVR = schema.GroupVersionResource{Group: "kubevirt.io", Version: "v1", Resource: "virtualmachines"}
@@ -28,7 +27,7 @@ var vmGVR = schema.GroupVersionResource{Group: "kubevirt.io", Version: "v1", Res
 // TestCRUD drives the typed client through kube-apiserver's proxy.
 func TestCRUD(t *testing.T) {
 	ns := newNamespace(t)
-	vms := env.vms.KubeVirtV1().VirtualMachines(ns)
+	vms := env.vms.KubevirtV1().VirtualMachines(ns)
 	names := []string{"vm-a", "vm-b", "vm-c"}
 
 	t.Run("POST returns 201 with the object", func(t *testing.T) {
@@ -60,7 +59,7 @@ func TestCRUD(t *testing.T) {
 		require.Len(t, one.Items, 1)
 		assert.Equal(t, "vm-b", one.Items[0].Name)
 		// All namespaces: at least ours, and none of ours twice.
-		all, err := env.vms.KubeVirtV1().VirtualMachines(metav1.NamespaceAll).List(t.Context(), metav1.ListOptions{})
+		all, err := env.vms.KubevirtV1().VirtualMachines(metav1.NamespaceAll).List(t.Context(), metav1.ListOptions{})
 		require.NoError(t, err)
 		count := 0
 		for _, vm := range all.Items {

@@ -15,8 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/retry"
-
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 )
 
 const (
@@ -38,7 +37,7 @@ func newNamespace(t *testing.T) string {
 }
 
 // newVM returns a valid VM with the given run strategy.
-func newVM(name string, strategy kubevirtv1.RunStrategy) *kubevirtv1.VirtualMachine {
+func newVM(name string, strategy kubevirtv1.VirtualMachineRunStrategy) *kubevirtv1.VirtualMachine {
 	return &kubevirtv1.VirtualMachine{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubevirt.io/vm": name}},
 		Spec: kubevirtv1.VirtualMachineSpec{
@@ -61,7 +60,7 @@ func newLegacyVM(name string, running bool) *kubevirtv1.VirtualMachine {
 // createVM creates vm in ns as the admin.
 func createVM(t *testing.T, ns string, vm *kubevirtv1.VirtualMachine) *kubevirtv1.VirtualMachine {
 	t.Helper()
-	out, err := env.vms.KubeVirtV1().VirtualMachines(ns).Create(t.Context(), vm, metav1.CreateOptions{})
+	out, err := env.vms.KubevirtV1().VirtualMachines(ns).Create(t.Context(), vm, metav1.CreateOptions{})
 	require.NoError(t, err)
 	return out
 }
@@ -69,7 +68,7 @@ func createVM(t *testing.T, ns string, vm *kubevirtv1.VirtualMachine) *kubevirtv
 // getVM reads a VM as the admin.
 func getVM(t *testing.T, ns, name string) *kubevirtv1.VirtualMachine {
 	t.Helper()
-	vm, err := env.vms.KubeVirtV1().VirtualMachines(ns).Get(t.Context(), name, metav1.GetOptions{})
+	vm, err := env.vms.KubevirtV1().VirtualMachines(ns).Get(t.Context(), name, metav1.GetOptions{})
 	require.NoError(t, err)
 	return vm
 }
@@ -80,12 +79,12 @@ func setStatus(t *testing.T, ns, name string, mutate func(*kubevirtv1.VirtualMac
 	t.Helper()
 	var out *kubevirtv1.VirtualMachine
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		vm, err := env.vms.KubeVirtV1().VirtualMachines(ns).Get(t.Context(), name, metav1.GetOptions{})
+		vm, err := env.vms.KubevirtV1().VirtualMachines(ns).Get(t.Context(), name, metav1.GetOptions{})
 		if err != nil {
 			return err
 		}
 		mutate(&vm.Status)
-		out, err = env.vms.KubeVirtV1().VirtualMachines(ns).UpdateStatus(t.Context(), vm, metav1.UpdateOptions{})
+		out, err = env.vms.KubevirtV1().VirtualMachines(ns).UpdateStatus(t.Context(), vm, metav1.UpdateOptions{})
 		return err
 	})
 	require.NoError(t, err)
@@ -96,14 +95,14 @@ func setStatus(t *testing.T, ns, name string, mutate func(*kubevirtv1.VirtualMac
 func running(s *kubevirtv1.VirtualMachineStatus) {
 	s.Created = true
 	s.Ready = true
-	s.PrintableStatus = kubevirtv1.PrintableStatusRunning
+	s.PrintableStatus = kubevirtv1.VirtualMachineStatusRunning
 }
 
 // finished marks the instance as existing but stopped.
 func finished(s *kubevirtv1.VirtualMachineStatus) {
 	s.Created = true
 	s.Ready = false
-	s.PrintableStatus = kubevirtv1.PrintableStatusStopped
+	s.PrintableStatus = kubevirtv1.VirtualMachineStatusStopped
 }
 
 // actionPath is the URL path of a lifecycle action.

@@ -21,8 +21,7 @@ import (
 	auditv1 "k8s.io/apiserver/pkg/apis/audit/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 )
 
 // bind grants a ClusterRole or Role to a user in ns.
@@ -40,7 +39,7 @@ func bind(t *testing.T, ns, user, kind, role string) {
 // needs, so that an allowed request succeeds rather than conflicts.
 type rbacOp struct {
 	name     string
-	strategy kubevirtv1.RunStrategy
+	strategy kubevirtv1.VirtualMachineRunStrategy
 	active   bool
 	request  func(ns, vm string) (method, path, body string)
 	wantCode int // when allowed

@@ -13,9 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
 	"github.com/vm-apiserver/vm-apiserver/pkg/subresources"
 )
@@ -114,13 +114,13 @@ func TestModelAgreesWithDecide(t *testing.T) {
 						TypeMeta:   metav1.TypeMeta{Kind: "VirtualMachine", APIVersion: "kubevirt.io/v1"},
 						ObjectMeta: metav1.ObjectMeta{Name: "vm", Namespace: "ns"},
 						Status: kubevirtv1.VirtualMachineStatus{
-							Created: ins.created, PrintableStatus: kubevirtv1.PrintableStatus(ins.printable), StateChangeRequests: scr,
+							Created: ins.created, PrintableStatus: kubevirtv1.VirtualMachinePrintableStatus(ins.printable), StateChangeRequests: scr,
 						},
 					}
 					if v.legacy {
 						vm.Spec.Running = ptr(v.strategy == always)
 					} else {
-						vm.Spec.RunStrategy = ptr(kubevirtv1.RunStrategy(v.strategy))
+						vm.Spec.RunStrategy = ptr(kubevirtv1.VirtualMachineRunStrategy(v.strategy))
 					}
 					before, err := stateOfVM(vm)
 					require.NoError(t, err)

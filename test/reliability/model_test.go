@@ -8,8 +8,7 @@ import (
 	"strings"
 
 	"github.com/anishathalye/porcupine"
-
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 )
 
 // This file is the sequential specification that porcupine checks the

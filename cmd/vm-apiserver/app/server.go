@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	cliflag "k8s.io/component-base/cli/flag"
 	basecompatibility "k8s.io/component-base/compatibility"
@@ -23,7 +22,6 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
 	"github.com/vm-apiserver/vm-apiserver/pkg/embeddedetcd"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
-	generatedopenapi "github.com/vm-apiserver/vm-apiserver/pkg/generated/openapi"
 	"github.com/vm-apiserver/vm-apiserver/pkg/runtime/simulated"
 	"github.com/vm-apiserver/vm-apiserver/pkg/standalone"
 	"github.com/vm-apiserver/vm-apiserver/pkg/subresources"
@@ -155,21 +153,18 @@ func (o *Options) Config() (*apiserver.Config, standalone.Credentials, error) {
 	// The generic server gates its features on the Kubernetes version whose
 	// API machinery it carries.
 	gc.EffectiveVersion = basecompatibility.NewEffectiveVersionFromString(version.DefaultKubeBinaryVersion, "", "")
-	namer := openapinamer.NewDefinitionNamer(apiserver.Scheme)
-	gc.OpenAPIConfig = genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, namer)
-	gc.OpenAPIConfig.Info.Title = "vm-apiserver"
-	gc.OpenAPIConfig.Info.Version = version.Get().GitVersion
-	gc.OpenAPIV3Config = genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, namer)
-	gc.OpenAPIV3Config.Info.Title = "vm-apiserver"
-	gc.OpenAPIV3Config.Info.Version = version.Get().GitVersion
+	gc.OpenAPIConfig = apiserver.OpenAPIConfig("vm-apiserver", version.Get().GitVersion)
+	gc.OpenAPIV3Config = apiserver.OpenAPIV3Config("vm-apiserver", version.Get().GitVersion)
 
 	// The generic connect handler refuses any ?dryRun query; this filter hands
 	// it to the lifecycle actions, which support dry-run themselves.
 	// WithDeadlineMargin lets handlers answer a 504 themselves before the
 	// generic timeout filter gives up on them.
+	// WithStrictPatchFields finds unknown fields in strategic merge patches
+	// of VMs where the generic patch handler cannot.
 	// WithBodyReadDeadline stops slow bodies from outliving the request timeout.
 	gc.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
-		inner := subresources.WithActionDryRun(apiserver.WithDeadlineMargin(h))
+		inner := subresources.WithActionDryRun(apiserver.WithStrictPatchFields(apiserver.WithDeadlineMargin(h)))
 		return apiserver.WithBodyReadDeadline(genericapiserver.DefaultBuildHandlerChain(inner, c), c.RequestTimeout)
 	}
 

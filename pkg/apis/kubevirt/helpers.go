@@ -1,12 +1,18 @@
 package kubevirt
 
-// SupportedRunStrategies lists every run strategy in the order used in messages.
-var SupportedRunStrategies = []RunStrategy{
-	RunStrategyAlways, RunStrategyRerunOnFailure, RunStrategyOnce, RunStrategyManual, RunStrategyHalted,
+import (
+	virtv1 "kubevirt.io/api/core/v1"
+)
+
+// SupportedRunStrategies lists every run strategy KubeVirt defines, in the
+// order used in messages.
+var SupportedRunStrategies = []virtv1.VirtualMachineRunStrategy{
+	virtv1.RunStrategyAlways, virtv1.RunStrategyRerunOnFailure, virtv1.RunStrategyOnce,
+	virtv1.RunStrategyManual, virtv1.RunStrategyHalted, virtv1.RunStrategyWaitAsReceiver,
 }
 
-// IsSupported reports whether s is one of the supported run strategies.
-func (s RunStrategy) IsSupported() bool {
+// IsSupportedRunStrategy reports whether s is one of the supported run strategies.
+func IsSupportedRunStrategy(s virtv1.VirtualMachineRunStrategy) bool {
 	for _, known := range SupportedRunStrategies {
 		if s == known {
 			return true
@@ -18,31 +24,31 @@ func (s RunStrategy) IsSupported() bool {
 // EffectiveRunStrategy is spec.runStrategy when it is set; otherwise the
 // deprecated spec.running maps true to Always and false to Halted. ok is false
 // when neither field is set.
-func (spec *VirtualMachineSpec) EffectiveRunStrategy() (strategy RunStrategy, ok bool) {
+func EffectiveRunStrategy(spec *virtv1.VirtualMachineSpec) (strategy virtv1.VirtualMachineRunStrategy, ok bool) {
 	switch {
 	case spec.RunStrategy != nil:
 		return *spec.RunStrategy, true
 	case spec.Running != nil && *spec.Running:
-		return RunStrategyAlways, true
+		return virtv1.RunStrategyAlways, true
 	case spec.Running != nil:
-		return RunStrategyHalted, true
+		return virtv1.RunStrategyHalted, true
 	}
 	return "", false
 }
 
 // IsLegacy reports whether the VM uses the deprecated spec.running field.
-func (spec *VirtualMachineSpec) IsLegacy() bool {
+func IsLegacy(spec *virtv1.VirtualMachineSpec) bool {
 	return spec.Running != nil && spec.RunStrategy == nil
 }
 
 // InstanceActive reports whether the runtime says the VM has an instance that
 // has not finished: status.created is true and printableStatus is not Stopped.
-func (status *VirtualMachineStatus) InstanceActive() bool {
-	return status.Created && status.PrintableStatus != PrintableStatusStopped
+func InstanceActive(status *virtv1.VirtualMachineStatus) bool {
+	return status.Created && status.PrintableStatus != virtv1.VirtualMachineStatusStopped
 }
 
 // InstanceFinished reports whether the runtime says the VM's instance exists
 // but has stopped: status.created is true and printableStatus is Stopped.
-func (status *VirtualMachineStatus) InstanceFinished() bool {
-	return status.Created && status.PrintableStatus == PrintableStatusStopped
+func InstanceFinished(status *virtv1.VirtualMachineStatus) bool {
+	return status.Created && status.PrintableStatus == virtv1.VirtualMachineStatusStopped
 }

@@ -23,10 +23,10 @@ import (
 	genericregistrytest "k8s.io/apiserver/pkg/registry/generic/testing"
 	"k8s.io/apiserver/pkg/registry/rest"
 	etcd3testing "k8s.io/apiserver/pkg/storage/etcd3/testing"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	kubevirtinstall "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/install"
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 )
 
 // newStorage builds the storages on an etcd started in the test process.
@@ -49,19 +49,19 @@ func newStorage(t *testing.T) *Storage {
 }
 
 func validVM(name string) *kubevirt.VirtualMachine {
-	always := kubevirt.RunStrategyAlways
+	always := kubevirtv1.RunStrategyAlways
 	return &kubevirt.VirtualMachine{
 		// No namespace: the generic tester puts objects in its own.
 		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: kubevirt.VirtualMachineSpec{
+		Spec: kubevirtv1.VirtualMachineSpec{
 			RunStrategy: &always,
-			Template: &kubevirt.VirtualMachineInstanceTemplateSpec{
-				Spec: kubevirt.VirtualMachineInstanceSpec{
-					Domain: kubevirt.DomainSpec{Devices: kubevirt.Devices{
-						Disks: []kubevirt.Disk{{Name: "containerdisk", DiskDevice: kubevirt.DiskDevice{Disk: &kubevirt.DiskTarget{Bus: "virtio"}}}},
+			Template: &kubevirtv1.VirtualMachineInstanceTemplateSpec{
+				Spec: kubevirtv1.VirtualMachineInstanceSpec{
+					Domain: kubevirtv1.DomainSpec{Devices: kubevirtv1.Devices{
+						Disks: []kubevirtv1.Disk{{Name: "containerdisk", DiskDevice: kubevirtv1.DiskDevice{Disk: &kubevirtv1.DiskTarget{Bus: "virtio"}}}},
 					}},
-					Volumes: []kubevirt.Volume{{Name: "containerdisk", VolumeSource: kubevirt.VolumeSource{
-						ContainerDisk: &kubevirt.ContainerDiskSource{Image: "kubevirt/cirros-container-disk-demo:latest"},
+					Volumes: []kubevirtv1.Volume{{Name: "containerdisk", VolumeSource: kubevirtv1.VolumeSource{
+						ContainerDisk: &kubevirtv1.ContainerDiskSource{Image: "kubevirt/cirros-container-disk-demo:latest"},
 					}}},
 				},
 			},
@@ -89,7 +89,7 @@ func TestUpdate(t *testing.T) {
 	test.TestUpdate(validVM("vm"),
 		func(obj runtime.Object) runtime.Object {
 			vm := obj.(*kubevirt.VirtualMachine)
-			halted := kubevirt.RunStrategyHalted
+			halted := kubevirtv1.RunStrategyHalted
 			vm.Spec.RunStrategy = &halted
 			return vm
 		},
@@ -98,7 +98,7 @@ func TestUpdate(t *testing.T) {
 		},
 		func(obj runtime.Object) runtime.Object {
 			vm := obj.(*kubevirt.VirtualMachine)
-			bogus := kubevirt.RunStrategy("Sometimes")
+			bogus := kubevirtv1.VirtualMachineRunStrategy("Sometimes")
 			vm.Spec.RunStrategy = &bogus
 			return vm
 		},
@@ -172,35 +172,35 @@ func TestStatusAndActionStores(t *testing.T) {
 		return out.(*kubevirt.VirtualMachine)
 	}
 
-	vm = update(s.VirtualMachine, func(vm *kubevirt.VirtualMachine) { vm.Status.PrintableStatus = kubevirt.PrintableStatusRunning })
+	vm = update(s.VirtualMachine, func(vm *kubevirt.VirtualMachine) { vm.Status.PrintableStatus = kubevirtv1.VirtualMachineStatusRunning })
 	assert.Empty(t, vm.Status.PrintableStatus, "the main resource drops status")
 
 	vm = update(s.Status, func(vm *kubevirt.VirtualMachine) {
 		vm.Status.Created = true
-		vm.Status.PrintableStatus = kubevirt.PrintableStatusRunning
-		halted := kubevirt.RunStrategyHalted
+		vm.Status.PrintableStatus = kubevirtv1.VirtualMachineStatusRunning
+		halted := kubevirtv1.RunStrategyHalted
 		vm.Spec.RunStrategy = &halted
 		vm.Labels = map[string]string{"x": "y"}
 	})
-	assert.Equal(t, kubevirt.PrintableStatusRunning, vm.Status.PrintableStatus)
-	assert.Equal(t, kubevirt.RunStrategyAlways, *vm.Spec.RunStrategy, "status keeps spec")
+	assert.Equal(t, kubevirtv1.VirtualMachineStatusRunning, vm.Status.PrintableStatus)
+	assert.Equal(t, kubevirtv1.RunStrategyAlways, *vm.Spec.RunStrategy, "status keeps spec")
 	assert.Empty(t, vm.Labels, "status keeps labels")
 	assert.Equal(t, int64(1), vm.Generation)
 
 	vm = update(s.Action, func(vm *kubevirt.VirtualMachine) {
-		halted := kubevirt.RunStrategyHalted
+		halted := kubevirtv1.RunStrategyHalted
 		vm.Spec.RunStrategy = &halted
-		vm.Status.StateChangeRequests = []kubevirt.VirtualMachineStateChangeRequest{{Action: kubevirt.StopRequest}}
+		vm.Status.StateChangeRequests = []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest}}
 	})
-	assert.Equal(t, kubevirt.RunStrategyHalted, *vm.Spec.RunStrategy)
+	assert.Equal(t, kubevirtv1.RunStrategyHalted, *vm.Spec.RunStrategy)
 	require.Len(t, vm.Status.StateChangeRequests, 1)
-	assert.Equal(t, kubevirt.PrintableStatusRunning, vm.Status.PrintableStatus, "the action keeps the runtime's status")
+	assert.Equal(t, kubevirtv1.VirtualMachineStatusRunning, vm.Status.PrintableStatus, "the action keeps the runtime's status")
 	assert.Equal(t, int64(2), vm.Generation, "a spec change bumps the generation")
 
 	// An action whose result is invalid is refused whole.
 	_, _, err = s.Action.Update(ctx, "vm", rest.DefaultUpdatedObjectInfo(nil, func(_ context.Context, _, old runtime.Object) (runtime.Object, error) {
 		vm := old.DeepCopyObject().(*kubevirt.VirtualMachine)
-		vm.Status.StateChangeRequests = []kubevirt.VirtualMachineStateChangeRequest{{Action: "Explode"}}
+		vm.Status.StateChangeRequests = []kubevirtv1.VirtualMachineStateChangeRequest{{Action: "Explode"}}
 		return vm, nil
 	}), rest.ValidateAllObjectFunc, rest.ValidateAllObjectUpdateFunc, false, &metav1.UpdateOptions{})
 	require.True(t, apierrors.IsInvalid(err), "got %v", err)
@@ -216,9 +216,9 @@ func TestTable(t *testing.T) {
 	running := false
 	legacy.Spec.Running = &running
 	ready := validVM("ready")
-	ready.Status = kubevirt.VirtualMachineStatus{
-		PrintableStatus: kubevirt.PrintableStatusRunning,
-		Conditions:      []kubevirt.VirtualMachineCondition{{Type: kubevirt.VirtualMachineReady, Status: "True"}},
+	ready.Status = kubevirtv1.VirtualMachineStatus{
+		PrintableStatus: kubevirtv1.VirtualMachineStatusRunning,
+		Conditions:      []kubevirtv1.VirtualMachineCondition{{Type: kubevirtv1.VirtualMachineReady, Status: "True"}},
 	}
 	list := &kubevirt.VirtualMachineList{
 		ListMeta: metav1.ListMeta{ResourceVersion: "42", Continue: "next"},

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/duration"
+	virtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 )
@@ -52,15 +53,15 @@ func (tableConvertor) ConvertToTable(_ context.Context, obj runtime.Object, _ ru
 func row(vm *kubevirt.VirtualMachine) metav1.TableRow {
 	status := string(vm.Status.PrintableStatus)
 	if status == "" {
-		status = string(kubevirt.PrintableStatusStopped)
+		status = string(virtv1.VirtualMachineStatusStopped)
 	}
 	ready := "False"
 	for _, c := range vm.Status.Conditions {
-		if c.Type == kubevirt.VirtualMachineReady {
+		if c.Type == virtv1.VirtualMachineReady {
 			ready = string(c.Status)
 		}
 	}
-	strategy, _ := vm.Spec.EffectiveRunStrategy()
+	strategy, _ := kubevirt.EffectiveRunStrategy(&vm.Spec)
 	return metav1.TableRow{
 		Cells:  []interface{}{vm.Name, age(vm.CreationTimestamp), status, ready, string(strategy)},
 		Object: runtime.RawExtension{Object: vm},

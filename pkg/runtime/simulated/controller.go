@@ -15,11 +15,11 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
+	v1 "kubevirt.io/api/core/v1"
 
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/informers/externalversions"
-	listersv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/listers/kubevirt/v1"
+	listersv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/listers/core/v1"
 )
 
 // Controller is the simulated runtime. Create it with New and start it once
@@ -52,7 +52,7 @@ func New(client versioned.Interface, opts Options) *Controller {
 	opts.complete()
 	factory := externalversions.NewSharedInformerFactoryWithOptions(client, opts.ResyncPeriod,
 		externalversions.WithNamespace(opts.Namespace))
-	informer := factory.KubeVirt().V1().VirtualMachines()
+	informer := factory.Kubevirt().V1().VirtualMachines()
 	c := &Controller{
 		client:  client,
 		opts:    opts,
@@ -197,7 +197,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	}
 	updated := vm.DeepCopy()
 	updated.Status = status
-	if _, err := c.client.KubeVirtV1().VirtualMachines(namespace).UpdateStatus(ctx, updated,
+	if _, err := c.client.KubevirtV1().VirtualMachines(namespace).UpdateStatus(ctx, updated,
 		metav1.UpdateOptions{FieldManager: c.opts.FieldManager}); err != nil {
 		if apierrors.IsNotFound(err) {
 			c.forget(key)
@@ -216,7 +216,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 // nextStatus is the VM's status after decision d: the instance's phase, the
 // request that was carried out removed, the fault recorded, and the strategy
 // and generation that the runtime acted on.
-func nextStatus(vm *v1.VirtualMachine, strategy v1.RunStrategy, d decision, now metav1.Time) v1.VirtualMachineStatus {
+func nextStatus(vm *v1.VirtualMachine, strategy v1.VirtualMachineRunStrategy, d decision, now metav1.Time) v1.VirtualMachineStatus {
 	status := *vm.Status.DeepCopy()
 	setPhase(&status, d.next, now)
 	if d.dropRequest && len(status.StateChangeRequests) > 0 {
@@ -261,7 +261,7 @@ func (c *Controller) forget(key string) {
 }
 
 // supported reports whether s is a run strategy the runtime knows.
-func supported(s v1.RunStrategy) bool {
+func supported(s v1.VirtualMachineRunStrategy) bool {
 	switch s {
 	case v1.RunStrategyAlways, v1.RunStrategyRerunOnFailure, v1.RunStrategyOnce,
 		v1.RunStrategyManual, v1.RunStrategyHalted:

@@ -11,8 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
+	v1 "kubevirt.io/api/core/v1"
 
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/fake"
 )
 
@@ -20,7 +20,7 @@ import (
 // writes) against the generated fake clientset, with a fake clock that the
 // test moves on. The end-to-end tests do the same against the real server.
 
-func testVM(name string, strategy v1.RunStrategy) *v1.VirtualMachine {
+func testVM(name string, strategy v1.VirtualMachineRunStrategy) *v1.VirtualMachine {
 	return &v1.VirtualMachine{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default", Generation: 1, UID: types.UID("uid-" + name)},
 		Spec: v1.VirtualMachineSpec{
@@ -52,7 +52,7 @@ func waitFor(t *testing.T, client *fake.Clientset, clk *testingclock.FakeClock, 
 	t.Helper()
 	var last *v1.VirtualMachine
 	require.Eventually(t, func() bool {
-		vm, err := client.KubeVirtV1().VirtualMachines("default").Get(context.Background(), name, metav1.GetOptions{})
+		vm, err := client.KubevirtV1().VirtualMachines("default").Get(context.Background(), name, metav1.GetOptions{})
 		if err != nil {
 			return false
 		}
@@ -66,7 +66,7 @@ func waitFor(t *testing.T, client *fake.Clientset, clk *testingclock.FakeClock, 
 	return last
 }
 
-func printable(want v1.PrintableStatus) func(*v1.VirtualMachine) bool {
+func printable(want v1.VirtualMachinePrintableStatus) func(*v1.VirtualMachine) bool {
 	return func(vm *v1.VirtualMachine) bool { return vm.Status.PrintableStatus == want }
 }
 
@@ -76,12 +76,12 @@ func TestControllerStartsAlwaysVM(t *testing.T) {
 	startController(t, client, clk)
 
 	// Without time passing the instance boots but does not run.
-	vm := waitFor(t, client, clk, 0, "always", printable(v1.PrintableStatusStarting))
+	vm := waitFor(t, client, clk, 0, "always", printable(v1.VirtualMachineStatusStarting))
 	assert.True(t, vm.Status.Created)
 	assert.Equal(t, v1.RunStrategyAlways, vm.Status.RunStrategy)
 	assert.Equal(t, int64(1), vm.Status.ObservedGeneration)
 
-	vm = waitFor(t, client, clk, time.Minute, "always", printable(v1.PrintableStatusRunning))
+	vm = waitFor(t, client, clk, time.Minute, "always", printable(v1.VirtualMachineStatusRunning))
 	assert.True(t, vm.Status.Ready)
 }
 
@@ -93,7 +93,7 @@ func TestControllerCarriesOutRequests(t *testing.T) {
 	startController(t, client, clk)
 
 	got := waitFor(t, client, clk, time.Minute, "manual", func(vm *v1.VirtualMachine) bool {
-		return vm.Status.PrintableStatus == v1.PrintableStatusRunning && len(vm.Status.StateChangeRequests) == 0
+		return vm.Status.PrintableStatus == v1.VirtualMachineStatusRunning && len(vm.Status.StateChangeRequests) == 0
 	})
 	assert.Equal(t, v1.RunStrategyManual, got.Status.RunStrategy)
 
@@ -101,28 +101,28 @@ func TestControllerCarriesOutRequests(t *testing.T) {
 	got.Status.StateChangeRequests = []v1.VirtualMachineStateChangeRequest{
 		{Action: v1.StopRequest, Data: map[string]string{"gracePeriodSeconds": "0"}},
 	}
-	_, err := client.KubeVirtV1().VirtualMachines("default").UpdateStatus(context.Background(), got, metav1.UpdateOptions{})
+	_, err := client.KubevirtV1().VirtualMachines("default").UpdateStatus(context.Background(), got, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	got = waitFor(t, client, clk, 0, "manual", func(vm *v1.VirtualMachine) bool {
 		return !vm.Status.Created && len(vm.Status.StateChangeRequests) == 0
 	})
-	assert.Equal(t, v1.PrintableStatusStopped, got.Status.PrintableStatus)
+	assert.Equal(t, v1.VirtualMachineStatusStopped, got.Status.PrintableStatus)
 }
 
 func TestControllerInjectsFaults(t *testing.T) {
 	clk := testingclock.NewFakeClock(time.Now())
 	client := fake.NewSimpleClientset(testVM("once", v1.RunStrategyOnce))
 	startController(t, client, clk)
-	vm := waitFor(t, client, clk, time.Minute, "once", printable(v1.PrintableStatusRunning))
+	vm := waitFor(t, client, clk, time.Minute, "once", printable(v1.VirtualMachineStatusRunning))
 
 	vm.Annotations = map[string]string{FaultAnnotation: "crash-1"}
-	_, err := client.KubeVirtV1().VirtualMachines("default").Update(context.Background(), vm, metav1.UpdateOptions{})
+	_, err := client.KubevirtV1().VirtualMachines("default").Update(context.Background(), vm, metav1.UpdateOptions{})
 	require.NoError(t, err)
 
 	vm = waitFor(t, client, clk, 0, "once", func(vm *v1.VirtualMachine) bool {
 		return lastHandledFault(&vm.Status) == "crash-1"
 	})
-	assert.Equal(t, v1.PrintableStatusStopped, vm.Status.PrintableStatus)
+	assert.Equal(t, v1.VirtualMachineStatusStopped, vm.Status.PrintableStatus)
 	assert.True(t, vm.Status.Created, "Once keeps the crashed instance")
 	cond := findCondition(vm.Status.Conditions, ConditionSimulatedFault)
 	require.NotNil(t, cond)

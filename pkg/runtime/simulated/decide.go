@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	v1 "kubevirt.io/api/core/v1"
 )
 
 // Keys of a state change request's data, as the lifecycle actions write them.
@@ -16,9 +16,9 @@ const (
 // observation is everything a decision depends on: one VM at one moment.
 type observation struct {
 	// strategy is the VM's effective run strategy ("" when it has none).
-	strategy v1.RunStrategy
+	strategy v1.VirtualMachineRunStrategy
 	// lastStrategy is status.runStrategy: the strategy of the previous write.
-	lastStrategy v1.RunStrategy
+	lastStrategy v1.VirtualMachineRunStrategy
 	// phase is the instance's phase, and inPhase how long it has been in it.
 	phase   phase
 	inPhase time.Duration
@@ -195,7 +195,7 @@ func stopDuration(o observation, t timing) time.Duration {
 
 // effectiveStrategy is spec.runStrategy, or the deprecated spec.running
 // mapped to Always or Halted. ok is false when the VM has neither.
-func effectiveStrategy(spec *v1.VirtualMachineSpec) (s v1.RunStrategy, ok bool) {
+func effectiveStrategy(spec *v1.VirtualMachineSpec) (s v1.VirtualMachineRunStrategy, ok bool) {
 	switch {
 	case spec.RunStrategy != nil:
 		return *spec.RunStrategy, true

@@ -6,8 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"k8s.io/utils/ptr"
-
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	v1 "kubevirt.io/api/core/v1"
 )
 
 var testTiming = timing{start: 2 * time.Second, stop: 3 * time.Second, restart: time.Second}
@@ -246,7 +245,7 @@ func TestEffectiveStrategy(t *testing.T) {
 	tests := []struct {
 		name   string
 		spec   v1.VirtualMachineSpec
-		want   v1.RunStrategy
+		want   v1.VirtualMachineRunStrategy
 		wantOK bool
 	}{
 		{"runStrategy", v1.VirtualMachineSpec{RunStrategy: ptr.To(v1.RunStrategyManual)}, v1.RunStrategyManual, true},

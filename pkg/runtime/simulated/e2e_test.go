@@ -17,11 +17,11 @@ import (
 	"k8s.io/client-go/tools/cache"
 	watchtools "k8s.io/client-go/tools/watch"
 	"k8s.io/utils/ptr"
+	v1 "kubevirt.io/api/core/v1"
 
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	subresourcesv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
-	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/kubevirt/v1"
+	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/core/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/runtime/simulated"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
@@ -47,11 +47,11 @@ func startServer(t *testing.T) typedv1.VirtualMachineInterface {
 	s := framework.StartServer(t, serverArgs...)
 	client, err := versioned.NewForConfig(s.RESTConfig)
 	require.NoError(t, err)
-	return client.KubeVirtV1().VirtualMachines("default")
+	return client.KubevirtV1().VirtualMachines("default")
 }
 
 // newVM is the seed's vm-cirros under another name and strategy.
-func newVM(name string, strategy v1.RunStrategy) *v1.VirtualMachine {
+func newVM(name string, strategy v1.VirtualMachineRunStrategy) *v1.VirtualMachine {
 	return &v1.VirtualMachine{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
 		Spec: v1.VirtualMachineSpec{
@@ -80,7 +80,7 @@ func create(t *testing.T, vms typedv1.VirtualMachineInterface, vm *v1.VirtualMac
 // waitUntil watches the VM from resourceVersion on until cond holds, and
 // returns the VM then and the printable statuses written on the way (each
 // change once).
-func waitUntil(t *testing.T, vms typedv1.VirtualMachineInterface, from *v1.VirtualMachine, what string, cond func(*v1.VirtualMachine) bool) (*v1.VirtualMachine, []v1.PrintableStatus) {
+func waitUntil(t *testing.T, vms typedv1.VirtualMachineInterface, from *v1.VirtualMachine, what string, cond func(*v1.VirtualMachine) bool) (*v1.VirtualMachine, []v1.VirtualMachinePrintableStatus) {
 	t.Helper()
 	if cond(from) {
 		return from, nil
@@ -92,7 +92,7 @@ func waitUntil(t *testing.T, vms typedv1.VirtualMachineInterface, from *v1.Virtu
 		o.FieldSelector = selector
 		return vms.Watch(ctx, o)
 	}}
-	var trace []v1.PrintableStatus
+	var trace []v1.VirtualMachinePrintableStatus
 	last := from
 	_, err := watchtools.Until(ctx, from.ResourceVersion, lw, func(ev watch.Event) (bool, error) {
 		vm, ok := ev.Object.(*v1.VirtualMachine)
@@ -111,7 +111,7 @@ func waitUntil(t *testing.T, vms typedv1.VirtualMachineInterface, from *v1.Virtu
 
 // settled is true once the runtime reports want for the VM's current spec
 // and has no request left.
-func settled(want v1.PrintableStatus) func(*v1.VirtualMachine) bool {
+func settled(want v1.VirtualMachinePrintableStatus) func(*v1.VirtualMachine) bool {
 	return func(vm *v1.VirtualMachine) bool {
 		return vm.Status.PrintableStatus == want &&
 			len(vm.Status.StateChangeRequests) == 0 &&
@@ -121,7 +121,7 @@ func settled(want v1.PrintableStatus) func(*v1.VirtualMachine) bool {
 
 // injectFault sets the fault annotation and waits until the runtime has
 // handled that value.
-func injectFault(t *testing.T, vms typedv1.VirtualMachineInterface, name, value string) (*v1.VirtualMachine, []v1.PrintableStatus) {
+func injectFault(t *testing.T, vms typedv1.VirtualMachineInterface, name, value string) (*v1.VirtualMachine, []v1.VirtualMachinePrintableStatus) {
 	t.Helper()
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, simulated.FaultAnnotation, value)
 	vm, err := vms.Patch(context.Background(), name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
@@ -151,7 +151,7 @@ func noRestart(t *testing.T, vms typedv1.VirtualMachineInterface, name string) {
 	vm, trace := injectFault(t, vms, name, "crash-probe")
 	assert.Empty(t, trace, "the instance stays as it was")
 	assert.Equal(t, simulated.ReasonFaultIgnored, faultCondition(vm).Reason)
-	assert.Equal(t, v1.PrintableStatusStopped, vm.Status.PrintableStatus)
+	assert.Equal(t, v1.VirtualMachineStatusStopped, vm.Status.PrintableStatus)
 	assert.True(t, vm.Status.Created, "the finished instance is kept")
 }
 
@@ -161,14 +161,14 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("start on Halted runs under Always", func(t *testing.T) {
 		vm := create(t, vms, newVM("halted-start", v1.RunStrategyHalted))
-		vm, _ = waitUntil(t, vms, vm, "reported", settled(v1.PrintableStatusStopped))
+		vm, _ = waitUntil(t, vms, vm, "reported", settled(v1.VirtualMachineStatusStopped))
 		assert.False(t, vm.Status.Created)
 
 		vm, err := vms.Start(ctx, vm.Name, nil)
 		require.NoError(t, err)
 		assert.Equal(t, v1.RunStrategyAlways, *vm.Spec.RunStrategy)
-		vm, trace := waitUntil(t, vms, vm, "Running", settled(v1.PrintableStatusRunning))
-		assert.Equal(t, []v1.PrintableStatus{v1.PrintableStatusStarting, v1.PrintableStatusRunning}, trace)
+		vm, trace := waitUntil(t, vms, vm, "Running", settled(v1.VirtualMachineStatusRunning))
+		assert.Equal(t, []v1.VirtualMachinePrintableStatus{v1.VirtualMachineStatusStarting, v1.VirtualMachineStatusRunning}, trace)
 		assert.Equal(t, v1.RunStrategyAlways, vm.Status.RunStrategy)
 		assert.True(t, vm.Status.Ready)
 		assert.True(t, vm.Status.Created)
@@ -178,20 +178,20 @@ func TestEndToEnd(t *testing.T) {
 		vm := create(t, vms, newVM("halted-paused", v1.RunStrategyHalted))
 		vm, err := vms.Start(ctx, vm.Name, &subresourcesv1.StartOptions{Paused: true})
 		require.NoError(t, err)
-		vm, _ = waitUntil(t, vms, vm, "Paused", settled(v1.PrintableStatusPaused))
+		vm, _ = waitUntil(t, vms, vm, "Paused", settled(v1.VirtualMachineStatusPaused))
 		assert.False(t, vm.Status.Ready)
 	})
 
 	t.Run("restart on Always stops then runs again", func(t *testing.T) {
 		vm := create(t, vms, newVM("always-restart", v1.RunStrategyAlways))
-		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.PrintableStatusRunning))
+		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.VirtualMachineStatusRunning))
 
 		vm, err := vms.Restart(ctx, vm.Name, nil)
 		require.NoError(t, err)
 		require.Len(t, vm.Status.StateChangeRequests, 2)
-		vm, trace := waitUntil(t, vms, vm, "Running again", settled(v1.PrintableStatusRunning))
-		assert.Equal(t, []v1.PrintableStatus{
-			v1.PrintableStatusStopping, v1.PrintableStatusStopped, v1.PrintableStatusStarting, v1.PrintableStatusRunning,
+		vm, trace := waitUntil(t, vms, vm, "Running again", settled(v1.VirtualMachineStatusRunning))
+		assert.Equal(t, []v1.VirtualMachinePrintableStatus{
+			v1.VirtualMachineStatusStopping, v1.VirtualMachineStatusStopped, v1.VirtualMachineStatusStarting, v1.VirtualMachineStatusRunning,
 		}, trace)
 		assert.Empty(t, vm.Status.StateChangeRequests)
 		assert.Equal(t, v1.RunStrategyAlways, *vm.Spec.RunStrategy)
@@ -199,26 +199,26 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("forced stop on Always halts at once", func(t *testing.T) {
 		vm := create(t, vms, newVM("always-stop", v1.RunStrategyAlways))
-		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.PrintableStatusRunning))
+		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.VirtualMachineStatusRunning))
 		vm, err := vms.Stop(ctx, vm.Name, &subresourcesv1.StopOptions{GracePeriod: ptr.To[int64](0)})
 		require.NoError(t, err)
 		assert.Equal(t, v1.RunStrategyHalted, *vm.Spec.RunStrategy)
-		vm, _ = waitUntil(t, vms, vm, "Stopped", settled(v1.PrintableStatusStopped))
+		vm, _ = waitUntil(t, vms, vm, "Stopped", settled(v1.VirtualMachineStatusStopped))
 		assert.False(t, vm.Status.Created)
 		assert.Equal(t, v1.RunStrategyHalted, vm.Status.RunStrategy)
 	})
 
 	t.Run("stop on Manual ends Stopped and stays Manual", func(t *testing.T) {
 		vm := create(t, vms, newVM("manual-stop", v1.RunStrategyManual))
-		vm, _ = waitUntil(t, vms, vm, "reported", settled(v1.PrintableStatusStopped))
+		vm, _ = waitUntil(t, vms, vm, "reported", settled(v1.VirtualMachineStatusStopped))
 		vm, err := vms.Start(ctx, vm.Name, nil)
 		require.NoError(t, err)
-		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.PrintableStatusRunning))
+		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.VirtualMachineStatusRunning))
 
 		vm, err = vms.Stop(ctx, vm.Name, nil)
 		require.NoError(t, err)
-		vm, trace := waitUntil(t, vms, vm, "Stopped", settled(v1.PrintableStatusStopped))
-		assert.Equal(t, []v1.PrintableStatus{v1.PrintableStatusStopping, v1.PrintableStatusStopped}, trace)
+		vm, trace := waitUntil(t, vms, vm, "Stopped", settled(v1.VirtualMachineStatusStopped))
+		assert.Equal(t, []v1.VirtualMachinePrintableStatus{v1.VirtualMachineStatusStopping, v1.VirtualMachineStatusStopped}, trace)
 		assert.Equal(t, v1.RunStrategyManual, *vm.Spec.RunStrategy)
 		assert.Equal(t, v1.RunStrategyManual, vm.Status.RunStrategy)
 		assert.False(t, vm.Status.Created)
@@ -226,34 +226,34 @@ func TestEndToEnd(t *testing.T) {
 
 	t.Run("RerunOnFailure reruns after a crash, not after a shutdown", func(t *testing.T) {
 		vm := create(t, vms, newVM("rerun-faults", v1.RunStrategyRerunOnFailure))
-		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.PrintableStatusRunning))
+		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.VirtualMachineStatusRunning))
 
 		vm, _ = injectFault(t, vms, vm.Name, "crash-1")
 		assert.Equal(t, simulated.ReasonCrashInjected, faultCondition(vm).Reason)
-		_, trace := waitUntil(t, vms, vm, "Running again", settled(v1.PrintableStatusRunning))
-		assert.Equal(t, []v1.PrintableStatus{v1.PrintableStatusStarting, v1.PrintableStatusRunning}, trace,
+		_, trace := waitUntil(t, vms, vm, "Running again", settled(v1.VirtualMachineStatusRunning))
+		assert.Equal(t, []v1.VirtualMachinePrintableStatus{v1.VirtualMachineStatusStarting, v1.VirtualMachineStatusRunning}, trace,
 			"after the crash (Stopped) the runtime starts a new instance")
 
 		vm, _ = injectFault(t, vms, vm.Name, "shutdown-1")
 		assert.Equal(t, simulated.ReasonShutdownInjected, faultCondition(vm).Reason)
-		assert.Equal(t, v1.PrintableStatusStopped, vm.Status.PrintableStatus)
+		assert.Equal(t, v1.VirtualMachineStatusStopped, vm.Status.PrintableStatus)
 		noRestart(t, vms, vm.Name)
 	})
 
 	t.Run("Once never reruns", func(t *testing.T) {
 		vm := create(t, vms, newVM("once", v1.RunStrategyOnce))
-		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.PrintableStatusRunning))
+		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.VirtualMachineStatusRunning))
 		vm, _ = injectFault(t, vms, vm.Name, "crash-1")
-		assert.Equal(t, v1.PrintableStatusStopped, vm.Status.PrintableStatus)
+		assert.Equal(t, v1.VirtualMachineStatusStopped, vm.Status.PrintableStatus)
 		noRestart(t, vms, vm.Name)
 	})
 
 	t.Run("Always reruns after a guest shutdown", func(t *testing.T) {
 		vm := create(t, vms, newVM("always-shutdown", v1.RunStrategyAlways))
-		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.PrintableStatusRunning))
+		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.VirtualMachineStatusRunning))
 		vm, _ = injectFault(t, vms, vm.Name, "shutdown-1")
-		_, trace := waitUntil(t, vms, vm, "Running again", settled(v1.PrintableStatusRunning))
-		assert.Equal(t, []v1.PrintableStatus{v1.PrintableStatusStarting, v1.PrintableStatusRunning}, trace)
+		_, trace := waitUntil(t, vms, vm, "Running again", settled(v1.VirtualMachineStatusRunning))
+		assert.Equal(t, []v1.VirtualMachinePrintableStatus{v1.VirtualMachineStatusStarting, v1.VirtualMachineStatusRunning}, trace)
 	})
 
 	t.Run("legacy running:false start sets running:true", func(t *testing.T) {
@@ -265,7 +265,7 @@ func TestEndToEnd(t *testing.T) {
 		require.NotNil(t, vm.Spec.Running)
 		assert.True(t, *vm.Spec.Running)
 		assert.Nil(t, vm.Spec.RunStrategy)
-		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.PrintableStatusRunning))
+		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.VirtualMachineStatusRunning))
 		assert.Equal(t, v1.RunStrategyAlways, vm.Status.RunStrategy)
 	})
 
@@ -282,6 +282,6 @@ func TestEndToEnd(t *testing.T) {
 		// rule answers: both are 409s.
 		assert.Regexp(t, "a start or stop request is already pending|VM is already running", err.Error())
 
-		_, _ = waitUntil(t, vms, vm, "Running", settled(v1.PrintableStatusRunning))
+		_, _ = waitUntil(t, vms, vm, "Running", settled(v1.VirtualMachineStatusRunning))
 	})
 }

@@ -7,8 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	v1 "kubevirt.io/api/core/v1"
 )
 
 // FaultAnnotation injects a fault into a VM's simulated instance. Its value is

@@ -3,8 +3,7 @@ package simulated
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	v1 "kubevirt.io/api/core/v1"
 )
 
 // Reasons of the Ready condition. They name the phase of the simulated
@@ -57,15 +56,15 @@ func observePhase(status *v1.VirtualMachineStatus) phase {
 		return phaseNone
 	}
 	switch status.PrintableStatus {
-	case v1.PrintableStatusStarting:
+	case v1.VirtualMachineStatusStarting:
 		return phaseStarting
-	case v1.PrintableStatusRunning:
+	case v1.VirtualMachineStatusRunning:
 		return phaseRunning
-	case v1.PrintableStatusPaused:
+	case v1.VirtualMachineStatusPaused:
 		return phasePaused
-	case v1.PrintableStatusStopping:
+	case v1.VirtualMachineStatusStopping:
 		return phaseStopping
-	case v1.PrintableStatusStopped:
+	case v1.VirtualMachineStatusStopped:
 		if c := findCondition(status.Conditions, v1.VirtualMachineReady); c != nil && c.Reason == ReasonGuestCrashed {
 			return phaseFailed
 		}
@@ -83,9 +82,9 @@ func setPhase(status *v1.VirtualMachineStatus, p phase, now metav1.Time) {
 	status.Ready = p == phaseRunning
 	switch p {
 	case phaseNone, phaseSucceeded, phaseFailed:
-		status.PrintableStatus = v1.PrintableStatusStopped
+		status.PrintableStatus = v1.VirtualMachineStatusStopped
 	default:
-		status.PrintableStatus = v1.PrintableStatus(p)
+		status.PrintableStatus = v1.VirtualMachinePrintableStatus(p)
 	}
 
 	ready := v1.VirtualMachineCondition{Type: v1.VirtualMachineReady, Status: corev1.ConditionFalse}

@@ -8,26 +8,25 @@ import (
 	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	v1 "kubevirt.io/api/core/v1"
 )
 
 func TestPhaseRoundTrip(t *testing.T) {
 	now := metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	tests := []struct {
 		phase         phase
-		wantPrintable v1.PrintableStatus
+		wantPrintable v1.VirtualMachinePrintableStatus
 		wantCreated   bool
 		wantReady     bool
 		wantPaused    bool
 	}{
-		{phaseNone, v1.PrintableStatusStopped, false, false, false},
-		{phaseStarting, v1.PrintableStatusStarting, true, false, false},
-		{phaseRunning, v1.PrintableStatusRunning, true, true, false},
-		{phasePaused, v1.PrintableStatusPaused, true, false, true},
-		{phaseStopping, v1.PrintableStatusStopping, true, false, false},
-		{phaseSucceeded, v1.PrintableStatusStopped, true, false, false},
-		{phaseFailed, v1.PrintableStatusStopped, true, false, false},
+		{phaseNone, v1.VirtualMachineStatusStopped, false, false, false},
+		{phaseStarting, v1.VirtualMachineStatusStarting, true, false, false},
+		{phaseRunning, v1.VirtualMachineStatusRunning, true, true, false},
+		{phasePaused, v1.VirtualMachineStatusPaused, true, false, true},
+		{phaseStopping, v1.VirtualMachineStatusStopping, true, false, false},
+		{phaseSucceeded, v1.VirtualMachineStatusStopped, true, false, false},
+		{phaseFailed, v1.VirtualMachineStatusStopped, true, false, false},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.phase), func(t *testing.T) {
@@ -54,9 +53,9 @@ func TestObservePhaseOfForeignStatus(t *testing.T) {
 		want   phase
 	}{
 		{"never written", v1.VirtualMachineStatus{}, phaseNone},
-		{"not created but says Running", v1.VirtualMachineStatus{PrintableStatus: v1.PrintableStatusRunning}, phaseNone},
+		{"not created but says Running", v1.VirtualMachineStatus{PrintableStatus: v1.VirtualMachineStatusRunning}, phaseNone},
 		{"created with an unknown status counts as running", v1.VirtualMachineStatus{Created: true, PrintableStatus: "Migrating"}, phaseRunning},
-		{"finished without a reason counts as shut down", v1.VirtualMachineStatus{Created: true, PrintableStatus: v1.PrintableStatusStopped}, phaseSucceeded},
+		{"finished without a reason counts as shut down", v1.VirtualMachineStatus{Created: true, PrintableStatus: v1.VirtualMachineStatusStopped}, phaseSucceeded},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

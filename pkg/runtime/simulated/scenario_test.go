@@ -9,8 +9,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	v1 "kubevirt.io/api/core/v1"
 )
 
 // model runs decide and nextStatus the way the controller does, on one VM
@@ -22,10 +21,10 @@ type model struct {
 	now   time.Time
 	since phaseSince
 	// trace is every printableStatus written, in order.
-	trace []v1.PrintableStatus
+	trace []v1.VirtualMachinePrintableStatus
 }
 
-func newModel(t *testing.T, strategy v1.RunStrategy) *model {
+func newModel(t *testing.T, strategy v1.VirtualMachineRunStrategy) *model {
 	vm := &v1.VirtualMachine{
 		ObjectMeta: metav1.ObjectMeta{Name: "vm", Namespace: "ns", Generation: 1, UID: "uid-1"},
 		Spec:       v1.VirtualMachineSpec{RunStrategy: ptr.To(strategy), Template: &v1.VirtualMachineInstanceTemplateSpec{}},
@@ -35,7 +34,7 @@ func newModel(t *testing.T, strategy v1.RunStrategy) *model {
 
 // settle steps until the runtime has nothing left to do, and returns the
 // printable statuses written on the way.
-func (m *model) settle() []v1.PrintableStatus {
+func (m *model) settle() []v1.VirtualMachinePrintableStatus {
 	m.t.Helper()
 	m.trace = nil
 	for range 100 {
@@ -77,7 +76,7 @@ func (m *model) settle() []v1.PrintableStatus {
 }
 
 // setStrategy changes the spec as an action or an edit would.
-func (m *model) setStrategy(s v1.RunStrategy) {
+func (m *model) setStrategy(s v1.VirtualMachineRunStrategy) {
 	m.vm.Spec.RunStrategy = ptr.To(s)
 	m.vm.Generation++
 }
@@ -96,11 +95,11 @@ func (m *model) fault(value string) {
 }
 
 const (
-	stopped  = v1.PrintableStatusStopped
-	starting = v1.PrintableStatusStarting
-	running  = v1.PrintableStatusRunning
-	paused   = v1.PrintableStatusPaused
-	stopping = v1.PrintableStatusStopping
+	stopped  = v1.VirtualMachineStatusStopped
+	starting = v1.VirtualMachineStatusStarting
+	running  = v1.VirtualMachineStatusRunning
+	paused   = v1.VirtualMachineStatusPaused
+	stopping = v1.VirtualMachineStatusStopping
 )
 
 func TestScenarios(t *testing.T) {
@@ -109,9 +108,9 @@ func TestScenarios(t *testing.T) {
 		run  func(t *testing.T, m *model)
 	}{
 		{"Halted start runs under Always", func(t *testing.T, m *model) {
-			assert.Equal(t, []v1.PrintableStatus{stopped}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopped}, m.settle())
 			m.setStrategy(v1.RunStrategyAlways)
-			assert.Equal(t, []v1.PrintableStatus{starting, running}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{starting, running}, m.settle())
 			assert.Equal(t, v1.RunStrategyAlways, m.vm.Status.RunStrategy)
 			assert.True(t, m.vm.Status.Ready)
 			assert.Equal(t, int64(2), m.vm.Status.ObservedGeneration)
@@ -120,14 +119,14 @@ func TestScenarios(t *testing.T) {
 			m.settle()
 			m.setStrategy(v1.RunStrategyAlways)
 			m.request(startReq(map[string]string{"paused": "true"}))
-			assert.Equal(t, []v1.PrintableStatus{starting, paused}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{starting, paused}, m.settle())
 			assert.Empty(t, m.vm.Status.StateChangeRequests)
 		}},
 		{"Always restart stops then runs again", func(t *testing.T, m *model) {
 			m.setStrategy(v1.RunStrategyAlways)
 			m.settle()
 			m.request(stopReq(nil), startReq(nil))
-			assert.Equal(t, []v1.PrintableStatus{stopping, stopped, starting, running}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopping, stopped, starting, running}, m.settle())
 			assert.Empty(t, m.vm.Status.StateChangeRequests)
 			assert.Equal(t, v1.RunStrategyAlways, m.vm.Status.RunStrategy)
 		}},
@@ -135,24 +134,24 @@ func TestScenarios(t *testing.T) {
 			m.setStrategy(v1.RunStrategyAlways)
 			m.settle()
 			m.setStrategy(v1.RunStrategyHalted)
-			assert.Equal(t, []v1.PrintableStatus{stopping, stopped}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopping, stopped}, m.settle())
 			assert.False(t, m.vm.Status.Created)
 		}},
 		{"Always replaces crashed and shut-down instances", func(t *testing.T, m *model) {
 			m.setStrategy(v1.RunStrategyAlways)
 			m.settle()
 			m.fault("crash-1")
-			assert.Equal(t, []v1.PrintableStatus{stopped, starting, running}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopped, starting, running}, m.settle())
 			m.fault("shutdown-1")
-			assert.Equal(t, []v1.PrintableStatus{stopped, starting, running}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopped, starting, running}, m.settle())
 		}},
 		{"Manual runs on request and stays Manual when stopped", func(t *testing.T, m *model) {
 			m.setStrategy(v1.RunStrategyManual)
-			assert.Equal(t, []v1.PrintableStatus{stopped}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopped}, m.settle())
 			m.request(startReq(nil))
-			assert.Equal(t, []v1.PrintableStatus{starting, running}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{starting, running}, m.settle())
 			m.request(stopReq(nil))
-			assert.Equal(t, []v1.PrintableStatus{stopping, stopped}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopping, stopped}, m.settle())
 			assert.Equal(t, v1.RunStrategyManual, m.vm.Status.RunStrategy)
 			assert.Empty(t, m.vm.Status.StateChangeRequests)
 		}},
@@ -161,19 +160,19 @@ func TestScenarios(t *testing.T) {
 			m.request(startReq(nil))
 			m.settle()
 			m.fault("crash-1")
-			assert.Equal(t, []v1.PrintableStatus{stopped}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopped}, m.settle())
 			assert.True(t, m.vm.Status.Created, "the finished instance stays")
 			// What the start action writes for a finished instance.
 			m.request(stopReq(nil), startReq(nil))
-			assert.Equal(t, []v1.PrintableStatus{stopped, starting, running}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopped, starting, running}, m.settle())
 		}},
 		{"RerunOnFailure reruns after a crash only", func(t *testing.T, m *model) {
 			m.setStrategy(v1.RunStrategyRerunOnFailure)
-			assert.Equal(t, []v1.PrintableStatus{starting, running}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{starting, running}, m.settle())
 			m.fault("crash-1")
-			assert.Equal(t, []v1.PrintableStatus{stopped, starting, running}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopped, starting, running}, m.settle())
 			m.fault("shutdown-1")
-			assert.Equal(t, []v1.PrintableStatus{stopped}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopped}, m.settle())
 			assert.True(t, m.vm.Status.Created)
 			assert.Equal(t, ReasonGuestShutdown, findCondition(m.vm.Status.Conditions, v1.VirtualMachineReady).Reason)
 		}},
@@ -181,17 +180,17 @@ func TestScenarios(t *testing.T) {
 			m.setStrategy(v1.RunStrategyRerunOnFailure)
 			m.settle()
 			m.request(stopReq(nil))
-			assert.Equal(t, []v1.PrintableStatus{stopping, stopped}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopping, stopped}, m.settle())
 			assert.Equal(t, v1.RunStrategyRerunOnFailure, m.vm.Status.RunStrategy)
 		}},
 		{"Once never reruns", func(t *testing.T, m *model) {
 			m.setStrategy(v1.RunStrategyOnce)
-			assert.Equal(t, []v1.PrintableStatus{starting, running}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{starting, running}, m.settle())
 			m.fault("crash-1")
-			assert.Equal(t, []v1.PrintableStatus{stopped}, m.settle())
+			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopped}, m.settle())
 			m.now = m.now.Add(time.Hour)
 			assert.Empty(t, m.settle())
-			assert.Equal(t, v1.PrintableStatusStopped, m.vm.Status.PrintableStatus)
+			assert.Equal(t, v1.VirtualMachineStatusStopped, m.vm.Status.PrintableStatus)
 		}},
 		{"faults are handled once per value", func(t *testing.T, m *model) {
 			m.setStrategy(v1.RunStrategyManual)

@@ -11,9 +11,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/runtime/serializer/cbor"
 	"k8s.io/apimachinery/pkg/types"
+	v1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 )
 
 // benchSeedPath is the repository's seed VM, the size every benchmark uses.

@@ -1,11 +1,8 @@
-// +k8s:openapi-gen=true
-// +k8s:deepcopy-gen=package
-// +k8s:conversion-gen=github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt
-// +k8s:defaulter-gen=TypeMeta
-// +k8s:openapi-model-package=io.kubevirt.api.v1
 // +groupName=kubevirt.io
-// +groupGoName=KubeVirt
 
-// Package v1 is version v1 of the kubevirt.io API group, wire-compatible with
-// KubeVirt's VirtualMachine.
+// Package v1 registers kubevirt.io/v1 in a scheme. Its wire types are not
+// declared here: they are KubeVirt's own, from kubevirt.io/api/core/v1, so
+// that every field, name and JSON shape is exactly KubeVirt's. What is here
+// is the registration of the kinds this server serves and the conversions
+// between those types and the internal shell.
 package v1

@@ -4,6 +4,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	virtv1 "kubevirt.io/api/core/v1"
 )
 
 // GroupName is the API group of VirtualMachines.
@@ -13,28 +14,27 @@ const GroupName = "kubevirt.io"
 var SchemeGroupVersion = schema.GroupVersion{Group: GroupName, Version: "v1"}
 
 var (
-	// SchemeBuilder registers the v1 types and their generated functions.
-	SchemeBuilder      runtime.SchemeBuilder
-	localSchemeBuilder = &SchemeBuilder
+	// SchemeBuilder registers the served kubevirt.io/v1 kinds and their
+	// conversions. It registers no defaulting functions: kubevirt.io/api's
+	// defaulters are for VirtualMachineInstances, and running them on a VM
+	// would rewrite stored objects on every read.
+	SchemeBuilder = runtime.NewSchemeBuilder(addKnownTypes, addConversionFuncs, addFieldLabelConversionFuncs)
 	// AddToScheme adds kubevirt.io/v1 to a scheme.
-	AddToScheme = localSchemeBuilder.AddToScheme
+	AddToScheme = SchemeBuilder.AddToScheme
 )
-
-func init() {
-	// Generated conversions and defaulters register themselves in their own
-	// files, so that this package compiles even before they exist.
-	localSchemeBuilder.Register(addKnownTypes, addDefaultingFuncs, addFieldLabelConversionFuncs)
-}
 
 // Resource qualifies a resource with the group.
 func Resource(resource string) schema.GroupResource {
 	return SchemeGroupVersion.WithResource(resource).GroupResource()
 }
 
+// addKnownTypes registers only the kinds this server serves. KubeVirt's own
+// SchemeBuilder would also register VirtualMachineInstances, migrations, the
+// KubeVirt CR and more, none of which exist here.
 func addKnownTypes(scheme *runtime.Scheme) error {
 	scheme.AddKnownTypes(SchemeGroupVersion,
-		&VirtualMachine{},
-		&VirtualMachineList{},
+		&virtv1.VirtualMachine{},
+		&virtv1.VirtualMachineList{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil

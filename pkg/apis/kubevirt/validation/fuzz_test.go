@@ -6,10 +6,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"k8s.io/apimachinery/pkg/runtime"
+	virtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/install"
-	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 )
 
 // fuzzSeeds are VMs as a client may send them, valid and not.
@@ -24,8 +24,14 @@ var fuzzSeeds = []string{
 	  "networks":[{"name":"n","pod":{},"multus":{}},{"name":"m"}],
 	  "tolerations":[{"operator":"Lt","effect":"Never","tolerationSeconds":5}],
 	  "nodeSelector":{"bad key":"bad value"},"hostname":"Bad.Host","terminationGracePeriodSeconds":-3}}}}`,
+	`{"spec":{"instancetype":{"inferFromVolume":"a","name":"b"},"dataVolumeTemplates":[{"spec":{"pvc":{},"storage":{},"source":{"http":{},"blank":{}}}}],
+	  "template":{"spec":{"domain":{"cpu":{"dedicatedCpuPlacement":true,"threads":9,"realtime":{}},"memory":{"hugepages":{"pageSize":"0"},"maxGuest":"1Gi"},
+	  "devices":{"gpus":[{"name":"g","claimName":"c"},{"name":"h","deviceName":"d"}],"disks":[{"name":"d","blockSize":{"custom":{"logical":0,"physical":0}}}]},
+	  "launchSecurity":{"sev":{},"tdx":{}}},"architecture":"amd64","resourceClaims":[{"name":"c"}],
+	  "networks":[{"name":"n","resourceClaim":{}}],"dnsPolicy":"None","affinity":{"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{}}}}}}}`,
 	`{"status":{"printableStatus":"Running","conditions":[{"type":"","status":"Maybe"},{"type":""}],
-	  "stateChangeRequests":[{"action":"Restart","data":{"k":"v"}}],"observedGeneration":-1}}`,
+	  "stateChangeRequests":[{"action":"Restart","data":{"k":"v"}}],"observedGeneration":-1,
+	  "volumeRequests":[{},{"addVolumeOptions":{"name":"x"},"removeVolumeOptions":{"name":"x"}}]}}`,
 }
 
 // FuzzValidateVirtualMachine decodes arbitrary JSON as a kubevirt.io/v1
@@ -40,7 +46,7 @@ func FuzzValidateVirtualMachine(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, data []byte) {
-		external := &v1.VirtualMachine{}
+		external := &virtv1.VirtualMachine{}
 		if err := json.Unmarshal(data, external); err != nil {
 			t.Skip("not a VirtualMachine")
 		}

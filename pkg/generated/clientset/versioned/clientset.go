@@ -22,7 +22,7 @@ import (
 	fmt "fmt"
 	http "net/http"
 
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/kubevirt/v1"
+	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/core/v1"
 	discovery "k8s.io/client-go/discovery"
 	rest "k8s.io/client-go/rest"
 	flowcontrol "k8s.io/client-go/util/flowcontrol"
@@ -30,18 +30,18 @@ import (
 
 type Interface interface {
 	Discovery() discovery.DiscoveryInterfaces
-	KubeVirtV1() kubevirtv1.KubeVirtV1Interface
+	KubevirtV1() kubevirtv1.KubevirtV1Interface
 }
 
 // Clientset contains the clients for groups.
 type Clientset struct {
 	*discovery.DiscoveryClient
-	kubeVirtV1 *kubevirtv1.KubeVirtV1Client
+	kubevirtV1 *kubevirtv1.KubevirtV1Client
 }
 
-// KubeVirtV1 retrieves the KubeVirtV1Client
-func (c *Clientset) KubeVirtV1() kubevirtv1.KubeVirtV1Interface {
-	return c.kubeVirtV1
+// KubevirtV1 retrieves the KubevirtV1Client
+func (c *Clientset) KubevirtV1() kubevirtv1.KubevirtV1Interface {
+	return c.kubevirtV1
 }
 
 // Discovery retrieves the DiscoveryClient
@@ -88,7 +88,7 @@ func NewForConfigAndClient(c *rest.Config, httpClient *http.Client) (*Clientset,
 
 	var cs Clientset
 	var err error
-	cs.kubeVirtV1, err = kubevirtv1.NewForConfigAndClient(&configShallowCopy, httpClient)
+	cs.kubevirtV1, err = kubevirtv1.NewForConfigAndClient(&configShallowCopy, httpClient)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +113,7 @@ func NewForConfigOrDie(c *rest.Config) *Clientset {
 // New creates a new Clientset for the given RESTClient.
 func New(c rest.Interface) *Clientset {
 	var cs Clientset
-	cs.kubeVirtV1 = kubevirtv1.New(c)
+	cs.kubevirtV1 = kubevirtv1.New(c)
 
 	cs.DiscoveryClient = discovery.NewDiscoveryClient(c)
 	return &cs

@@ -21,8 +21,8 @@ package fake
 import (
 	applyconfiguration "github.com/vm-apiserver/vm-apiserver/pkg/generated/applyconfiguration"
 	clientset "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
-	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/kubevirt/v1"
-	fakekubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/kubevirt/v1/fake"
+	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/core/v1"
+	fakekubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/core/v1/fake"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -136,7 +136,7 @@ var (
 	_ testing.FakeClient  = &Clientset{}
 )
 
-// KubeVirtV1 retrieves the KubeVirtV1Client
-func (c *Clientset) KubeVirtV1() kubevirtv1.KubeVirtV1Interface {
-	return &fakekubevirtv1.FakeKubeVirtV1{Fake: &c.Fake}
+// KubevirtV1 retrieves the KubevirtV1Client
+func (c *Clientset) KubevirtV1() kubevirtv1.KubevirtV1Interface {
+	return &fakekubevirtv1.FakeKubevirtV1{Fake: &c.Fake}
 }

@@ -1,0 +1,61 @@
+package apiserver
+
+import (
+	"strings"
+
+	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
+	genericapiserver "k8s.io/apiserver/pkg/server"
+	openapicommon "k8s.io/kube-openapi/pkg/common"
+	"k8s.io/kube-openapi/pkg/util"
+	"k8s.io/kube-openapi/pkg/validation/spec"
+
+	generatedopenapi "github.com/vm-apiserver/vm-apiserver/pkg/generated/openapi"
+)
+
+// OpenAPIConfig returns the OpenAPI v2 config of the server, titled and
+// versioned as given.
+func OpenAPIConfig(title, version string) *openapicommon.Config {
+	cfg := genericapiserver.DefaultOpenAPIConfig(generatedopenapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(Scheme))
+	cfg.GetDefinitionName = definitionName()
+	cfg.Info.Title = title
+	cfg.Info.Version = version
+	return cfg
+}
+
+// OpenAPIV3Config returns the OpenAPI v3 config of the server, titled and
+// versioned as given.
+func OpenAPIV3Config(title, version string) *openapicommon.OpenAPIV3Config {
+	cfg := genericapiserver.DefaultOpenAPIV3Config(generatedopenapi.GetOpenAPIDefinitions, openapinamer.NewDefinitionNamer(Scheme))
+	cfg.GetDefinitionName = definitionName()
+	// The default config precomputes the definitions with the refs of the
+	// namer it was given; compute them again with the names used here.
+	cfg.Definitions = cfg.GetDefinitions(func(name string) spec.Ref {
+		defName, _ := cfg.GetDefinitionName(name)
+		return spec.MustCreateRef("#/components/schemas/" + openapicommon.EscapeJsonPointer(defName))
+	})
+	cfg.Info.Title = title
+	cfg.Info.Version = version
+	return cfg
+}
+
+// definitionName names the OpenAPI models the way the scheme names its
+// kinds, so that each kind's model carries x-kubernetes-group-version-kind.
+//
+// openapi-gen keys a model by its OpenAPIModelName when the type has one, as
+// the types generated here and in k8s.io do. KubeVirt's and CDI's types have
+// none, so their models are keyed by Go import path
+// ("kubevirt.io/api/core/v1.VirtualMachine"), while the scheme names the
+// kind by the REST-friendly form of that path
+// ("io.kubevirt.api.core.v1.VirtualMachine"). Without the GVK on the root
+// model, server-side apply and the field manager find no type for the kind.
+// Import paths are the only keys with a slash, so only they are renamed;
+// refs and definitions go through the same function and stay consistent.
+func definitionName() func(string) (string, spec.Extensions) {
+	namer := openapinamer.NewDefinitionNamer(Scheme)
+	return func(name string) (string, spec.Extensions) {
+		if strings.Contains(name, "/") {
+			name = util.ToRESTFriendlyName(name)
+		}
+		return namer.GetDefinitionName(name)
+	}
+}
