@@ -196,8 +196,8 @@ const maxPatchBytes = 3 << 20
 // object in the message. Here each patch is checked along the VM's type as
 // the serializer checks whole documents, so that every write path answers
 // alike: Strict refuses with a 400 that names the fields, Warn warns and drops
-// them, Ignore drops them. Apply patches are left to server-side apply, whose
-// schema is KubeVirt's and refuses unknown fields itself.
+// them, Ignore drops them. Server-side apply configurations are checked the
+// same way.
 func WithStrictPatchFields(handler http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		check := patchCheckFor(req)
@@ -244,6 +244,28 @@ func WithStrictPatchFields(handler http.Handler) http.Handler {
 	})
 }
 
+// checkApplyPatch checks a server-side apply configuration, which is YAML.
+// Server-side apply refuses unknown fields itself, so without this check
+// Warn and Ignore would refuse them too; and it reports them in its own
+// words. The cleaned configuration is sent on as JSON, which is YAML too.
+func checkApplyPatch(body []byte) ([]byte, []error, error) {
+	doc, err := yamlToJSON(body, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	clean, problems, err := vmFields.Check(doc.json, fieldcheck.Object)
+	if err != nil {
+		return nil, nil, err
+	}
+	if doc.duplicate != nil {
+		problems = append([]error{doc.duplicate}, problems...)
+	}
+	if len(problems) == 0 {
+		return body, nil, nil
+	}
+	return clean, problems, nil
+}
+
 // patchCheck checks a patch body and returns it without the fields it reports.
 type patchCheck func(body []byte) (clean []byte, problems []error, err error)
 
@@ -271,6 +293,8 @@ func patchCheckFor(req *http.Request) patchCheck {
 		return func(body []byte) ([]byte, []error, error) { return vmFields.Check(body, fieldcheck.Object) }
 	case types.JSONPatchType:
 		return checkJSONPatch
+	case types.ApplyYAMLPatchType:
+		return checkApplyPatch
 	}
 	return nil
 }

@@ -46,11 +46,14 @@ var spots = []unknownSpot{
 }
 
 // withUnknownField returns the seed VM as a map with key set to a value in
-// the object at spot.
+// the object at spot; an empty key adds nothing.
 func withUnknownField(t *testing.T, name string, spot unknownSpot, key string) map[string]any {
 	t.Helper()
 	vm := seedVM(t).Object
 	vm["metadata"].(map[string]any)["name"] = name
+	if key == "" {
+		return vm
+	}
 	var cur any = vm
 	for _, step := range spot.object {
 		switch c := cur.(type) {
@@ -149,6 +152,12 @@ var writePaths = []writePath{
 		body: func(t *testing.T, vm map[string]any) []byte {
 			return mustJSON(t, []map[string]any{{"op": "replace", "path": "/spec", "value": vm["spec"]}})
 		}},
+	{name: "server-side apply", verb: http.MethodPatch, contentType: string(types.ApplyYAMLPatchType),
+		body: func(t *testing.T, vm map[string]any) []byte {
+			data, err := yaml.Marshal(vm)
+			require.NoError(t, err)
+			return data
+		}},
 	{name: "status update", verb: http.MethodPut, subresource: "status", contentType: "application/json",
 		body: func(t *testing.T, vm map[string]any) []byte { return mustJSON(t, vm) }},
 	{name: "status merge patch", verb: http.MethodPatch, subresource: "status", contentType: string(types.MergePatchType),
@@ -236,4 +245,16 @@ func TestMisCasedAndDuplicateKeysInsideTheTemplate(t *testing.T) {
 	code, out = c.write(t, http.MethodPost, "", "", "application/json", metav1.FieldValidationStrict, []byte(dup))
 	require.Equal(t, http.StatusBadRequest, code, out)
 	assert.Contains(t, out, `duplicate field \"spec.template.spec.hostname\"`)
+}
+
+// TestApplyOfAWrongTypeIsTheClientsError: server-side apply of a value of the
+// wrong type for KubeVirt's schema is a 400 that names the field, never a 500.
+func TestApplyOfAWrongTypeIsTheClientsError(t *testing.T) {
+	s := framework.StartServer(t)
+	c := newFieldClient(t, s)
+	vm := withUnknownField(t, "wrong-type", spots[0], "")
+	vm["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["terminationGracePeriodSeconds"] = "soon"
+	code, out := c.write(t, http.MethodPatch, "wrong-type", "", string(types.ApplyYAMLPatchType), metav1.FieldValidationStrict, mustJSON(t, vm))
+	require.Equal(t, http.StatusBadRequest, code, out)
+	assert.Contains(t, out, "terminationGracePeriodSeconds")
 }

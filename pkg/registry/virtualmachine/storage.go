@@ -77,6 +77,12 @@ var (
 	_ rest.SingularNameProvider = &REST{}
 )
 
+// Update writes a new VM; errors in making it from the request are the
+// client's (requestInputErrors).
+func (r *REST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
+	return r.Store.Update(ctx, name, requestInputErrors{objInfo}, createValidation, updateValidation, forceAllowCreate, options)
+}
+
 // ShortNames lets kubectl accept "vm" and "vms".
 func (r *REST) ShortNames() []string { return []string{"vm", "vms"} }
 
@@ -114,7 +120,7 @@ func (r *StatusREST) Get(ctx context.Context, name string, options *metav1.GetOp
 // Update writes the status only; the status strategy keeps spec and metadata.
 func (r *StatusREST) Update(ctx context.Context, name string, objInfo rest.UpdatedObjectInfo, createValidation rest.ValidateObjectFunc, updateValidation rest.ValidateObjectUpdateFunc, forceAllowCreate bool, options *metav1.UpdateOptions) (runtime.Object, bool, error) {
 	// Status writes never create a VM, whatever the caller asks for.
-	return r.store.Update(ctx, name, objInfo, createValidation, updateValidation, false, options)
+	return r.store.Update(ctx, name, requestInputErrors{objInfo}, createValidation, updateValidation, false, options)
 }
 
 // GetResetFields names the fields the status subresource never writes.
