@@ -89,6 +89,9 @@ func StartServer(t testing.TB, args ...string) *Server {
 	s.RESTConfig, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
 	require.NoError(t, err)
 	s.URL = s.RESTConfig.Host
+	// Tests drive many requests in a row; client-go's default of 5 per
+	// second would make them wait on the client, not on the server.
+	s.RESTConfig.QPS, s.RESTConfig.Burst = 1000, 2000
 	client, err := kubernetes.NewForConfig(s.RESTConfig)
 	require.NoError(t, err)
 	err = wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
