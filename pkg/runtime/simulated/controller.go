@@ -215,7 +215,9 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 
 // nextStatus is the VM's status after decision d: the instance's phase, the
 // request that was carried out removed, the fault recorded, and the strategy
-// and generation that the runtime acted on.
+// and generation that the runtime acted on (observedGeneration, and
+// desiredGeneration as KubeVirt's controller writes it), and startFailure,
+// which counts the crashes since the guest last ran.
 func nextStatus(vm *v1.VirtualMachine, strategy v1.VirtualMachineRunStrategy, d decision, now metav1.Time) v1.VirtualMachineStatus {
 	status := *vm.Status.DeepCopy()
 	setPhase(&status, d.next, now)
@@ -230,6 +232,22 @@ func nextStatus(vm *v1.VirtualMachine, strategy v1.VirtualMachineRunStrategy, d 
 	}
 	status.RunStrategy = strategy
 	status.ObservedGeneration = vm.Generation
+	status.DesiredGeneration = vm.Generation
+	switch d.next {
+	case phaseFailed:
+		if !observePhase(&vm.Status).finished() {
+			failure := &v1.VirtualMachineStartFailure{}
+			if status.StartFailure != nil {
+				failure.ConsecutiveFailCount = status.StartFailure.ConsecutiveFailCount
+			}
+			failure.ConsecutiveFailCount++
+			// The simulated runtime restarts a crashed guest at once.
+			failure.RetryAfterTimestamp = now.DeepCopy()
+			status.StartFailure = failure
+		}
+	case phaseRunning:
+		status.StartFailure = nil
+	}
 	return status
 }
 

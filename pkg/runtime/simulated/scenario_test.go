@@ -162,9 +162,14 @@ func TestScenarios(t *testing.T) {
 			m.fault("crash-1")
 			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopped}, m.settle())
 			assert.True(t, m.vm.Status.Created, "the finished instance stays")
+			require.NotNil(t, m.vm.Status.StartFailure, "a crash is counted as KubeVirt counts it")
+			assert.Equal(t, 1, m.vm.Status.StartFailure.ConsecutiveFailCount)
+			assert.NotNil(t, m.vm.Status.StartFailure.RetryAfterTimestamp)
 			// What the start action writes for a finished instance.
 			m.request(stopReq(nil), startReq(nil))
 			assert.Equal(t, []v1.VirtualMachinePrintableStatus{stopped, starting, running}, m.settle())
+			assert.Nil(t, m.vm.Status.StartFailure, "a guest that runs again clears the count")
+			assert.Equal(t, m.vm.Generation, m.vm.Status.DesiredGeneration)
 		}},
 		{"RerunOnFailure reruns after a crash only", func(t *testing.T, m *model) {
 			m.setStrategy(v1.RunStrategyRerunOnFailure)
