@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the benchmarks of issue 6 (`make bench`) against real processes on
+# Runs the benchmarks (`make bench`) against real processes on
 # this machine: one etcd 3.7.0 (fsync on, data on disk under _output/bench)
 # and one vm-apiserver in front of it, standalone, over HTTPS with client
 # certificates. It prints one line per figure ("BENCH ..."), the ratio lines

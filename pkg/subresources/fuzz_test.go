@@ -89,16 +89,17 @@ func FuzzDecide(f *testing.F) {
 		vm := testVM(sManual, none, false)
 		vm.Name = name
 		vm.Spec.RunStrategy = nil
-		switch strategy % 9 {
-		case 5:
+		n := len(kubevirt.SupportedRunStrategies)
+		switch i := int(strategy) % (n + 4); i - n {
+		case 0:
 			vm.Spec.Running = ptr.To(true)
-		case 6:
+		case 1:
 			vm.Spec.Running = ptr.To(false)
-		case 7:
+		case 2:
 			vm.Spec.RunStrategy = ptr.To(virtv1.VirtualMachineRunStrategy(printable))
-		case 8: // neither field: invalid, and refused.
+		case 3: // neither field: invalid, and refused.
 		default:
-			vm.Spec.RunStrategy = &kubevirt.SupportedRunStrategies[strategy%9]
+			vm.Spec.RunStrategy = &kubevirt.SupportedRunStrategies[i]
 		}
 		vm.Status.Created = created
 		vm.Status.PrintableStatus = virtv1.VirtualMachinePrintableStatus(printable)

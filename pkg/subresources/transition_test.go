@@ -15,7 +15,7 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 )
 
-// The strategy rows of the tests: the five run strategies plus the two
+// The strategy rows of the tests: the six run strategies plus the two
 // legacy spec.running values.
 const (
 	sAlways   = "Always"
@@ -23,6 +23,7 @@ const (
 	sManual   = "Manual"
 	sHalted   = "Halted"
 	sOnce     = "Once"
+	sReceiver = "WaitAsReceiver"
 	sLegacyOn = "running:true"
 	sLegacyOf = "running:false"
 )
@@ -231,6 +232,26 @@ var cells = []decideCase{
 	{sOnce, ActionRestart, active, true, Options{}, fail(msgOnceNoRestart)},
 	{sOnce, ActionRestart, finished, false, Options{}, fail(msgOnceNoRestart)},
 	{sOnce, ActionRestart, finished, true, Options{}, fail(msgOnceNoRestart)},
+	// WaitAsReceiver: every action is refused; a start first says that an
+	// active instance is running.
+	{sReceiver, ActionStart, active, false, Options{}, fail(msgAlreadyRunning)},
+	{sReceiver, ActionStart, active, true, Options{}, fail(msgAlreadyRunning)},
+	{sReceiver, ActionStart, none, false, Options{}, fail(msgReceiverNoStart)},
+	{sReceiver, ActionStart, none, true, Options{}, fail(msgReceiverNoStart)},
+	{sReceiver, ActionStart, finished, false, Options{}, fail(msgReceiverNoStart)},
+	{sReceiver, ActionStart, finished, true, Options{}, fail(msgReceiverNoStart)},
+	{sReceiver, ActionStop, none, false, Options{}, fail(msgReceiverNoStop)},
+	{sReceiver, ActionStop, none, true, Options{}, fail(msgReceiverNoStop)},
+	{sReceiver, ActionStop, active, false, Options{}, fail(msgReceiverNoStop)},
+	{sReceiver, ActionStop, active, true, Options{}, fail(msgReceiverNoStop)},
+	{sReceiver, ActionStop, finished, false, Options{}, fail(msgReceiverNoStop)},
+	{sReceiver, ActionStop, finished, true, Options{}, fail(msgReceiverNoStop)},
+	{sReceiver, ActionRestart, none, false, Options{}, fail(msgReceiverNoRest)},
+	{sReceiver, ActionRestart, none, true, Options{}, fail(msgReceiverNoRest)},
+	{sReceiver, ActionRestart, active, false, Options{}, fail(msgReceiverNoRest)},
+	{sReceiver, ActionRestart, active, true, Options{}, fail(msgReceiverNoRest)},
+	{sReceiver, ActionRestart, finished, false, Options{}, fail(msgReceiverNoRest)},
+	{sReceiver, ActionRestart, finished, true, Options{}, fail(msgReceiverNoRest)},
 	// restart: the others need an active instance and nothing pending.
 	{sAlways, ActionRestart, none, false, Options{}, fail(msgNotRunning)},
 	{sAlways, ActionRestart, none, true, Options{}, fail(msgNotRunning)},
@@ -316,14 +337,14 @@ func conflictMessage(msg string) string {
 }
 
 func TestDecideTable(t *testing.T) {
-	// Every default-option cell of the 7 rows x 3 actions x 3 instances x 2 is listed.
+	// Every default-option cell of the 8 rows x 3 actions x 3 instances x 2 is listed.
 	seen := map[string]bool{}
 	for _, c := range cells {
 		if c.opts == (Options{}) {
 			seen[fmt.Sprint(c.strategy, c.action, c.inst, c.pending)] = true
 		}
 	}
-	require.Len(t, seen, 7*3*3*2, "every cell of the table has a case")
+	require.Len(t, seen, 8*3*3*2, "every cell of the table has a case")
 
 	for _, c := range cells {
 		t.Run(c.name(), func(t *testing.T) {

@@ -55,7 +55,7 @@ func EnsureVMs(ctx context.Context, c *Clients, template *kubevirtv1.VirtualMach
 
 // RunActions runs every cell (VM count × concurrency × method, methods side
 // by side for each pair) and prints one line per cell, then the ratio lines
-// and the goals of issue 6.
+// and the benchmark goals.
 func RunActions(ctx context.Context, c *Clients, etcd *clientv3.Client, cfg ActionsConfig, out io.Writer) ([]CellResult, error) {
 	names, err := EnsureVMs(ctx, c, cfg.Template, cfg.Namespace, maxOf(cfg.VMCounts))
 	if err != nil {
@@ -141,7 +141,7 @@ func EmitRatios(out io.Writer, results []CellResult) {
 	}
 }
 
-// goal is one target of issue 6, checked on the cells with the most VMs
+// goal is one benchmark target, checked on the cells with the most VMs
 // (100 in the default run).
 type goal struct {
 	name string
@@ -171,7 +171,7 @@ var goals = []goal{
 	{"p99(A)/p99(D)<=2", 8, "D", p99Ratio, false, 2},
 }
 
-// EmitGoals prints each goal of issue 6 with the measured value and
+// EmitGoals prints each benchmark goal with the measured value and
 // whether it was met. A goal whose cells were not measured is skipped.
 func EmitGoals(out io.Writer, results []CellResult) {
 	byKey := index(results)

@@ -14,7 +14,7 @@ import (
 	kubevirtv1 "kubevirt.io/api/core/v1"
 )
 
-// actionCase is one cell of the transition table (lifecycle.md §4), driven
+// actionCase is one cell of the transition table (docs/api.md), driven
 // with kubectl replace --raw through kube-apiserver.
 type actionCase struct {
 	name     string

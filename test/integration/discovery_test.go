@@ -17,7 +17,7 @@ import (
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
 )
 
-// vmVerbs are the verbs of kubevirt.io/v1 virtualmachines (lifecycle.md §1).
+// vmVerbs are the verbs of kubevirt.io/v1 virtualmachines (docs/api.md).
 var vmVerbs = []string{"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"}
 
 // expectedResource is a discovery entry that must be served.

@@ -45,7 +45,7 @@ func nested(depth int, object bool) string {
 	return strings.Repeat("[", depth) + strings.Repeat("]", depth)
 }
 
-// hostileCases are the bad inputs of lifecycle.md and issue 7 §3.
+// hostileCases are the bad inputs the API contract (docs/api.md) refuses.
 func hostileCases() []hostileCase {
 	act := func(a string) string { return actionPath(hostileNS, hostileVM, a) }
 	vms := vmsPath(hostileNS)

@@ -23,7 +23,7 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 // TestModelMatchesContractTable spot-checks the model against the cells of
-// lifecycle.md §4, written out by hand. These run without any process.
+// the transition table of docs/api.md, written out by hand. These run without any process.
 func TestModelMatchesContractTable(t *testing.T) {
 	running := vmState{Exists: true, Created: true, Printable: "Running"}
 	finished := vmState{Exists: true, Created: true, Printable: stopped}
@@ -82,7 +82,7 @@ func TestModelMatchesContractTable(t *testing.T) {
 // TestModelAgreesWithDecide runs the model and subresources.Decide on every
 // combination of strategy, field, instance, pending requests and options.
 // The model was written from the contract on its own; where the two
-// disagree, one of them misreads lifecycle.md.
+// disagree, one of them misreads the table.
 func TestModelAgreesWithDecide(t *testing.T) {
 	type inst struct {
 		created   bool

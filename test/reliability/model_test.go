@@ -12,7 +12,7 @@ import (
 )
 
 // This file is the sequential specification that porcupine checks the
-// recorded histories against: the lifecycle contract (lifecycle.md §3, §4)
+// recorded histories against: the lifecycle contract (docs/api.md, the transition table)
 // written out again, on purpose without calling subresources.Decide, plus the
 // plain writes (runStrategy, status) and reads that the load mixes in.
 
@@ -194,7 +194,7 @@ type opOutput struct {
 	Detail   string  `json:"detail,omitempty"`
 }
 
-// expectAction applies an action to s as lifecycle.md §4 says: the new state,
+// expectAction applies an action to s as the transition table of docs/api.md says: the new state,
 // or the text of the 409 that refuses it.
 //
 // Where the table is silent the model reads it so: a stop replaces the

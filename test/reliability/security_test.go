@@ -193,7 +193,7 @@ func TestSecurityStandalone(t *testing.T) {
 	})
 
 	t.Run("embedded etcd listens on no TCP port (bug 3, fixed)", func(t *testing.T) {
-		// Issue 7 §4: no plain-HTTP port. In standalone mode the embedded
+		// No plain-HTTP port. In standalone mode the embedded
 		// etcd (pkg/embeddedetcd.Start) listens on two loopback ports without
 		// TLS or authentication; any local user can read and write every VM
 		// through them, bypassing authentication, RBAC and audit.

@@ -14,7 +14,7 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 )
 
-// columns are those of lifecycle.md §6; RUNSTRATEGY shows with -o wide.
+// columns are those of docs/api.md; RUNSTRATEGY shows with -o wide.
 var columns = []metav1.TableColumnDefinition{
 	{Name: "Name", Type: "string", Format: "name", Description: "Name of the VirtualMachine."},
 	{Name: "Age", Type: "string", Description: "Time since the VirtualMachine was created."},
