@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const vmSchema = "io.kubevirt.api.v1.VirtualMachine"
+const vmSchema = "io.kubevirt.api.core.v1.VirtualMachine"
 
 // TestOpenAPI: kube-apiserver merges our schemas into its OpenAPI v2 and
 // serves our group-versions in OpenAPI v3, which kubectl explain and
