@@ -479,6 +479,12 @@ func (e *environment) waitAPIServicesAvailable(ctx context.Context) error {
 				return false, fmt.Errorf("%s not available: %+v", name, c)
 			}
 		}
+		// Available is the availability controller's view; the proxy may
+		// take its handling of the group a moment later. Wait until a read
+		// goes through kube-apiserver to vm-apiserver.
+		if _, err := e.vms.KubevirtV1().VirtualMachines(metav1.NamespaceDefault).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
+			return false, fmt.Errorf("listing VMs through the aggregator: %w", err)
+		}
 		return true, nil
 	})
 }
