@@ -160,8 +160,8 @@ func (o *Options) Config() (*apiserver.Config, standalone.Credentials, error) {
 	// it to the lifecycle actions, which support dry-run themselves.
 	// WithDeadlineMargin lets handlers answer a 504 themselves before the
 	// generic timeout filter gives up on them.
-	// WithStrictPatchFields finds unknown fields in strategic merge patches
-	// of VMs where the generic patch handler cannot.
+	// WithStrictPatchFields checks patches of VMs for unknown fields, so that
+	// they are answered as whole documents are.
 	// WithBodyReadDeadline stops slow bodies from outliving the request timeout.
 	gc.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
 		inner := subresources.WithActionDryRun(apiserver.WithStrictPatchFields(apiserver.WithDeadlineMargin(h)))
