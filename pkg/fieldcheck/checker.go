@@ -82,6 +82,11 @@ func NewChecker(root reflect.Type, transparent ...reflect.Type) *Checker {
 // err is non-nil only for malformed JSON; clean and problems are nil then, and
 // the caller should let its decoder report the syntax error.
 func (c *Checker) Check(data []byte, mode Mode) (clean []byte, problems []error, err error) {
+	return c.check(c.root, data, mode)
+}
+
+// check walks data as a value of node n.
+func (c *Checker) check(n *node, data []byte, mode Mode) (clean []byte, problems []error, err error) {
 	s := c.states.Get().(*state)
 	s.reset(data, mode)
 	defer c.release(s)
@@ -90,7 +95,7 @@ func (c *Checker) Check(data []byte, mode Mode) (clean []byte, problems []error,
 	if i >= len(data) {
 		return nil, nil, &SyntaxError{Offset: int64(i), msg: "unexpected end of JSON input"}
 	}
-	i = s.value(i, c.root)
+	i = s.value(i, n)
 	if i >= 0 {
 		// Like json.Unmarshal, nothing but whitespace may follow the value.
 		if i = s.ws(i); i < len(data) {
