@@ -17,6 +17,7 @@ import (
 	"k8s.io/klog/v2"
 	v1 "kubevirt.io/api/core/v1"
 
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/informers/externalversions"
 	listersv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/listers/core/v1"
@@ -169,10 +170,11 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if vm.DeletionTimestamp != nil {
 		return 0, nil // going away; nothing to run
 	}
-	strategy, ok := effectiveStrategy(&vm.Spec)
+	strategy, ok := kubevirt.EffectiveRunStrategy(&vm.Spec)
 	if !ok || !supported(strategy) {
-		// The server's validation rejects such a VM, so it can only come
-		// from an older server; leave it alone rather than guess.
+		// A VM without a strategy can only come from an older server, and a
+		// WaitAsReceiver VM's instance belongs to its incoming migration:
+		// leave both alone rather than guess.
 		return 0, nil
 	}
 
@@ -278,7 +280,8 @@ func (c *Controller) forget(key string) {
 	delete(c.since, key)
 }
 
-// supported reports whether s is a run strategy the runtime knows.
+// supported reports whether s is a run strategy the runtime runs VMs under:
+// every strategy but WaitAsReceiver.
 func supported(s v1.VirtualMachineRunStrategy) bool {
 	switch s {
 	case v1.RunStrategyAlways, v1.RunStrategyRerunOnFailure, v1.RunStrategyOnce,

@@ -192,17 +192,3 @@ func stopDuration(o observation, t timing) time.Duration {
 	}
 	return d
 }
-
-// effectiveStrategy is spec.runStrategy, or the deprecated spec.running
-// mapped to Always or Halted. ok is false when the VM has neither.
-func effectiveStrategy(spec *v1.VirtualMachineSpec) (s v1.VirtualMachineRunStrategy, ok bool) {
-	switch {
-	case spec.RunStrategy != nil:
-		return *spec.RunStrategy, true
-	case spec.Running != nil && *spec.Running:
-		return v1.RunStrategyAlways, true
-	case spec.Running != nil:
-		return v1.RunStrategyHalted, true
-	}
-	return "", false
-}

@@ -240,24 +240,3 @@ func TestStopDuration(t *testing.T) {
 		})
 	}
 }
-
-func TestEffectiveStrategy(t *testing.T) {
-	tests := []struct {
-		name   string
-		spec   v1.VirtualMachineSpec
-		want   v1.VirtualMachineRunStrategy
-		wantOK bool
-	}{
-		{"runStrategy", v1.VirtualMachineSpec{RunStrategy: ptr.To(v1.RunStrategyManual)}, v1.RunStrategyManual, true},
-		{"running true", v1.VirtualMachineSpec{Running: ptr.To(true)}, v1.RunStrategyAlways, true},
-		{"running false", v1.VirtualMachineSpec{Running: ptr.To(false)}, v1.RunStrategyHalted, true},
-		{"neither", v1.VirtualMachineSpec{}, "", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, ok := effectiveStrategy(&tc.spec)
-			assert.Equal(t, tc.want, got)
-			assert.Equal(t, tc.wantOK, ok)
-		})
-	}
-}

@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	v1 "kubevirt.io/api/core/v1"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 )
 
 // model runs decide and nextStatus the way the controller does, on one VM
@@ -38,7 +40,7 @@ func (m *model) settle() []v1.VirtualMachinePrintableStatus {
 	m.t.Helper()
 	m.trace = nil
 	for range 100 {
-		strategy, ok := effectiveStrategy(&m.vm.Spec)
+		strategy, ok := kubevirt.EffectiveRunStrategy(&m.vm.Spec)
 		require.True(m.t, ok)
 		current := observePhase(&m.vm.Status)
 		if m.since.phase != current {
