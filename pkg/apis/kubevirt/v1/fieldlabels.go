@@ -7,18 +7,18 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
-// FieldLabels are the field selectors that lists and watches of
+// fieldLabels are the field selectors that lists and watches of
 // VirtualMachines accept.
-var FieldLabels = []string{"metadata.name", "metadata.namespace", "spec.runStrategy", "status.printableStatus"}
+var fieldLabels = []string{"metadata.name", "metadata.namespace", "spec.runStrategy", "status.printableStatus"}
 
 func addFieldLabelConversionFuncs(scheme *runtime.Scheme) error {
 	return scheme.AddFieldLabelConversionFunc(SchemeGroupVersion.WithKind("VirtualMachine"),
 		func(label, value string) (string, string, error) {
-			for _, known := range FieldLabels {
+			for _, known := range fieldLabels {
 				if label == known {
 					return label, value, nil
 				}
 			}
-			return "", "", fmt.Errorf("field label %q is not supported for VirtualMachine; use one of %s", label, strings.Join(FieldLabels, ", "))
+			return "", "", fmt.Errorf("field label %q is not supported for VirtualMachine; use one of %s", label, strings.Join(fieldLabels, ", "))
 		})
 }
