@@ -11,7 +11,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
-	"github.com/vm-apiserver/vm-apiserver/pkg/kubectlvm"
+	kubectlvm "github.com/vm-apiserver/vm-apiserver/cmd/kubectl-vm/app"
 )
 
 func main() {

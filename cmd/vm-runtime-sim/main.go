@@ -17,7 +17,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
-	"github.com/vm-apiserver/vm-apiserver/pkg/runtime/simulated"
+	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
 )
 
 func main() {
@@ -31,7 +31,7 @@ func main() {
 
 func newCommand() *cobra.Command {
 	configFlags := genericclioptions.NewConfigFlags(false)
-	opts := simulated.DefaultOptions()
+	opts := simulator.DefaultOptions()
 	workers := 2
 	cmd := &cobra.Command{
 		Use:   "vm-runtime-sim",
@@ -60,7 +60,7 @@ Inject a fault into a running instance with an annotation:
 			// Only an explicit -n narrows the watch: the kubeconfig's
 			// default namespace is a kubectl habit, not a runtime's scope.
 			opts.Namespace = *configFlags.Namespace
-			return simulated.New(client, opts).Run(cmd.Context(), workers)
+			return simulator.New(client, opts).Run(cmd.Context(), workers)
 		},
 	}
 	configFlags.AddFlags(cmd.Flags())

@@ -18,7 +18,7 @@ import (
 
 	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
-	"github.com/vm-apiserver/vm-apiserver/pkg/runtime/simulated"
+	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
 )
 
 // etcdPathPrefix is where objects live in etcd: keys are
@@ -44,7 +44,7 @@ type Options struct {
 	// AdvertiseHosts are extra names for the standalone serving certificate.
 	AdvertiseHosts []string
 	// Simulated configures the simulated runtime when Runtime is "simulated".
-	Simulated simulated.Options
+	Simulated simulator.Options
 
 	// standalone is decided in Complete: no cluster to delegate to.
 	standalone bool

@@ -22,7 +22,7 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
 	"github.com/vm-apiserver/vm-apiserver/pkg/embeddedetcd"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
-	"github.com/vm-apiserver/vm-apiserver/pkg/runtime/simulated"
+	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
 	"github.com/vm-apiserver/vm-apiserver/pkg/standalone"
 	"github.com/vm-apiserver/vm-apiserver/pkg/subresources"
 )
@@ -117,7 +117,7 @@ func (o *Options) startSimulatedRuntime(hctx genericapiserver.PostStartHookConte
 	if err != nil {
 		return err
 	}
-	runtime := simulated.New(client, o.Simulated)
+	runtime := simulator.New(client, o.Simulated)
 	go func() {
 		if err := runtime.Run(hctx, 2); err != nil {
 			klog.ErrorS(err, "Simulated runtime stopped")

@@ -1,4 +1,4 @@
-package kubectlvm
+package app
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-// Package simulated is a reference VM runtime that simulates instances.
+// Package simulator is a reference VM runtime that simulates instances.
 //
 // It is a controller in the usual client-go shape: a VirtualMachine informer
 // feeds a rate-limited workqueue, and every write goes through the
@@ -17,4 +17,4 @@
 //
 // docs/runtime.md describes the status contract that any runtime, simulated
 // or real, follows.
-package simulated
+package simulator

@@ -1,4 +1,4 @@
-package simulated_test
+package e2e
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 	subresourcesv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/core/v1"
-	"github.com/vm-apiserver/vm-apiserver/pkg/runtime/simulated"
+	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
@@ -42,7 +42,7 @@ var serverArgs = []string{
 // deadline bounds every wait; it is generous because CI machines are slow.
 const deadline = 60 * time.Second
 
-func startServer(t *testing.T) typedv1.VirtualMachineInterface {
+func startSimulatorServer(t *testing.T) typedv1.VirtualMachineInterface {
 	t.Helper()
 	s := framework.StartServer(t, serverArgs...)
 	client, err := versioned.NewForConfig(s.RESTConfig)
@@ -51,7 +51,7 @@ func startServer(t *testing.T) typedv1.VirtualMachineInterface {
 }
 
 // newVM is the seed's vm-cirros under another name and strategy.
-func newVM(name string, strategy v1.VirtualMachineRunStrategy) *v1.VirtualMachine {
+func newSimulatedVM(name string, strategy v1.VirtualMachineRunStrategy) *v1.VirtualMachine {
 	return &v1.VirtualMachine{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
 		Spec: v1.VirtualMachineSpec{
@@ -123,7 +123,7 @@ func settled(want v1.VirtualMachinePrintableStatus) func(*v1.VirtualMachine) boo
 // handled that value.
 func injectFault(t *testing.T, vms typedv1.VirtualMachineInterface, name, value string) (*v1.VirtualMachine, []v1.VirtualMachinePrintableStatus) {
 	t.Helper()
-	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, simulated.FaultAnnotation, value)
+	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, simulator.FaultAnnotation, value)
 	vm, err := vms.Patch(context.Background(), name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
 	require.NoError(t, err)
 	return waitUntil(t, vms, vm, "handled "+value, func(vm *v1.VirtualMachine) bool {
@@ -134,7 +134,7 @@ func injectFault(t *testing.T, vms typedv1.VirtualMachineInterface, name, value 
 
 func faultCondition(vm *v1.VirtualMachine) *v1.VirtualMachineCondition {
 	for i := range vm.Status.Conditions {
-		if vm.Status.Conditions[i].Type == simulated.ConditionSimulatedFault {
+		if vm.Status.Conditions[i].Type == simulator.ConditionSimulatedFault {
 			return &vm.Status.Conditions[i]
 		}
 	}
@@ -150,17 +150,17 @@ func noRestart(t *testing.T, vms typedv1.VirtualMachineInterface, name string) {
 	t.Helper()
 	vm, trace := injectFault(t, vms, name, "crash-probe")
 	assert.Empty(t, trace, "the instance stays as it was")
-	assert.Equal(t, simulated.ReasonFaultIgnored, faultCondition(vm).Reason)
+	assert.Equal(t, simulator.ReasonFaultIgnored, faultCondition(vm).Reason)
 	assert.Equal(t, v1.VirtualMachineStatusStopped, vm.Status.PrintableStatus)
 	assert.True(t, vm.Status.Created, "the finished instance is kept")
 }
 
 func TestEndToEnd(t *testing.T) {
-	vms := startServer(t)
+	vms := startSimulatorServer(t)
 	ctx := context.Background()
 
 	t.Run("start on Halted runs under Always", func(t *testing.T) {
-		vm := create(t, vms, newVM("halted-start", v1.RunStrategyHalted))
+		vm := create(t, vms, newSimulatedVM("halted-start", v1.RunStrategyHalted))
 		vm, _ = waitUntil(t, vms, vm, "reported", settled(v1.VirtualMachineStatusStopped))
 		assert.False(t, vm.Status.Created)
 
@@ -175,7 +175,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("paused start on Halted ends Paused", func(t *testing.T) {
-		vm := create(t, vms, newVM("halted-paused", v1.RunStrategyHalted))
+		vm := create(t, vms, newSimulatedVM("halted-paused", v1.RunStrategyHalted))
 		vm, err := vms.Start(ctx, vm.Name, &subresourcesv1.StartOptions{Paused: true})
 		require.NoError(t, err)
 		vm, _ = waitUntil(t, vms, vm, "Paused", settled(v1.VirtualMachineStatusPaused))
@@ -183,7 +183,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("restart on Always stops then runs again", func(t *testing.T) {
-		vm := create(t, vms, newVM("always-restart", v1.RunStrategyAlways))
+		vm := create(t, vms, newSimulatedVM("always-restart", v1.RunStrategyAlways))
 		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.VirtualMachineStatusRunning))
 
 		vm, err := vms.Restart(ctx, vm.Name, nil)
@@ -198,7 +198,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("forced stop on Always halts at once", func(t *testing.T) {
-		vm := create(t, vms, newVM("always-stop", v1.RunStrategyAlways))
+		vm := create(t, vms, newSimulatedVM("always-stop", v1.RunStrategyAlways))
 		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.VirtualMachineStatusRunning))
 		vm, err := vms.Stop(ctx, vm.Name, &subresourcesv1.StopOptions{GracePeriod: ptr.To[int64](0)})
 		require.NoError(t, err)
@@ -209,7 +209,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("stop on Manual ends Stopped and stays Manual", func(t *testing.T) {
-		vm := create(t, vms, newVM("manual-stop", v1.RunStrategyManual))
+		vm := create(t, vms, newSimulatedVM("manual-stop", v1.RunStrategyManual))
 		vm, _ = waitUntil(t, vms, vm, "reported", settled(v1.VirtualMachineStatusStopped))
 		vm, err := vms.Start(ctx, vm.Name, nil)
 		require.NoError(t, err)
@@ -225,23 +225,23 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("RerunOnFailure reruns after a crash, not after a shutdown", func(t *testing.T) {
-		vm := create(t, vms, newVM("rerun-faults", v1.RunStrategyRerunOnFailure))
+		vm := create(t, vms, newSimulatedVM("rerun-faults", v1.RunStrategyRerunOnFailure))
 		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.VirtualMachineStatusRunning))
 
 		vm, _ = injectFault(t, vms, vm.Name, "crash-1")
-		assert.Equal(t, simulated.ReasonCrashInjected, faultCondition(vm).Reason)
+		assert.Equal(t, simulator.ReasonCrashInjected, faultCondition(vm).Reason)
 		_, trace := waitUntil(t, vms, vm, "Running again", settled(v1.VirtualMachineStatusRunning))
 		assert.Equal(t, []v1.VirtualMachinePrintableStatus{v1.VirtualMachineStatusStarting, v1.VirtualMachineStatusRunning}, trace,
 			"after the crash (Stopped) the runtime starts a new instance")
 
 		vm, _ = injectFault(t, vms, vm.Name, "shutdown-1")
-		assert.Equal(t, simulated.ReasonShutdownInjected, faultCondition(vm).Reason)
+		assert.Equal(t, simulator.ReasonShutdownInjected, faultCondition(vm).Reason)
 		assert.Equal(t, v1.VirtualMachineStatusStopped, vm.Status.PrintableStatus)
 		noRestart(t, vms, vm.Name)
 	})
 
 	t.Run("Once never reruns", func(t *testing.T) {
-		vm := create(t, vms, newVM("once", v1.RunStrategyOnce))
+		vm := create(t, vms, newSimulatedVM("once", v1.RunStrategyOnce))
 		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.VirtualMachineStatusRunning))
 		vm, _ = injectFault(t, vms, vm.Name, "crash-1")
 		assert.Equal(t, v1.VirtualMachineStatusStopped, vm.Status.PrintableStatus)
@@ -249,7 +249,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("Always reruns after a guest shutdown", func(t *testing.T) {
-		vm := create(t, vms, newVM("always-shutdown", v1.RunStrategyAlways))
+		vm := create(t, vms, newSimulatedVM("always-shutdown", v1.RunStrategyAlways))
 		vm, _ = waitUntil(t, vms, vm, "Running", settled(v1.VirtualMachineStatusRunning))
 		vm, _ = injectFault(t, vms, vm.Name, "shutdown-1")
 		_, trace := waitUntil(t, vms, vm, "Running again", settled(v1.VirtualMachineStatusRunning))
@@ -257,7 +257,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("legacy running:false start sets running:true", func(t *testing.T) {
-		vm := newVM("legacy", v1.RunStrategyHalted)
+		vm := newSimulatedVM("legacy", v1.RunStrategyHalted)
 		vm.Spec.RunStrategy, vm.Spec.Running = nil, ptr.To(false)
 		vm = create(t, vms, vm)
 		vm, err := vms.Start(ctx, vm.Name, nil)
@@ -270,7 +270,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	t.Run("a second start while one is pending is a conflict", func(t *testing.T) {
-		vm := create(t, vms, newVM("manual-twice", v1.RunStrategyManual))
+		vm := create(t, vms, newSimulatedVM("manual-twice", v1.RunStrategyManual))
 		vm, err := vms.Start(ctx, vm.Name, nil)
 		require.NoError(t, err)
 		require.Len(t, vm.Status.StateChangeRequests, 1)

@@ -1,7 +1,7 @@
-// Package kubectlvm implements the kubectl plugin kubectl-vm: the lifecycle
+// Package app implements the kubectl plugin kubectl-vm: the lifecycle
 // actions start, stop and restart (with the flags and checks of KubeVirt's
 // virtctl), a status view, and waiting for the runtime to carry an action out.
-package kubectlvm
+package app
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package kubectlvm_test
+package e2e
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/core/v1"
-	"github.com/vm-apiserver/vm-apiserver/pkg/kubectlvm"
+	kubectlvm "github.com/vm-apiserver/vm-apiserver/cmd/kubectl-vm/app"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
@@ -26,7 +26,7 @@ type plugin struct {
 	vms        typedv1.VirtualMachineInterface
 }
 
-func startServer(t *testing.T) *plugin {
+func startPluginServer(t *testing.T) *plugin {
 	t.Helper()
 	s := framework.StartServer(t,
 		"--runtime=simulated",
@@ -74,7 +74,7 @@ func (p *plugin) get(name string) *v1.VirtualMachine {
 }
 
 func TestPluginEndToEnd(t *testing.T) {
-	p := startServer(t)
+	p := startPluginServer(t)
 
 	t.Run("start --wait shows progress until Running", func(t *testing.T) {
 		p.create("vm-cirros", v1.RunStrategyHalted)
