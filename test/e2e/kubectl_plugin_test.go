@@ -11,9 +11,9 @@ import (
 	"k8s.io/utils/ptr"
 	v1 "kubevirt.io/api/core/v1"
 
+	kubectlvm "github.com/vm-apiserver/vm-apiserver/cmd/kubectl-vm/app"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/core/v1"
-	kubectlvm "github.com/vm-apiserver/vm-apiserver/cmd/kubectl-vm/app"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
