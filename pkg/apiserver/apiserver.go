@@ -14,6 +14,7 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	basecompatibility "k8s.io/component-base/compatibility"
 	"k8s.io/component-base/version"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
@@ -48,8 +49,25 @@ type Server struct {
 	GenericAPIServer *genericapiserver.GenericAPIServer
 }
 
-// Complete fills in the defaults of the generic config.
+// NewRecommendedConfig returns the generic config that vm-apiserver starts
+// from: the server's codecs, the Kubernetes version whose API machinery it
+// carries (the generic server gates its features and admission's CEL
+// environment on it), OpenAPI named after vm-apiserver, and the handler
+// chain. Options are applied to it before Complete.
+func NewRecommendedConfig() *genericapiserver.RecommendedConfig {
+	gc := genericapiserver.NewRecommendedConfig(Codecs)
+	gc.EffectiveVersion = basecompatibility.NewEffectiveVersionFromString(version.DefaultKubeBinaryVersion, "", "")
+	gc.OpenAPIConfig = OpenAPIConfig("vm-apiserver", version.Get().GitVersion)
+	gc.OpenAPIV3Config = OpenAPIV3Config("vm-apiserver", version.Get().GitVersion)
+	gc.BuildHandlerChainFunc = BuildHandlerChain
+	return gc
+}
+
+// Complete fills in the defaults of the generic config. The handler chain
+// is always BuildHandlerChain: the actions and the field checks depend on
+// its filters.
 func (c *Config) Complete() CompletedConfig {
+	c.GenericConfig.BuildHandlerChainFunc = BuildHandlerChain
 	return CompletedConfig{generic: c.GenericConfig.Complete(), extra: &c.ExtraConfig}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	cliflag "k8s.io/component-base/cli/flag"
-	basecompatibility "k8s.io/component-base/compatibility"
 	"k8s.io/component-base/term"
 	"k8s.io/component-base/version"
 	"k8s.io/component-base/version/verflag"
@@ -24,7 +22,6 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
 	"github.com/vm-apiserver/vm-apiserver/pkg/standalone"
-	"github.com/vm-apiserver/vm-apiserver/pkg/subresources"
 )
 
 // NewCommand returns the vm-apiserver command.
@@ -149,25 +146,7 @@ func (o *Options) Config() (*apiserver.Config, standalone.Credentials, error) {
 		return nil, creds, fmt.Errorf("creating self-signed serving certificate: %w", err)
 	}
 
-	gc := genericapiserver.NewRecommendedConfig(apiserver.Codecs)
-	// The generic server gates its features on the Kubernetes version whose
-	// API machinery it carries.
-	gc.EffectiveVersion = basecompatibility.NewEffectiveVersionFromString(version.DefaultKubeBinaryVersion, "", "")
-	gc.OpenAPIConfig = apiserver.OpenAPIConfig("vm-apiserver", version.Get().GitVersion)
-	gc.OpenAPIV3Config = apiserver.OpenAPIV3Config("vm-apiserver", version.Get().GitVersion)
-
-	// The generic connect handler refuses any ?dryRun query; this filter hands
-	// it to the lifecycle actions, which support dry-run themselves.
-	// WithDeadlineMargin lets handlers answer a 504 themselves before the
-	// generic timeout filter gives up on them.
-	// WithStrictPatchFields checks patches of VMs for unknown fields, so that
-	// they are answered as whole documents are.
-	// WithBodyReadDeadline stops slow bodies from outliving the request timeout.
-	gc.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
-		inner := subresources.WithActionDryRun(apiserver.WithStrictPatchFields(apiserver.WithDeadlineMargin(h)))
-		return apiserver.WithBodyReadDeadline(genericapiserver.DefaultBuildHandlerChain(inner, c), c.RequestTimeout)
-	}
-
+	gc := apiserver.NewRecommendedConfig()
 	if err := o.Recommended.ApplyTo(gc); err != nil {
 		return nil, creds, err
 	}

@@ -1,0 +1,29 @@
+package apiserver
+
+import (
+	"net/http"
+
+	genericapiserver "k8s.io/apiserver/pkg/server"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/subresources"
+)
+
+// BuildHandlerChain is the server's handler chain: k8s.io/apiserver's
+// default chain (authentication, audit, authorization, flow control,
+// timeouts, ...) with vm-apiserver's filters around and inside it. Complete
+// installs it, so every server made from a Config serves through it.
+//
+// Inside the default chain, from the outside in:
+//   - the actions' dry-run filter, because the generic connect handler
+//     refuses any ?dryRun query before an action could see it;
+//   - WithStrictPatchFields, so that patches of VMs are checked for unknown
+//     fields as whole documents are;
+//   - WithDeadlineMargin, so that handlers answer a 504 themselves before
+//     the generic timeout filter gives up on them.
+//
+// Around it, WithBodyReadDeadline stops slow bodies from outliving the
+// request timeout.
+func BuildHandlerChain(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
+	inner := subresources.WithActionDryRun(WithStrictPatchFields(WithDeadlineMargin(apiHandler)))
+	return WithBodyReadDeadline(genericapiserver.DefaultBuildHandlerChain(inner, c), c.RequestTimeout)
+}
