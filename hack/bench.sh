@@ -216,7 +216,7 @@ main() {
     'responsewriters\.WriteObjectNegotiated$'
     'cacher\.\(\*watchCache\)|cacher\.\(\*Cacher\)\.(dispatchEvents|dispatchEvent|processEvent)|etcd3\.\(\*watchChan\)'
     'ValidateUpdate$'
-    'subresources\.Decide$'
+    'virtualmachine\.Decide$'
   )
   shares() {
     local file=$1 line i pct
@@ -266,7 +266,7 @@ main() {
   if [[ "${MICRO}" == 1 ]]; then
     log "micro-benchmarks (-benchtime ${MICRO_TIME})"
     go test -run '^$' -bench . -benchmem -benchtime "${MICRO_TIME}" \
-      ./pkg/subresources/ ./pkg/apis/kubevirt/install/ | grep -E '^(Benchmark|pkg:)'
+      ./pkg/registry/virtualmachine/ ./pkg/registry/virtualmachine/storage/ ./pkg/apis/kubevirt/install/ | grep -E '^(Benchmark|pkg:)'
   fi
 
   echo "BENCH done seconds=$((SECONDS - STARTED)) results=${RESULTS}"

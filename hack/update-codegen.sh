@@ -51,11 +51,11 @@ clean deepcopy-gen pkg/apis
 clean conversion-gen pkg/apis
 clean defaulter-gen pkg/apis
 go tool deepcopy-gen "${gen_header[@]}" --output-file zz_generated.deepcopy.go \
-    "${APIS}/kubevirt" "${APIS}/subresources" "${APIS}/subresources/v1" "${APIS}/subresources/v1alpha3"
+    "${APIS}/kubevirt" "${APIS}/subresources" "${APIS}/subresources/v1"
 go tool conversion-gen "${gen_header[@]}" --output-file zz_generated.conversion.go \
-    "${APIS}/subresources/v1" "${APIS}/subresources/v1alpha3"
+    "${APIS}/subresources/v1"
 go tool defaulter-gen "${gen_header[@]}" --output-file zz_generated.defaults.go \
-    "${APIS}/subresources/v1" "${APIS}/subresources/v1alpha3"
+    "${APIS}/subresources/v1"
 
 echo "openapi"
 clean openapi-gen pkg/generated/openapi
@@ -71,7 +71,7 @@ go tool openapi-gen "${gen_header[@]}" \
     --report-filename hack/api-rules-violations.list \
     "${readonly_args[@]}" \
     "${K8S_PKGS[@]}" "${KUBEVIRT_PKGS[@]}" \
-    "${APIS}/subresources/v1" "${APIS}/subresources/v1alpha3"
+    "${APIS}/subresources/v1"
 
 echo "apply configurations, clientset, listers and informers for ${SERVED_KINDS}"
 clean applyconfiguration-gen pkg/generated/applyconfiguration

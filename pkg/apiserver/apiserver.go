@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	restful "github.com/emicklei/go-restful/v3"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	"k8s.io/apiserver/pkg/registry/rest"
@@ -18,12 +17,12 @@ import (
 	"k8s.io/component-base/version"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
+	"github.com/vm-apiserver/vm-apiserver/pkg/api/openapi"
+	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
 	subresourcesv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
-	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1alpha3"
-	vmregistry "github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
-	actions "github.com/vm-apiserver/vm-apiserver/pkg/subresources"
+	vmstorage "github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine/storage"
 )
 
 // ExtraConfig is what vm-apiserver adds to the generic server's config.
@@ -55,10 +54,10 @@ type Server struct {
 // environment on it), OpenAPI named after vm-apiserver, and the handler
 // chain. Options are applied to it before Complete.
 func NewRecommendedConfig() *genericapiserver.RecommendedConfig {
-	gc := genericapiserver.NewRecommendedConfig(Codecs)
+	gc := genericapiserver.NewRecommendedConfig(scheme.Codecs)
 	gc.EffectiveVersion = basecompatibility.NewEffectiveVersionFromString(version.DefaultKubeBinaryVersion, "", "")
-	gc.OpenAPIConfig = OpenAPIConfig("vm-apiserver", version.Get().GitVersion)
-	gc.OpenAPIV3Config = OpenAPIV3Config("vm-apiserver", version.Get().GitVersion)
+	gc.OpenAPIConfig = openapi.Config("vm-apiserver", version.Get().GitVersion)
+	gc.OpenAPIV3Config = openapi.V3Config("vm-apiserver", version.Get().GitVersion)
 	gc.BuildHandlerChainFunc = BuildHandlerChain
 	return gc
 }
@@ -78,31 +77,29 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 
-	vms, err := vmregistry.NewStorage(Scheme, c.generic.RESTOptionsGetter)
+	typeConverter, err := openapi.NewTypeConverter()
+	if err != nil {
+		return nil, err
+	}
+	vms, err := vmstorage.NewStorage(c.generic.RESTOptionsGetter, c.generic.AdmissionControl, typeConverter)
 	if err != nil {
 		return nil, fmt.Errorf("building virtualmachines storage: %w", err)
 	}
 
-	kubevirtGroup := genericapiserver.NewDefaultAPIGroupInfo(kubevirt.GroupName, Scheme, metav1.ParameterCodec, Codecs)
+	kubevirtGroup := genericapiserver.NewDefaultAPIGroupInfo(kubevirt.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
 	// Unknown fields anywhere in a VM are found, including inside the parts
 	// of KubeVirt's types that decode themselves (strictfields.go).
-	kubevirtGroup.NegotiatedSerializer = newStrictVMSerializer(Codecs)
+	kubevirtGroup.NegotiatedSerializer = newStrictVMSerializer(scheme.Codecs)
 	kubevirtGroup.VersionedResourcesStorageMap[kubevirtv1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"virtualmachines":        vms.VirtualMachine,
 		"virtualmachines/status": vms.Status,
 	}
 
-	// The actions record what they change in managedFields (docs/api.md).
-	fieldManager, err := actionFieldManager(c.generic.OpenAPIV3Config, vms.Action.GetResetFields())
-	if err != nil {
-		return nil, err
-	}
-	tracker := actions.WithFieldTracker(actions.NewActionFieldTracker(fieldManager))
-	// Both versions of the actions group are served by the same handlers;
+	// Both versions of the actions group are served by the same storages;
 	// v1alpha3 is there for older KubeVirt clients.
-	subresourcesGroup := genericapiserver.NewDefaultAPIGroupInfo(subresources.GroupName, Scheme, metav1.ParameterCodec, Codecs)
-	for _, v := range []string{subresourcesv1.SchemeGroupVersion.Version, v1alpha3.SchemeGroupVersion.Version} {
-		subresourcesGroup.VersionedResourcesStorageMap[v] = actions.NewStorage(vms.Action, Codecs, tracker)
+	subresourcesGroup := genericapiserver.NewDefaultAPIGroupInfo(subresources.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
+	for _, gv := range actionVersions {
+		subresourcesGroup.VersionedResourcesStorageMap[gv.Version] = vms.ActionStorageMap()
 	}
 
 	if err := generic.InstallAPIGroups(&kubevirtGroup, &subresourcesGroup); err != nil {
@@ -123,11 +120,14 @@ func (c CompletedConfig) New() (*Server, error) {
 	return &Server{GenericAPIServer: generic}, nil
 }
 
+// actionVersions are the versions of subresources.kubevirt.io.
+var actionVersions = []schema.GroupVersion{subresourcesv1.SchemeGroupVersion, subresourcesv1.V1alpha3GroupVersion}
+
 // installVersionRoutes serves GET /apis/subresources.kubevirt.io/{v}/version,
 // which KubeVirt's virtctl reads to learn the server's version.
 func installVersionRoutes(s *genericapiserver.GenericAPIServer) {
 	for _, ws := range s.Handler.GoRestfulContainer.RegisteredWebServices() {
-		for _, gv := range []schema.GroupVersion{subresourcesv1.SchemeGroupVersion, v1alpha3.SchemeGroupVersion} {
+		for _, gv := range actionVersions {
 			if ws.RootPath() != "/apis/"+gv.String() {
 				continue
 			}

@@ -5,7 +5,7 @@ import (
 
 	genericapiserver "k8s.io/apiserver/pkg/server"
 
-	"github.com/vm-apiserver/vm-apiserver/pkg/subresources"
+	vmstorage "github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine/storage"
 )
 
 // BuildHandlerChain is the server's handler chain: k8s.io/apiserver's
@@ -24,6 +24,6 @@ import (
 // Around it, WithBodyReadDeadline stops slow bodies from outliving the
 // request timeout.
 func BuildHandlerChain(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
-	inner := subresources.WithActionDryRun(WithStrictPatchFields(WithDeadlineMargin(apiHandler)))
+	inner := vmstorage.WithActionDryRun(WithStrictPatchFields(WithDeadlineMargin(apiHandler)))
 	return WithBodyReadDeadline(genericapiserver.DefaultBuildHandlerChain(inner, c), c.RequestTimeout)
 }

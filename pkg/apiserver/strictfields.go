@@ -20,6 +20,7 @@ import (
 	kubevirtv1 "kubevirt.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	"github.com/vm-apiserver/vm-apiserver/pkg/fieldcheck"
 )
@@ -49,7 +50,7 @@ var (
 )
 
 // strictVMSerializer is the negotiated serializer of the kubevirt.io group:
-// Codecs, whose JSON and YAML decoders check VirtualMachine documents first.
+// scheme.Codecs, whose JSON and YAML decoders check VirtualMachine documents first.
 type strictVMSerializer struct {
 	runtime.NegotiatedSerializer
 	infos []runtime.SerializerInfo
@@ -207,7 +208,7 @@ func WithStrictPatchFields(handler http.Handler) http.Handler {
 		}
 		body, err := io.ReadAll(io.LimitReader(req.Body, maxPatchBytes+1))
 		if err != nil {
-			responsewriters.ErrorNegotiated(apierrors.NewBadRequest(fmt.Sprintf("reading the patch: %v", err)), Codecs, schema.GroupVersion{}, w, req)
+			responsewriters.ErrorNegotiated(apierrors.NewBadRequest(fmt.Sprintf("reading the patch: %v", err)), scheme.Codecs, schema.GroupVersion{}, w, req)
 			return
 		}
 		rest := req.Body
@@ -229,7 +230,7 @@ func WithStrictPatchFields(handler http.Handler) http.Handler {
 		switch req.URL.Query().Get("fieldValidation") {
 		case metav1.FieldValidationStrict:
 			err := apierrors.NewBadRequest(runtime.NewStrictDecodingError(problems).Error())
-			responsewriters.ErrorNegotiated(err, Codecs, schema.GroupVersion{Group: kubevirt.GroupName, Version: "v1"}, w, req)
+			responsewriters.ErrorNegotiated(err, scheme.Codecs, schema.GroupVersion{Group: kubevirt.GroupName, Version: "v1"}, w, req)
 			return
 		case metav1.FieldValidationIgnore:
 		default:

@@ -1,27 +1,21 @@
 package standalone
 
 import (
-	"crypto/x509"
-	"fmt"
 	"net/http"
-	"os"
 	"strings"
 
+	apiserverapi "k8s.io/apiserver/pkg/apis/apiserver"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
-	"k8s.io/apiserver/pkg/authentication/request/anonymous"
-	"k8s.io/apiserver/pkg/authentication/request/union"
-	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
+	"k8s.io/apiserver/pkg/authentication/authenticatorfactory"
 	"k8s.io/apiserver/pkg/authentication/user"
-	"k8s.io/apiserver/pkg/authorization/authorizer"
-	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
-	"k8s.io/apiserver/pkg/authorization/path"
-	authzunion "k8s.io/apiserver/pkg/authorization/union"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
+	genericoptions "k8s.io/apiserver/pkg/server/options"
 )
 
-// ProbePaths may be read without credentials, so that process supervisors
-// can probe the server; everything else needs the admin certificate.
-var ProbePaths = []string{"/healthz", "/healthz/*", "/livez", "/livez/*", "/readyz", "/readyz/*"}
+// probes, and every path below them, may be read without credentials, so
+// that process supervisors can probe the server; everything else needs the
+// admin certificate.
+var probes = []string{"/healthz", "/livez", "/readyz"}
 
 // ClientCA returns the CA whose client certificates the server accepts.
 func (c Credentials) ClientCA() (dynamiccertificates.CAContentProvider, error) {
@@ -29,49 +23,54 @@ func (c Credentials) ClientCA() (dynamiccertificates.CAContentProvider, error) {
 }
 
 // Authenticator accepts client certificates signed by the data dir's CA and,
-// on the probe paths only, anonymous requests. Any other request without a
-// valid certificate is a 401.
+// on the probes only, anonymous requests. Any other request without a valid
+// certificate is a 401, and so is a request with an invalid one.
 func (c Credentials) Authenticator() (authenticator.Request, error) {
-	data, err := os.ReadFile(c.Path(CAFile))
+	clientCA, err := c.ClientCA()
 	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("%s holds no certificate", c.Path(CAFile))
+	anonymous := &apiserverapi.AnonymousAuthConfig{Enabled: true}
+	for _, p := range probes {
+		anonymous.Conditions = append(anonymous.Conditions, apiserverapi.AnonymousAuthCondition{Path: p})
 	}
-	opts := x509.VerifyOptions{Roots: pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
-	certs := x509request.New(opts, x509request.CommonNameUserConversion)
-	return union.New(certs, probeOnly{anonymous.NewAuthenticator(nil)}), nil
-}
-
-// Authorizer allows system:masters everything and everyone the probe paths.
-func Authorizer() (authorizer.Authorizer, error) {
-	probes, err := path.NewAuthorizer(ProbePaths)
+	authn, _, err := authenticatorfactory.DelegatingAuthenticatorConfig{
+		Anonymous:                          anonymous,
+		ClientCertificateCAContentProvider: clientCA,
+	}.New()
 	if err != nil {
 		return nil, err
 	}
-	return authzunion.New(
-		authzunion.NamedAuthorizer{AuthorizerName: "probes", Authorizer: probes},
-		authzunion.NamedAuthorizer{AuthorizerName: "system-masters", Authorizer: authorizerfactory.NewPrivilegedGroups(user.SystemPrivilegedGroup)},
-	)
+	return probeSubPaths{authn}, nil
 }
 
-// probeOnly limits an authenticator to the probe paths.
-type probeOnly struct{ authenticator.Request }
+// probeSubPaths authenticates a request for a path below a probe, such as
+// /readyz/etcd, as one for the probe itself. Anonymous conditions match exact
+// paths only, and the checks below the probes are added while the server is
+// built and started, so they cannot be listed as conditions here.
+type probeSubPaths struct{ authenticator.Request }
 
-func (p probeOnly) AuthenticateRequest(req *http.Request) (*authenticator.Response, bool, error) {
-	if !isProbePath(req.URL.Path) {
-		return nil, false, nil
+func (p probeSubPaths) AuthenticateRequest(req *http.Request) (*authenticator.Response, bool, error) {
+	for _, probe := range probes {
+		if strings.HasPrefix(req.URL.Path, probe+"/") {
+			req = req.Clone(req.Context())
+			req.URL.Path, req.URL.RawPath = probe, ""
+			break
+		}
 	}
 	return p.Request.AuthenticateRequest(req)
 }
 
-func isProbePath(p string) bool {
-	for _, probe := range []string{"/healthz", "/livez", "/readyz"} {
-		if p == probe || strings.HasPrefix(p, probe+"/") {
-			return true
-		}
+// AuthorizationOptions allow system:masters everything and everyone the
+// probes. They name no kubeconfig and standalone mode runs outside a cluster,
+// so there is no webhook to ask and everything else gets no opinion (403).
+func AuthorizationOptions() *genericoptions.DelegatingAuthorizationOptions {
+	o := genericoptions.NewDelegatingAuthorizationOptions()
+	o.RemoteKubeConfigFileOptional = true
+	o.AlwaysAllowGroups = []string{user.SystemPrivilegedGroup}
+	o.AlwaysAllowPaths = nil
+	for _, p := range probes {
+		o.AlwaysAllowPaths = append(o.AlwaysAllowPaths, p, p+"/*")
 	}
-	return false
+	return o
 }

@@ -1,7 +1,8 @@
-// Package standalone gives vm-apiserver its own security when no Kubernetes
-// cluster is configured: a private CA in the data dir, a serving certificate,
-// an admin client certificate in group system:masters, a kubeconfig for it,
-// and the authenticator and authorizer that trust only that CA and group.
+// Package standalone holds what vm-apiserver runs on its own when no
+// Kubernetes cluster is configured: the embedded etcd, and its own security,
+// that is a private CA in the data dir, a serving certificate, an admin client
+// certificate in group system:masters, a kubeconfig for it, and the
+// authenticator and authorizer that trust only that CA and group.
 package standalone
 
 import (
@@ -11,7 +12,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -23,6 +23,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/client-go/util/cert"
 	"k8s.io/client-go/util/keyutil"
 )
 
@@ -94,50 +95,32 @@ func (c Credentials) WriteKubeconfig(serverURL string) error {
 
 func (c Credentials) ensureCA() (*x509.Certificate, crypto.Signer, error) {
 	if exists(c.Path(CAFile)) && exists(c.Path(caKeyFile)) {
-		cert, err := readCert(c.Path(CAFile))
+		certs, err := cert.CertsFromFile(c.Path(CAFile))
 		if err != nil {
 			return nil, nil, err
 		}
-		keyData, err := os.ReadFile(c.Path(caKeyFile))
+		key, err := keyutil.PrivateKeyFromFile(c.Path(caKeyFile))
 		if err != nil {
 			return nil, nil, err
-		}
-		key, err := keyutil.ParsePrivateKeyPEM(keyData)
-		if err != nil {
-			return nil, nil, fmt.Errorf("reading %s: %w", caKeyFile, err)
 		}
 		signer, ok := key.(crypto.Signer)
 		if !ok {
 			return nil, nil, fmt.Errorf("%s does not hold a signing key", caKeyFile)
 		}
-		return cert, signer, nil
+		return certs[0], signer, nil
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
 	}
-	sn, err := serial()
+	ca, err := cert.NewSelfSignedCACert(cert.Config{CommonName: "vm-apiserver-ca", NotBefore: time.Now().Add(-time.Hour)}, key)
 	if err != nil {
 		return nil, nil, err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          sn,
-		Subject:               pkix.Name{CommonName: "vm-apiserver-ca"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(10 * validity),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
+	if err := writePair(c.Path(CAFile), c.Path(caKeyFile), ca, key); err != nil {
 		return nil, nil, err
 	}
-	if err := writePair(c.Path(CAFile), c.Path(caKeyFile), der, key); err != nil {
-		return nil, nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	return cert, key, err
+	return ca, key, nil
 }
 
 func (c Credentials) issue(ca *x509.Certificate, caKey crypto.Signer, certFile, keyFile string, tmpl *x509.Certificate) error {
@@ -145,7 +128,7 @@ func (c Credentials) issue(ca *x509.Certificate, caKey crypto.Signer, certFile, 
 	if err != nil {
 		return err
 	}
-	if tmpl.SerialNumber, err = serial(); err != nil {
+	if tmpl.SerialNumber, err = rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127)); err != nil {
 		return err
 	}
 	tmpl.NotBefore = time.Now().Add(-time.Hour)
@@ -154,7 +137,11 @@ func (c Credentials) issue(ca *x509.Certificate, caKey crypto.Signer, certFile, 
 	if err != nil {
 		return err
 	}
-	return writePair(c.Path(certFile), c.Path(keyFile), der, key)
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return err
+	}
+	return writePair(c.Path(certFile), c.Path(keyFile), leaf, key)
 }
 
 func servingTemplate(hosts []string) *x509.Certificate {
@@ -176,45 +163,33 @@ func servingTemplate(hosts []string) *x509.Certificate {
 // certCovers reports whether the certificate at path is valid for another
 // day and names every host.
 func certCovers(path string, hosts []string) bool {
-	cert, err := readCert(path)
-	if err != nil || time.Until(cert.NotAfter) < 24*time.Hour {
+	certs, err := cert.CertsFromFile(path)
+	if err != nil || time.Until(certs[0].NotAfter) < 24*time.Hour {
 		return false
 	}
 	for _, h := range hosts {
-		if cert.VerifyHostname(h) != nil {
+		if certs[0].VerifyHostname(h) != nil {
 			return false
 		}
 	}
 	return true
 }
 
-func readCert(path string) (*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	block, _ := pem.Decode(data)
-	if block == nil || block.Type != "CERTIFICATE" {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
-	}
-	return x509.ParseCertificate(block.Bytes)
-}
-
-func writePair(certPath, keyPath string, der []byte, key *ecdsa.PrivateKey) error {
-	keyDER, err := x509.MarshalECPrivateKey(key)
+// writePair writes the key (owner-only) and then the certificate, so a crash
+// between the two writes leaves no certificate without its key.
+func writePair(certPath, keyPath string, crt *x509.Certificate, key crypto.PrivateKey) error {
+	keyPEM, err := keyutil.MarshalPrivateKeyToPEM(key)
 	if err != nil {
 		return err
 	}
-	// The key goes first and is written owner-only, so a crash between the
-	// two writes leaves no certificate without its key.
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+	certPEM, err := cert.EncodeCertificates(crt)
+	if err != nil {
 		return err
 	}
-	return os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-}
-
-func serial() (*big.Int, error) {
-	return rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err := keyutil.WriteKey(keyPath, keyPEM); err != nil {
+		return err
+	}
+	return cert.WriteCert(certPath, certPEM)
 }
 
 func exists(path string) bool {

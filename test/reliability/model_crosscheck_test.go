@@ -15,9 +15,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
+	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
-	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
-	"github.com/vm-apiserver/vm-apiserver/pkg/subresources"
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
+	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -79,7 +80,7 @@ func TestModelMatchesContractTable(t *testing.T) {
 	}
 }
 
-// TestModelAgreesWithDecide runs the model and subresources.Decide on every
+// TestModelAgreesWithDecide runs the model and virtualmachine.Decide on every
 // combination of strategy, field, instance, pending requests and options.
 // The model was written from the contract on its own; where the two
 // disagree, one of them misreads the table.
@@ -141,15 +142,15 @@ func TestModelAgreesWithDecide(t *testing.T) {
 	t.Logf("model and Decide agree on %d cases", checked)
 }
 
-// decide runs subresources.Decide on a versioned VM and reads the result
+// decide runs virtualmachine.Decide on a versioned VM and reads the result
 // back as a model state, or the text of its 409.
 func decide(vm *kubevirtv1.VirtualMachine, in opInput) (vmState, string, error) {
 	internal := &kubevirt.VirtualMachine{}
-	if err := apiserver.Scheme.Convert(vm, internal, nil); err != nil {
+	if err := scheme.Scheme.Convert(vm, internal, nil); err != nil {
 		return vmState{}, "", err
 	}
-	opts := subresources.Options{Paused: in.Paused, GracePeriodSeconds: in.Grace}
-	out, err := subresources.Decide(internal, subresources.Action(in.Kind), opts)
+	opts := &subresources.ActionOptions{Paused: in.Paused, GracePeriodSeconds: in.Grace}
+	out, err := virtualmachine.Decide(internal, virtualmachine.Action(in.Kind), opts)
 	if err != nil {
 		var status apierrors.APIStatus
 		if errors.As(err, &status) && status.Status().Code == 409 {
@@ -158,7 +159,7 @@ func decide(vm *kubevirtv1.VirtualMachine, in opInput) (vmState, string, error) 
 		return vmState{}, "", err
 	}
 	versioned := &kubevirtv1.VirtualMachine{}
-	if err := apiserver.Scheme.Convert(out, versioned, nil); err != nil {
+	if err := scheme.Scheme.Convert(out, versioned, nil); err != nil {
 		return vmState{}, "", err
 	}
 	s, err := stateOfVM(versioned)

@@ -13,7 +13,7 @@ import (
 
 // This file is the sequential specification that porcupine checks the
 // recorded histories against: the lifecycle contract (docs/api.md, the transition table)
-// written out again, on purpose without calling subresources.Decide, plus the
+// written out again, on purpose without calling virtualmachine.Decide, plus the
 // plain writes (runStrategy, status) and reads that the load mixes in.
 
 // The run strategies and the printable statuses the model needs.

@@ -194,7 +194,7 @@ func TestSecurityStandalone(t *testing.T) {
 
 	t.Run("embedded etcd listens on no TCP port (bug 3, fixed)", func(t *testing.T) {
 		// No plain-HTTP port. In standalone mode the embedded
-		// etcd (pkg/embeddedetcd.Start) listens on two loopback ports without
+		// etcd (pkg/standalone.StartEtcd) listens on two loopback ports without
 		// TLS or authentication; any local user can read and write every VM
 		// through them, bypassing authentication, RBAC and audit.
 		figures.security("no plain HTTP")

@@ -16,9 +16,10 @@ import (
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	cliflag "k8s.io/component-base/cli/flag"
 
+	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
 	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
-	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
 	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
+	"github.com/vm-apiserver/vm-apiserver/pkg/standalone"
 )
 
 // etcdPathPrefix is where objects live in etcd: keys are
@@ -52,7 +53,7 @@ type Options struct {
 
 // NewOptions returns the defaults: port 8443 on 127.0.0.1, data in ./.vm-apiserver.
 func NewOptions() *Options {
-	codec := apiserver.Codecs.LegacyCodec(kubevirtv1.SchemeGroupVersion)
+	codec := scheme.Codecs.LegacyCodec(kubevirtv1.SchemeGroupVersion)
 	o := &Options{
 		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix, codec),
 		DataDir:     ".vm-apiserver",
@@ -108,10 +109,12 @@ func (o *Options) Complete() error {
 	}
 	if o.standalone {
 		// There is no kube-apiserver to delegate to, to read namespaces or
-		// flow-control settings from: the server authenticates and authorizes
-		// on its own (see pkg/standalone) and runs no admission plugins.
+		// flow-control settings from: the server authorizes by fixed rules
+		// (standalone.AuthorizationOptions) and runs no admission plugins.
+		// Authentication is installed by Config: the delegating options
+		// would take every request without a certificate as anonymous.
 		r.Authentication = nil
-		r.Authorization = nil
+		r.Authorization = standalone.AuthorizationOptions()
 		r.CoreAPI = nil
 		r.Admission = nil
 		r.Features.EnablePriorityAndFairness = false

@@ -18,7 +18,6 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
-	"github.com/vm-apiserver/vm-apiserver/pkg/embeddedetcd"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
 	"github.com/vm-apiserver/vm-apiserver/pkg/standalone"
@@ -66,7 +65,7 @@ With --authentication-kubeconfig, --authorization-kubeconfig and --kubeconfig
 func (o *Options) Run(ctx context.Context, out io.Writer) error {
 	etcdServers := &o.Recommended.Etcd.StorageConfig.Transport.ServerList
 	if len(*etcdServers) == 0 {
-		etcd, err := embeddedetcd.Start(ctx, filepath.Join(o.DataDir, "etcd"), time.Minute)
+		etcd, err := standalone.StartEtcd(ctx, filepath.Join(o.DataDir, "etcd"), time.Minute)
 		if err != nil {
 			return err
 		}
@@ -165,9 +164,6 @@ func (o *Options) Config() (*apiserver.Config, standalone.Credentials, error) {
 			return nil, creds, err
 		}
 		gc.Authentication.Authenticator = authn
-		if gc.Authorization.Authorizer, err = standalone.Authorizer(); err != nil {
-			return nil, creds, err
-		}
 	}
 
 	return &apiserver.Config{

@@ -7,13 +7,13 @@ import (
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
 	v1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
-	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1alpha3"
 )
 
-// Install adds the internal, v1 and v1alpha3 option kinds to scheme, v1 preferred.
+// Install adds the internal option kinds and the versioned ones to scheme:
+// subresources.kubevirt.io v1 (preferred) and v1alpha3, which share their Go
+// types, and kubevirt.io/v1, where KubeVirt registers the same kinds.
 func Install(scheme *runtime.Scheme) {
 	utilruntime.Must(subresources.AddToScheme(scheme))
 	utilruntime.Must(v1.AddToScheme(scheme))
-	utilruntime.Must(v1alpha3.AddToScheme(scheme))
-	utilruntime.Must(scheme.SetVersionPriority(v1.SchemeGroupVersion, v1alpha3.SchemeGroupVersion))
+	utilruntime.Must(scheme.SetVersionPriority(v1.SchemeGroupVersion, v1.V1alpha3GroupVersion))
 }

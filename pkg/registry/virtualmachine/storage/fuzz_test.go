@@ -1,0 +1,65 @@
+package storage
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
+)
+
+var fuzzActions = []virtualmachine.Action{virtualmachine.ActionStart, virtualmachine.ActionStop, virtualmachine.ActionRestart}
+
+// FuzzDecodeOptions feeds arbitrary bodies and dryRun query values to the
+// decoder of each action: they never panic, fail only with a 400 or 413, and what
+// they accept is within the contract.
+func FuzzDecodeOptions(f *testing.F) {
+	seeds := []string{
+		"", " ", "{}", "null", "---", `{"paused":true}`, `{"dryRun":["All"]}`, `{"gracePeriod":0}`,
+		`{"gracePeriodSeconds":0}`, `{"gracePeriodSeconds":5}`, `{"gracePeriod":-1}`, "paused: true\n",
+		`{"kind":"StopOptions","apiVersion":"kubevirt.io/v1"}`, `{"kind":"X"}`, `{"foo":1}`, `{"paused":`,
+		"[", "a: [", "&a [*a]", `{"dryRun":"All"}`, "gracePeriod: 1e400", "\xff\xfe",
+	}
+	for i, s := range seeds {
+		f.Add([]byte(s), "", uint8(i))
+	}
+	f.Add([]byte(""), "All", uint8(0))
+	f.Add([]byte(`{"dryRun":["All"]}`), "None", uint8(1))
+
+	f.Fuzz(func(t *testing.T, body []byte, query string, which uint8) {
+		var dryRunQuery []string
+		if query != "" {
+			dryRunQuery = []string{query}
+		}
+		action := fuzzActions[int(which)%len(fuzzActions)]
+		o, err := decodeOptions(action, body, dryRunQuery)
+		if err == nil {
+			switch action {
+			case virtualmachine.ActionStart:
+				assert.Nil(t, o.GracePeriodSeconds)
+			case virtualmachine.ActionStop:
+				assert.False(t, o.Paused)
+				if o.GracePeriodSeconds != nil {
+					assert.GreaterOrEqual(t, *o.GracePeriodSeconds, int64(0))
+				}
+			case virtualmachine.ActionRestart:
+				assert.False(t, o.Paused)
+				if o.GracePeriodSeconds != nil {
+					assert.Equal(t, int64(0), *o.GracePeriodSeconds)
+				}
+			}
+		}
+		if err != nil {
+			status, ok := err.(apierrors.APIStatus)
+			require.True(t, ok, "errors are API status errors, got %T: %v", err, err)
+			assert.Contains(t, []int32{http.StatusBadRequest, http.StatusRequestEntityTooLarge}, status.Status().Code, err.Error())
+			return
+		}
+		if o.DryRun != nil {
+			assert.Equal(t, []string{"All"}, o.DryRun)
+		}
+	})
+}

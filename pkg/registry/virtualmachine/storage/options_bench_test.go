@@ -1,0 +1,51 @@
+package storage
+
+import (
+	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// BenchmarkDecodeOptions measures the body decoding of the actions: the
+// empty body (curl, virtctl without options), the body the generated client
+// sends, bodies with options, YAML, and dryRun from the query.
+func BenchmarkDecodeOptions(b *testing.B) {
+	start := func(body []byte, q []string) error {
+		_, err := decodeOptions(virtualmachine.ActionStart, body, q)
+		return err
+	}
+	stop := func(body []byte, q []string) error {
+		_, err := decodeOptions(virtualmachine.ActionStop, body, q)
+		return err
+	}
+	restart := func(body []byte, q []string) error {
+		_, err := decodeOptions(virtualmachine.ActionRestart, body, q)
+		return err
+	}
+	cases := []struct {
+		name   string
+		decode func([]byte, []string) error
+		body   string
+		query  []string
+	}{
+		{name: "start-empty", decode: start},
+		{name: "start-client-go", decode: start, body: `{"kind":"StartOptions","apiVersion":"subresources.kubevirt.io/v1"}`},
+		{name: "start-paused-dryrun", decode: start, body: `{"kind":"StartOptions","apiVersion":"subresources.kubevirt.io/v1","paused":true,"dryRun":["All"]}`},
+		{name: "start-query-dryrun", decode: start, query: []string{"All"}},
+		{name: "stop-client-go", decode: stop, body: `{"kind":"StopOptions","apiVersion":"subresources.kubevirt.io/v1"}`},
+		{name: "stop-grace", decode: stop, body: `{"kind":"StopOptions","apiVersion":"subresources.kubevirt.io/v1","gracePeriod":30}`},
+		{name: "stop-grace-yaml", decode: stop, body: "kind: StopOptions\napiVersion: subresources.kubevirt.io/v1\ngracePeriod: 30\n"},
+		{name: "restart-forced", decode: restart, body: `{"gracePeriodSeconds":0}`},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			body := []byte(tc.body)
+			require.NoError(b, tc.decode(body, tc.query))
+			b.ReportAllocs()
+			for b.Loop() {
+				benchSinkErr = tc.decode(body, tc.query)
+			}
+		})
+	}
+}

@@ -1,0 +1,176 @@
+package storage
+
+import (
+	"bytes"
+	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
+)
+
+func TestDecodeStartOptions(t *testing.T) {
+	tests := []struct {
+		name  string
+		body  string
+		query []string
+		want  *subresources.ActionOptions
+		err   string // part of the 400's message
+	}{
+		{name: "empty", body: "", want: &subresources.ActionOptions{}},
+		{name: "whitespace", body: " \n\t ", want: &subresources.ActionOptions{}},
+		{name: "empty object", body: "{}", want: &subresources.ActionOptions{}},
+		{name: "json null", body: "null", want: &subresources.ActionOptions{}},
+		{name: "paused", body: `{"paused":true}`, want: &subresources.ActionOptions{Paused: true}},
+		{name: "dry run", body: `{"dryRun":["All"]}`, want: &subresources.ActionOptions{DryRun: []string{"All"}}},
+		{name: "dry run query", body: "", query: []string{"All"}, want: &subresources.ActionOptions{DryRun: []string{"All"}}},
+		{name: "dry run body and repeated query", body: `{"dryRun":["All"]}`, query: []string{"All", "All"}, want: &subresources.ActionOptions{DryRun: []string{"All"}}},
+		{name: "empty dry run list", body: `{"dryRun":[]}`, want: &subresources.ActionOptions{}},
+		{name: "yaml", body: "paused: true\ndryRun:\n- All\n", want: &subresources.ActionOptions{Paused: true, DryRun: []string{"All"}}},
+		{name: "yaml flow", body: "{paused: true}", want: &subresources.ActionOptions{Paused: true}},
+		{name: "yaml document marker", body: "---\n", want: &subresources.ActionOptions{}},
+		{name: "subresources v1", body: `{"kind":"StartOptions","apiVersion":"subresources.kubevirt.io/v1","paused":true}`, want: &subresources.ActionOptions{Paused: true}},
+		{name: "subresources v1alpha3", body: `{"kind":"StartOptions","apiVersion":"subresources.kubevirt.io/v1alpha3"}`, want: &subresources.ActionOptions{}},
+		{name: "kubevirt v1", body: "kind: StartOptions\napiVersion: kubevirt.io/v1\n", want: &subresources.ActionOptions{}},
+		{name: "kind only", body: `{"kind":"StartOptions"}`, want: &subresources.ActionOptions{}},
+
+		{name: "wrong kind", body: `{"kind":"StopOptions","apiVersion":"subresources.kubevirt.io/v1"}`, err: `has kind "StopOptions"; this action accepts only "StartOptions"`},
+		{name: "wrong apiVersion", body: `{"kind":"StartOptions","apiVersion":"v1"}`, err: `has apiVersion "v1"`},
+		{name: "unknown field", body: `{"paused":true,"force":true}`, err: `unknown field "force"`},
+		{name: "field in wrong case", body: `{"Paused":true}`, err: `unknown field "Paused"`},
+		{name: "duplicate field", body: `{"paused":true,"paused":false}`, err: `duplicate field "paused"`},
+		{name: "unknown yaml field", body: "paused: true\ngracePeriod: 3\n", err: `unknown field "gracePeriod"`},
+		{name: "malformed json", body: `{"paused":`, err: "malformed JSON"},
+		{name: "malformed yaml", body: "paused: [true\n", err: "neither JSON nor YAML"},
+		{name: "wrong type", body: `{"paused":"yes please"}`, err: "cannot unmarshal string"},
+		{name: "not an object", body: `[1,2]`, err: "cannot unmarshal array"},
+		{name: "bad dry run in body", body: `{"dryRun":["None"]}`, err: `dryRun may only be "All", got "None"`},
+		{name: "bad dry run query", query: []string{"true"}, err: `dryRun may only be "All", got "true"`},
+		{name: "empty dry run query", query: []string{""}, err: `got ""`},
+		{name: "one bad among good", body: `{"dryRun":["All"]}`, query: []string{"All", "Some"}, err: `got "Some"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeOptions(virtualmachine.ActionStart, []byte(tt.body), tt.query)
+			if tt.err != "" {
+				assertBadRequest(t, err, tt.err)
+				assert.Nil(t, got)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestDecodeStopOptions(t *testing.T) {
+	tests := []struct {
+		name  string
+		body  string
+		query []string
+		want  *subresources.ActionOptions
+		err   string
+	}{
+		{name: "empty", want: &subresources.ActionOptions{}},
+		{name: "empty object", body: "{}", want: &subresources.ActionOptions{}},
+		{name: "grace 0", body: `{"gracePeriod":0}`, want: &subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}},
+		{name: "grace 30 yaml", body: "gracePeriod: 30", want: &subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](30)}},
+		{name: "dry run", body: `{"dryRun":["All"]}`, want: &subresources.ActionOptions{DryRun: []string{"All"}}},
+		{name: "kubevirt v1 kind", body: `{"kind":"StopOptions","apiVersion":"kubevirt.io/v1","gracePeriod":5}`, want: &subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](5)}},
+
+		{name: "negative grace", body: `{"gracePeriod":-1}`, err: "gracePeriod must not be negative, got -1"},
+		{name: "fractional grace", body: `{"gracePeriod":1.5}`, err: "cannot unmarshal number 1.5"},
+		{name: "huge grace", body: `{"gracePeriod":92233720368547758070}`, err: "cannot unmarshal number"},
+		{name: "restart's field", body: `{"gracePeriodSeconds":0}`, err: `unknown field "gracePeriodSeconds"`},
+		{name: "wrong kind", body: `{"kind":"RestartOptions"}`, err: `accepts only "StopOptions"`},
+		{name: "bad dry run query", query: []string{"all"}, err: `got "all"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeOptions(virtualmachine.ActionStop, []byte(tt.body), tt.query)
+			if tt.err != "" {
+				assertBadRequest(t, err, tt.err)
+				assert.Nil(t, got)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestDecodeRestartOptions(t *testing.T) {
+	tests := []struct {
+		name  string
+		body  string
+		query []string
+		want  *subresources.ActionOptions
+		err   string
+	}{
+		{name: "empty", want: &subresources.ActionOptions{}},
+		{name: "empty object", body: "{}", want: &subresources.ActionOptions{}},
+		{name: "forced", body: `{"gracePeriodSeconds":0}`, want: &subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}},
+		{name: "forced yaml with kind", body: "kind: RestartOptions\napiVersion: subresources.kubevirt.io/v1\ngracePeriodSeconds: 0\n", want: &subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}},
+		{name: "dry run query", query: []string{"All"}, want: &subresources.ActionOptions{DryRun: []string{"All"}}},
+
+		{name: "grace 5", body: `{"gracePeriodSeconds":5}`, err: "may only be 0 (a forced restart), got 5"},
+		{name: "negative grace", body: `{"gracePeriodSeconds":-1}`, err: "got -1"},
+		{name: "stop's field", body: `{"gracePeriod":0}`, err: `unknown field "gracePeriod"`},
+		{name: "wrong apiVersion", body: `{"apiVersion":"subresources.kubevirt.io/v2"}`, err: `apiVersion "subresources.kubevirt.io/v2"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeOptions(virtualmachine.ActionRestart, []byte(tt.body), tt.query)
+			if tt.err != "" {
+				assertBadRequest(t, err, tt.err)
+				assert.Nil(t, got)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestReadBody(t *testing.T) {
+	tests := []struct {
+		name string
+		size int
+		code int32
+	}{
+		{"empty", 0, 0},
+		{"at the limit", MaxBodyBytes, 0},
+		{"over the limit", MaxBodyBytes + 1, http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readBody(bytes.NewReader(bytes.Repeat([]byte(" "), tt.size)))
+			if tt.code != 0 {
+				require.Error(t, err)
+				assert.Equal(t, tt.code, statusCode(err))
+				assert.True(t, apierrors.IsRequestEntityTooLargeError(err))
+				return
+			}
+			require.NoError(t, err)
+			assert.Len(t, got, tt.size)
+		})
+	}
+}
+
+// assertBadRequest checks that err is a 400 whose message contains part.
+func assertBadRequest(t *testing.T, err error, part string) {
+	t.Helper()
+	require.Error(t, err)
+	status, ok := err.(apierrors.APIStatus)
+	require.True(t, ok, "a typed API error, got %T", err)
+	assert.Equal(t, int32(http.StatusBadRequest), status.Status().Code)
+	assert.Equal(t, metav1.StatusReasonBadRequest, status.Status().Reason)
+	assert.True(t, strings.Contains(status.Status().Message, part), "message %q should contain %q", status.Status().Message, part)
+}
