@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Fails when `go mod tidy` would change go.mod or go.sum.
+# Fails when `go mod tidy` would change go.mod or go.sum of any module in the
+# repository: the server, the integration suite and the tools. It only
+# checks (`go mod tidy -diff`); no file is edited.
 set -o errexit -o nounset -o pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-cd "${ROOT}"
-TMP="$(mktemp -d)"
-trap 'rm -rf "${TMP}"' EXIT
-cp go.mod go.sum "${TMP}/"
-go mod tidy
-if ! diff -u "${TMP}/go.mod" go.mod || ! diff -u "${TMP}/go.sum" go.sum; then
-  cp "${TMP}/go.mod" "${TMP}/go.sum" .
-  echo "go.mod/go.sum are not tidy: run go mod tidy" >&2
-  exit 1
-fi
-echo "go.mod and go.sum are tidy."
+status=0
+for dir in . test/integration hack/tools; do
+  if ! (cd "${ROOT}/${dir}" && go mod tidy -diff); then
+    echo "${dir}/go.mod or go.sum is not tidy: run go mod tidy in ${dir}" >&2
+    status=1
+  fi
+done
+[[ ${status} -eq 0 ]] && echo "go.mod and go.sum are tidy in every module."
+exit ${status}

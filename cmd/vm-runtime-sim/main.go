@@ -18,6 +18,7 @@ import (
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
+	vmversion "github.com/vm-apiserver/vm-apiserver/pkg/version"
 )
 
 func main() {
@@ -33,6 +34,7 @@ func newCommand() *cobra.Command {
 	configFlags := genericclioptions.NewConfigFlags(false)
 	opts := simulator.DefaultOptions()
 	workers := 2
+	var versionFlag vmversion.Flag
 	cmd := &cobra.Command{
 		Use:   "vm-runtime-sim",
 		Short: "Simulate VM instances for the VirtualMachines of a vm-apiserver",
@@ -48,6 +50,9 @@ Inject a fault into a running instance with an annotation:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if printed, err := versionFlag.PrintIfRequested(cmd.OutOrStdout(), "vm-runtime-sim"); printed || err != nil {
+				return err
+			}
 			config, err := configFlags.ToRESTConfig()
 			if err != nil {
 				return err
@@ -64,6 +69,7 @@ Inject a fault into a running instance with an annotation:
 		},
 	}
 	configFlags.AddFlags(cmd.Flags())
+	versionFlag.AddFlag(cmd.Flags())
 	opts.AddFlags(cmd.Flags(), "")
 	cmd.Flags().IntVar(&workers, "workers", workers, "How many VMs are worked on at once.")
 	// Of klog's flags only the verbosity ones matter here. At -v=2 (the

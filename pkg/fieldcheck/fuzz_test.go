@@ -2,6 +2,7 @@ package fieldcheck
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 
@@ -76,7 +77,8 @@ func FuzzStrictParity(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, errTexts(strict), errTexts(problems))
 		for _, p := range problems {
-			if p.(*FieldError).Kind == DuplicateField {
+			var fe *FieldError
+			if errors.As(p, &fe) && fe.Kind == DuplicateField {
 				return // duplicated objects merge in the decoder
 			}
 		}

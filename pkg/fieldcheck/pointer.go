@@ -1,6 +1,7 @@
 package fieldcheck
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -20,7 +21,8 @@ func (c *Checker) CheckAt(pointer string, data []byte, mode Mode) (clean []byte,
 	clean, problems, err = c.check(n, data, mode)
 	if prefix != "" {
 		for _, p := range problems {
-			if fe, isField := p.(*FieldError); isField {
+			var fe *FieldError
+			if errors.As(p, &fe) {
 				fe.Path = joinPath(prefix, fe.Path)
 			}
 		}

@@ -73,9 +73,9 @@ type tRoot struct {
 	Top        string `json:"top,omitempty"`
 	Untagged   string
 	Skipped    string `json:"-"`
-	Dash       string `json:"-,"`
-	InvalidTag string `json:"a\\b"`
-	hidden     string
+	Dash       string `json:"-,"`   //nolint:staticcheck // the checker must read this tag as encoding/json does
+	InvalidTag string `json:"a\\b"` //nolint:staticcheck // a malformed tag, as encoding/json tolerates it
+	hidden     string //nolint:unused // unexported fields must be skipped
 
 	Named  tInner              `json:"named,omitempty"`
 	Items  []tInner            `json:"items,omitempty"`

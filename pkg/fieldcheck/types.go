@@ -172,7 +172,7 @@ func jsonFields(t reflect.Type) []jsonField {
 				if ft.Name() == "" && ft.Kind() == reflect.Pointer {
 					ft = ft.Elem()
 				}
-				if !sf.IsExported() && !(sf.Anonymous && ft.Kind() == reflect.Struct) {
+				if !sf.IsExported() && (!sf.Anonymous || ft.Kind() != reflect.Struct) {
 					continue // unexported, and no embedded struct whose fields could be promoted
 				}
 				tag := sf.Tag.Get("json")

@@ -2,6 +2,7 @@ package fieldcheck
 
 import (
 	"bytes"
+	"errors"
 	"strconv"
 )
 
@@ -262,7 +263,8 @@ func (s *state) report(kind Kind, top int, key []byte) {
 	}
 	path := s.pathTo(top, key)
 	for _, p := range s.problems {
-		if fe := p.(*FieldError); fe.Kind == kind && fe.Path == path {
+		var fe *FieldError
+		if errors.As(p, &fe) && fe.Kind == kind && fe.Path == path {
 			return
 		}
 	}

@@ -296,7 +296,7 @@ func TestActionsOwnTheFieldsTheyChange(t *testing.T) {
 	}
 	require.NotNil(t, virtctl, "the action is recorded under the User-Agent's product")
 	assert.Equal(t, metav1.ManagedFieldsOperationUpdate, virtctl.Operation)
-	assert.Contains(t, string(virtctl.FieldsV1.Raw), `"f:runStrategy"`)
+	assert.Contains(t, virtctl.FieldsV1.GetRawString(), `"f:runStrategy"`)
 
 	_, err = vms.Apply(ctx, "vm-cirros", seedVM(t), metav1.ApplyOptions{FieldManager: "e2e"})
 	require.Error(t, err, "re-applying runStrategy: Always conflicts with the stop")

@@ -14,6 +14,7 @@ import (
 	kubectlvm "github.com/vm-apiserver/vm-apiserver/cmd/kubectl-vm/app"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/core/v1"
+	vmversion "github.com/vm-apiserver/vm-apiserver/pkg/version"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
@@ -75,6 +76,18 @@ func (p *plugin) get(name string) *v1.VirtualMachine {
 
 func TestPluginEndToEnd(t *testing.T) {
 	p := startPluginServer(t)
+
+	t.Run("version names the plugin and the server", func(t *testing.T) {
+		out, err := p.run("version")
+		require.NoError(t, err)
+		want := vmversion.String("kubectl-vm", vmversion.Get())
+		assert.Equal(t, "Client: "+want+"\nServer: "+vmversion.String("vm-apiserver", vmversion.Get())+"\n", out,
+			"the server runs in this process, so it reports the same build")
+
+		out, err = p.run("version", "--client")
+		require.NoError(t, err)
+		assert.Equal(t, "Client: "+want+"\n", out)
+	})
 
 	t.Run("start --wait shows progress until Running", func(t *testing.T) {
 		p.create("vm-cirros", v1.RunStrategyHalted)

@@ -205,7 +205,7 @@ func typedVM(t *testing.T, name string) *kubevirtv1.VirtualMachine {
 
 func TestRequestsWithoutClientCertificateAreRefused(t *testing.T) {
 	s := framework.StartServer(t)
-	ca, err := os.ReadFile(s.RESTConfig.TLSClientConfig.CAFile)
+	ca, err := os.ReadFile(s.RESTConfig.CAFile)
 	require.NoError(t, err)
 	pool := x509.NewCertPool()
 	require.True(t, pool.AppendCertsFromPEM(ca))

@@ -38,6 +38,7 @@ VM's runtime reports.`,
 		newStopCommand(g),
 		newRestartCommand(g),
 		newStatusCommand(g),
+		newVersionCommand(g),
 	)
 	return cmd
 }

@@ -14,18 +14,19 @@ import (
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/term"
 	"k8s.io/component-base/version"
-	"k8s.io/component-base/version/verflag"
 	"k8s.io/klog/v2"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
 	"github.com/vm-apiserver/vm-apiserver/pkg/standalone"
+	vmversion "github.com/vm-apiserver/vm-apiserver/pkg/version"
 )
 
 // NewCommand returns the vm-apiserver command.
 func NewCommand(ctx context.Context, out io.Writer) *cobra.Command {
 	o := NewOptions()
+	var versionFlag vmversion.Flag
 	cmd := &cobra.Command{
 		Use:   "vm-apiserver",
 		Short: "Serve the KubeVirt VirtualMachine lifecycle API",
@@ -38,7 +39,9 @@ With --authentication-kubeconfig, --authorization-kubeconfig and --kubeconfig
 (or in a pod) it runs behind kube-apiserver's aggregation layer.`,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			verflag.PrintAndExitIfRequested()
+			if printed, err := versionFlag.PrintIfRequested(cmd.OutOrStdout(), "vm-apiserver"); printed || err != nil {
+				return err
+			}
 			if err := o.Complete(); err != nil {
 				return err
 			}
@@ -52,7 +55,7 @@ With --authentication-kubeconfig, --authorization-kubeconfig and --kubeconfig
 	cmd.SetContext(ctx)
 
 	fss := o.Flags()
-	verflag.AddFlags(fss.FlagSet("global"))
+	versionFlag.AddFlag(fss.FlagSet("global"))
 	for _, f := range fss.FlagSets {
 		cmd.Flags().AddFlagSet(f)
 	}

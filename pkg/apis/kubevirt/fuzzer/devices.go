@@ -66,8 +66,8 @@ func (g *generator) gpus(in *instance) {
 		if opts := gpu.VirtualGPUOptions; opts != nil && opts.Display != nil {
 			display := opts.Display
 			counts := display.Enabled == nil || *display.Enabled
-			usesRamFB := display.RamFB == nil || (display.RamFB.Enabled != nil && *display.RamFB.Enabled)
-			if counts && usesRamFB {
+			usesRAMFB := display.RamFB == nil || (display.RamFB.Enabled != nil && *display.RamFB.Enabled)
+			if counts && usesRAMFB {
 				if ramFB {
 					display.RamFB = &virtv1.FeatureState{Enabled: ptrTo(false)}
 				}

@@ -37,7 +37,7 @@ func newGenerator(r *rand.Rand, codecs runtimeserializer.CodecFactory) *generato
 func leafFuncs() []interface{} {
 	return []interface{}{
 		func(fv *metav1.FieldsV1, c randfill.Continue) {
-			fv.Raw = []byte(`{"f:metadata":{"f:labels":{}}}`)
+			fv.SetRawString(`{"f:metadata":{"f:labels":{}}}`)
 		},
 		// metav1.Time fills itself only when it exists, so an optional
 		// timestamp would otherwise stay nil.
@@ -180,7 +180,7 @@ func (g *generator) fixEmbeddedMeta(m *metav1.ObjectMeta) {
 		mf.Operation = pick(g, metav1.ManagedFieldsOperationApply, metav1.ManagedFieldsOperationUpdate)
 		mf.APIVersion = "kubevirt.io/v1"
 		mf.FieldsType = "FieldsV1"
-		mf.FieldsV1 = &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}
+		mf.FieldsV1 = metav1.NewFieldsV1(`{"f:spec":{}}`)
 		mf.Subresource = pick(g, "", "status")
 	}
 	if len(m.OwnerReferences) == 0 {

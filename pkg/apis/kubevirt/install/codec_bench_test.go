@@ -44,7 +44,7 @@ func benchStoredVM(b *testing.B, codecs serializer.CodecFactory) *kubevirt.Virtu
 	vm.ManagedFields = []metav1.ManagedFieldsEntry{{
 		Manager: "vm-bench", Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "kubevirt.io/v1",
 		Time: &vm.CreationTimestamp, FieldsType: "FieldsV1",
-		FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{".":{},"f:kubevirt.io/vm":{}}},"f:spec":{".":{},"f:runStrategy":{},"f:template":{".":{},"f:metadata":{".":{},"f:labels":{".":{},"f:kubevirt.io/vm":{}}},"f:spec":{".":{},"f:domain":{".":{},"f:devices":{".":{},"f:disks":{}}},"f:terminationGracePeriodSeconds":{},"f:volumes":{}}}}}`)},
+		FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{".":{},"f:kubevirt.io/vm":{}}},"f:spec":{".":{},"f:runStrategy":{},"f:template":{".":{},"f:metadata":{".":{},"f:labels":{".":{},"f:kubevirt.io/vm":{}}},"f:spec":{".":{},"f:domain":{".":{},"f:devices":{".":{},"f:disks":{}}},"f:terminationGracePeriodSeconds":{},"f:volumes":{}}}}}`),
 	}}
 	return vm
 }

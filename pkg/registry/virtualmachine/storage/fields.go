@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bytes"
 	"sort"
 	"time"
 
@@ -137,7 +136,7 @@ func (t *actionFieldTracker) transfer(entries []metav1.ManagedFieldsEntry, chang
 		}
 		mine := e.Manager == manager && e.Operation == metav1.ManagedFieldsOperationUpdate && e.Subresource == ""
 		set := &fieldpath.Set{}
-		if err := set.FromJSON(bytes.NewReader(e.FieldsV1.Raw)); err != nil {
+		if err := set.FromJSON(e.FieldsV1.GetRawReader()); err != nil {
 			return nil, false
 		}
 		switch {
@@ -158,7 +157,7 @@ func (t *actionFieldTracker) transfer(entries []metav1.ManagedFieldsEntry, chang
 		if err != nil {
 			return nil, false
 		}
-		e.FieldsV1 = &metav1.FieldsV1{Raw: raw}
+		e.FieldsV1 = metav1.NewFieldsV1(string(raw))
 		out = append(out, e)
 	}
 	if !own {
@@ -175,7 +174,7 @@ func (t *actionFieldTracker) transfer(entries []metav1.ManagedFieldsEntry, chang
 			APIVersion: apiVersion,
 			Time:       &now,
 			FieldsType: "FieldsV1",
-			FieldsV1:   &metav1.FieldsV1{Raw: raw},
+			FieldsV1:   metav1.NewFieldsV1(string(raw)),
 		})
 	}
 	sortEntries(out)

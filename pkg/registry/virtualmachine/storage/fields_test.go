@@ -65,7 +65,7 @@ func applied(t testing.TB, vm *kubevirt.VirtualMachine) *unstructured.Unstructur
 func owners(entries []metav1.ManagedFieldsEntry) map[string]string {
 	out := map[string]string{}
 	for _, e := range entries {
-		out[fmt.Sprintf("%s/%s/%s/%s", e.Manager, e.Operation, e.APIVersion, e.Subresource)] = string(e.FieldsV1.Raw)
+		out[fmt.Sprintf("%s/%s/%s/%s", e.Manager, e.Operation, e.APIVersion, e.Subresource)] = e.FieldsV1.GetRawString()
 	}
 	return out
 }
