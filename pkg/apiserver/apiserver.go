@@ -13,8 +13,10 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	restclient "k8s.io/client-go/rest"
 	basecompatibility "k8s.io/component-base/compatibility"
 	"k8s.io/component-base/version"
+	"k8s.io/klog/v2"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/openapi"
@@ -22,13 +24,18 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
 	subresourcesv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
+	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	vmstorage "github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine/storage"
+	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
 )
 
 // ExtraConfig is what vm-apiserver adds to the generic server's config.
 type ExtraConfig struct {
-	// PostStartHooks run once the server serves, e.g. the simulated runtime.
+	// PostStartHooks run once the server serves.
 	PostStartHooks map[string]genericapiserver.PostStartHookFunc
+	// SimulatedRuntime, when set, runs the simulated VM runtime inside the
+	// server with these options (its Recorder is the server's).
+	SimulatedRuntime *simulator.Options
 }
 
 // Config is the whole configuration of the server.
@@ -41,6 +48,9 @@ type Config struct {
 type CompletedConfig struct {
 	generic genericapiserver.CompletedConfig
 	extra   *ExtraConfig
+	// cluster is the server's --kubeconfig: where Events go. nil in
+	// standalone mode.
+	cluster *restclient.Config
 }
 
 // Server is a running vm-apiserver.
@@ -67,7 +77,7 @@ func NewRecommendedConfig() *genericapiserver.RecommendedConfig {
 // its filters.
 func (c *Config) Complete() CompletedConfig {
 	c.GenericConfig.BuildHandlerChainFunc = BuildHandlerChain
-	return CompletedConfig{generic: c.GenericConfig.Complete(), extra: &c.ExtraConfig}
+	return CompletedConfig{generic: c.GenericConfig.Complete(), extra: &c.ExtraConfig, cluster: c.GenericConfig.ClientConfig}
 }
 
 // New installs both API groups on a new generic server.
@@ -81,7 +91,13 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	vms, err := vmstorage.NewStorage(c.generic.RESTOptionsGetter, c.generic.AdmissionControl, typeConverter)
+	// Events on VMs go to the cluster the server's --kubeconfig names, or
+	// to the log without one.
+	recorder, startEvents, err := newEventRecorder(c.cluster)
+	if err != nil {
+		return nil, err
+	}
+	vms, err := vmstorage.NewStorage(c.generic.RESTOptionsGetter, c.generic.AdmissionControl, typeConverter, recorder)
 	if err != nil {
 		return nil, fmt.Errorf("building virtualmachines storage: %w", err)
 	}
@@ -112,12 +128,57 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 
+	// The VM gauges of /metrics count what an informer sees, over the
+	// loopback connection like any client.
+	if err := generic.AddPostStartHook("vm-metrics", func(hctx genericapiserver.PostStartHookContext) error {
+		client, err := versioned.NewForConfig(hctx.LoopbackClientConfig)
+		if err != nil {
+			return err
+		}
+		return startVMMetrics(hctx, client)
+	}); err != nil {
+		return nil, err
+	}
+
+	if err := generic.AddPostStartHook("start-event-recorder", func(hctx genericapiserver.PostStartHookContext) error {
+		return startEvents(hctx)
+	}); err != nil {
+		return nil, err
+	}
+	if c.extra.SimulatedRuntime != nil {
+		opts := *c.extra.SimulatedRuntime
+		opts.Recorder = recorder
+		if err := generic.AddPostStartHook("start-simulated-runtime", func(hctx genericapiserver.PostStartHookContext) error {
+			return startSimulatedRuntime(hctx, opts)
+		}); err != nil {
+			return nil, err
+		}
+	}
+
 	for name, hook := range c.extra.PostStartHooks {
 		if err := generic.AddPostStartHook(name, hook); err != nil {
 			return nil, err
 		}
 	}
 	return &Server{GenericAPIServer: generic}, nil
+}
+
+// startSimulatedRuntime runs the simulated runtime inside the server until
+// it stops. It talks to the server over the loopback connection, like any
+// other runtime, and writes only through virtualmachines/status.
+func startSimulatedRuntime(hctx genericapiserver.PostStartHookContext, opts simulator.Options) error {
+	client, err := versioned.NewForConfig(hctx.LoopbackClientConfig)
+	if err != nil {
+		return err
+	}
+	runtime := simulator.New(client, opts)
+	go func() {
+		if err := runtime.Run(hctx, 2); err != nil {
+			klog.ErrorS(err, "Simulated runtime stopped")
+		}
+	}()
+	klog.InfoS("Simulated runtime started", "startDelay", opts.StartDelay, "stopDelay", opts.StopDelay)
+	return nil
 }
 
 // actionVersions are the versions of subresources.kubevirt.io.

@@ -38,6 +38,9 @@ type Controller struct {
 	// only times the delays: losing it (a restart of the runtime) restarts a
 	// delay, nothing more.
 	since map[string]phaseSince
+	// requested remembers when the runtime took up each VM's start or stop,
+	// to time how long the instance takes to get there.
+	requested map[types.UID]time.Time
 }
 
 // phaseSince is when the instance of one VM (by UID) entered a phase.
@@ -51,6 +54,7 @@ type phaseSince struct {
 // and writes their status. Zero fields of opts take their defaults.
 func New(client versioned.Interface, opts Options) *Controller {
 	opts.complete()
+	RegisterMetrics()
 	factory := externalversions.NewSharedInformerFactoryWithOptions(client, opts.ResyncPeriod,
 		externalversions.WithNamespace(opts.Namespace))
 	informer := factory.Kubevirt().V1().VirtualMachines()
@@ -64,7 +68,8 @@ func New(client versioned.Interface, opts Options) *Controller {
 			workqueue.DefaultTypedControllerRateLimiter[string](),
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: "simulated_runtime", Clock: opts.Clock},
 		),
-		since: map[string]phaseSince{},
+		since:     map[string]phaseSince{},
+		requested: map[types.UID]time.Time{},
 	}
 	// Every change is worth a look, the runtime's own status writes included:
 	// they are what moves an instance on to its next phase.
@@ -209,6 +214,7 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	}
 	if d.next != current {
 		c.enterPhase(key, vm.UID, d.next, now)
+		c.transition(vm, current, d.next, now)
 		klog.FromContext(ctx).V(2).Info("Simulated instance changed", "vm", key,
 			"from", current, "to", d.next, "why", d.why)
 	}

@@ -1,6 +1,7 @@
 package simulator
 
 import (
+	"k8s.io/client-go/tools/events"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -35,6 +36,9 @@ type Options struct {
 	FieldManager string
 	// Clock is the source of time for the delays; tests inject a fake one.
 	Clock clock.WithTicker
+	// Recorder receives an Event on the VM for every start, stop and crash
+	// of its instance; nil records none.
+	Recorder events.EventRecorder
 }
 
 // DefaultOptions returns Options with every field set to its default.

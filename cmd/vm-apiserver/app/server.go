@@ -17,8 +17,6 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
-	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
-	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
 	"github.com/vm-apiserver/vm-apiserver/pkg/standalone"
 	vmversion "github.com/vm-apiserver/vm-apiserver/pkg/version"
 )
@@ -98,7 +96,7 @@ func (o *Options) Run(ctx context.Context, out io.Writer) error {
 	}
 
 	if o.Runtime == RuntimeSimulated {
-		config.ExtraConfig.PostStartHooks["start-simulated-runtime"] = o.startSimulatedRuntime
+		config.ExtraConfig.SimulatedRuntime = &o.Simulated
 	}
 
 	server, err := config.Complete().New()
@@ -106,24 +104,6 @@ func (o *Options) Run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	return server.GenericAPIServer.PrepareRun().RunWithContext(ctx)
-}
-
-// startSimulatedRuntime runs the simulated runtime inside the server until it
-// stops. It talks to the server over the loopback connection, like any other
-// runtime, and writes only through virtualmachines/status.
-func (o *Options) startSimulatedRuntime(hctx genericapiserver.PostStartHookContext) error {
-	client, err := versioned.NewForConfig(hctx.LoopbackClientConfig)
-	if err != nil {
-		return err
-	}
-	runtime := simulator.New(client, o.Simulated)
-	go func() {
-		if err := runtime.Run(hctx, 2); err != nil {
-			klog.ErrorS(err, "Simulated runtime stopped")
-		}
-	}()
-	klog.InfoS("Simulated runtime started", "startDelay", o.Simulated.StartDelay, "stopDelay", o.Simulated.StopDelay)
-	return nil
 }
 
 // Config builds the server's configuration from the completed options. In

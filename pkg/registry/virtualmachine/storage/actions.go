@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
+	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,10 +17,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/endpoints/handlers/negotiation"
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/client-go/tools/events"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
@@ -46,6 +50,7 @@ type ActionREST struct {
 	store  rest.Updater        // the VM store with the action strategy
 	admit  admission.Interface // nil: no admission plugins
 	fields fieldTracker
+	events events.EventRecorder // nil: no Events
 }
 
 var (
@@ -85,7 +90,11 @@ func (r *ActionREST) Connect(ctx context.Context, name string, _ runtime.Object,
 
 // perform decodes the options and applies the action in one optimistic
 // update. ctx is the one Connect got: it carries the namespace and the user.
-func (r *ActionREST) perform(ctx context.Context, name string, req *http.Request) (runtime.Object, error) {
+func (r *ActionREST) perform(ctx context.Context, name string, req *http.Request) (_ runtime.Object, err error) {
+	started := time.Now()
+	// denied is set when an admission plugin refuses the write.
+	var dryRun, denied bool
+	defer func() { observeAction(r.action, started, dryRun, denied, err) }()
 	if req.Method != http.MethodPut {
 		// The route is PUT-only; this guards direct use of the handler.
 		return nil, apierrors.NewMethodNotSupported(kubevirt.Resource("virtualmachines/"+string(r.action)), req.Method)
@@ -98,6 +107,7 @@ func (r *ActionREST) perform(ctx context.Context, name string, req *http.Request
 	if err != nil {
 		return nil, err
 	}
+	dryRun = len(opts.DryRun) > 0
 	options := &metav1.UpdateOptions{DryRun: opts.DryRun}
 	manager := managerFromUserAgent(req.UserAgent())
 	namespace, _ := request.NamespaceFrom(ctx)
@@ -105,7 +115,7 @@ func (r *ActionREST) perform(ctx context.Context, name string, req *http.Request
 	admit := admission.WithAudit(r.admit)
 	attributes := func(obj, old runtime.Object) admission.Attributes {
 		return admission.NewAttributesRecord(obj, old, vmKind, namespace, name, vmResource, string(r.action),
-			admission.Update, options, len(opts.DryRun) > 0, userInfo)
+			admission.Update, options, dryRun, userInfo)
 	}
 	objects := admission.NewObjectInterfacesFromScheme(scheme.Scheme)
 
@@ -126,16 +136,45 @@ func (r *ActionREST) perform(ctx context.Context, name string, req *http.Request
 		if !ok {
 			return nil, apierrors.NewInternalError(fmt.Errorf("the field manager returned %T, not a VirtualMachine", tracked))
 		}
-		return r.mutate(ctx, admit, attributes(tracked, vm), objects, tracked)
+		mutated, err := r.mutate(ctx, admit, attributes(tracked, vm), objects, tracked)
+		denied = denied || err != nil
+		return mutated, err
+	}
+	validate := rest.AdmissionToValidateObjectUpdateFunc(admit, attributes(nil, nil), objects)
+	validateUpdate := func(ctx context.Context, obj, old runtime.Object) error {
+		err := validate(ctx, obj, old)
+		denied = denied || err != nil
+		return err
 	}
 	obj, _, err := r.store.Update(asVirtualMachineRequest(ctx), name, rest.DefaultUpdatedObjectInfo(nil, transform),
 		rest.AdmissionToValidateObjectFunc(admit, attributes(nil, nil), objects),
-		rest.AdmissionToValidateObjectUpdateFunc(admit, attributes(nil, nil), objects),
-		false, options)
+		validateUpdate, false, options)
 	if err != nil {
 		return nil, err
 	}
+	if !dryRun {
+		r.recordAction(obj, userInfo)
+	}
 	return obj, nil
+}
+
+// recordAction records an Event on the VM that says who asked for the
+// action, as "stop requested by alice".
+func (r *ActionREST) recordAction(obj runtime.Object, requester user.Info) {
+	vm, ok := obj.(*kubevirt.VirtualMachine)
+	if r.events == nil || !ok {
+		return
+	}
+	name := "an unknown user"
+	if requester != nil {
+		name = requester.GetName()
+	}
+	verb := string(r.action)
+	r.events.Eventf(&corev1.ObjectReference{
+		APIVersion: kubevirtv1.SchemeGroupVersion.String(), Kind: "VirtualMachine",
+		Namespace: vm.Namespace, Name: vm.Name, UID: vm.UID, ResourceVersion: vm.ResourceVersion,
+	}, nil, corev1.EventTypeNormal, strings.ToUpper(verb[:1])+verb[1:]+"Requested", strings.ToUpper(verb[:1])+verb[1:],
+		"%s requested by %s", verb, name)
 }
 
 // mutate runs the mutating admission plugins on the action's result, and

@@ -30,7 +30,7 @@ func newTestStorage(t *testing.T, admit admission.Interface) *VirtualMachineStor
 		Decorator:               generic.UndecoratedStorage,
 		DeleteCollectionWorkers: 1,
 		ResourcePrefix:          "virtualmachines",
-	}, admit, typeConverter)
+	}, admit, typeConverter, nil)
 	require.NoError(t, err)
 	t.Cleanup(vms.VirtualMachine.Destroy)
 	return vms

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
@@ -37,7 +38,9 @@ type VirtualMachineStorage struct {
 // admit is the server's admission chain, which an action's write passes as
 // an UPDATE of kubevirt.io virtualmachines/{action}; nil runs none.
 // typeConverter describes VirtualMachines for the actions' field manager.
-func NewStorage(optsGetter generic.RESTOptionsGetter, admit admission.Interface, typeConverter managedfields.TypeConverter) (*VirtualMachineStorage, error) {
+// recorder receives an Event on the VM for every action written; nil
+// records none.
+func NewStorage(optsGetter generic.RESTOptionsGetter, admit admission.Interface, typeConverter managedfields.TypeConverter, recorder events.EventRecorder) (*VirtualMachineStorage, error) {
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &kubevirt.VirtualMachine{} },
 		NewListFunc:               func() runtime.Object { return &kubevirt.VirtualMachineList{} },
@@ -67,12 +70,13 @@ func NewStorage(optsGetter generic.RESTOptionsGetter, admit admission.Interface,
 	actionStore.UpdateStrategy = virtualmachine.ActionStrategy
 	actionStore.ResetFieldsStrategy = virtualmachine.ActionStrategy
 
+	RegisterMetrics()
 	fields, err := newActionFieldTracker(typeConverter)
 	if err != nil {
 		return nil, err
 	}
 	newAction := func(action virtualmachine.Action) *ActionREST {
-		return &ActionREST{action: action, store: &actionStore, admit: admit, fields: fields}
+		return &ActionREST{action: action, store: &actionStore, admit: admit, fields: fields, events: recorder}
 	}
 	return &VirtualMachineStorage{
 		VirtualMachine: &REST{store},

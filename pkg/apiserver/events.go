@@ -1,0 +1,101 @@
+package apiserver
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/flowcontrol"
+	"k8s.io/component-base/metrics"
+	"k8s.io/component-base/metrics/legacyregistry"
+	"k8s.io/klog/v2"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
+)
+
+// reportingController names vm-apiserver in the Events it records.
+const reportingController = "vm-apiserver.kubevirt.io"
+
+// The rate at which Events are sent; past it they are dropped and counted,
+// so that a burst of actions never turns into a burst of writes to the
+// cluster or slows a request.
+const (
+	eventsPerSecond = 20
+	eventsBurst     = 100
+)
+
+var droppedEvents = metrics.NewCounter(&metrics.CounterOpts{
+	Namespace:      "vm_apiserver",
+	Name:           "events_dropped_total",
+	Help:           "Events on VirtualMachines not sent because more were recorded than the rate limit allows.",
+	StabilityLevel: metrics.ALPHA,
+})
+
+// newEventRecorder returns where the server's Events go, and the function
+// that starts sending them (a post-start hook; it stops when its context
+// ends). With a cluster (kubeconfig is the server's --kubeconfig), Events are
+// sent as events.k8s.io/v1 Events through client-go's broadcaster, which
+// queues them and never blocks the caller; without one (standalone mode),
+// they are logged.
+func newEventRecorder(kubeconfig *rest.Config) (events.EventRecorder, func(context.Context) error, error) {
+	if err := legacyregistry.Register(droppedEvents); err != nil {
+		klog.V(4).InfoS("The dropped events counter is already registered", "err", err)
+	}
+	if kubeconfig == nil {
+		return logRecorder{}, func(context.Context) error { return nil }, nil
+	}
+	client, err := kubernetes.NewForConfig(rest.CopyConfig(kubeconfig))
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating the events client: %w", err)
+	}
+	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
+	start := func(ctx context.Context) error {
+		if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
+			return err
+		}
+		go func() {
+			<-ctx.Done()
+			broadcaster.Shutdown()
+		}()
+		return nil
+	}
+	recorder := limitedRecorder{
+		EventRecorder: broadcaster.NewRecorder(scheme.Scheme, reportingController),
+		limiter:       flowcontrol.NewTokenBucketRateLimiter(eventsPerSecond, eventsBurst),
+	}
+	return recorder, start, nil
+}
+
+// limitedRecorder drops Events past its limiter's rate.
+type limitedRecorder struct {
+	events.EventRecorder
+	limiter flowcontrol.RateLimiter
+}
+
+// Eventf records the Event unless the rate is exceeded.
+func (r limitedRecorder) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...interface{}) {
+	if !r.limiter.TryAccept() {
+		droppedEvents.Inc()
+		return
+	}
+	r.EventRecorder.Eventf(regarding, related, eventtype, reason, action, note, args...)
+}
+
+// logRecorder writes Events to the server's log, for standalone mode.
+type logRecorder struct{}
+
+// Eventf logs the Event.
+func (logRecorder) Eventf(regarding, _ runtime.Object, eventtype, reason, action, note string, args ...interface{}) {
+	obj := regarding
+	name := ""
+	if o, ok := obj.(interface{ GetNamespace() string }); ok {
+		name = o.GetNamespace() + "/"
+	}
+	if o, ok := obj.(interface{ GetName() string }); ok {
+		name += o.GetName()
+	}
+	klog.InfoS("Event", "object", name, "type", eventtype, "reason", reason, "action", action, "note", fmt.Sprintf(note, args...))
+}

@@ -1,0 +1,181 @@
+package apiserver
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/component-base/metrics"
+	"k8s.io/component-base/metrics/legacyregistry"
+	"k8s.io/klog/v2"
+	kubevirtv1 "kubevirt.io/api/core/v1"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
+	"github.com/vm-apiserver/vm-apiserver/pkg/generated/informers/externalversions"
+)
+
+// The gauges of VMs. They are computed at scrape time from what an informer
+// keeps of each VM — its status, run strategy and when its status was first
+// seen — never from a LIST per scrape.
+var (
+	vmsByStatusDesc = metrics.NewDesc("vm_apiserver_virtualmachines_by_status",
+		"VirtualMachines by status.printableStatus (Unknown when the runtime has written none).",
+		[]string{"printable_status"}, nil, metrics.ALPHA, "")
+	vmsByRunStrategyDesc = metrics.NewDesc("vm_apiserver_virtualmachines_by_run_strategy",
+		"VirtualMachines by effective run strategy (Always or Halted for spec.running true or false; None without either).",
+		[]string{"run_strategy"}, nil, metrics.ALPHA, "")
+	vmsStatusLongestDesc = metrics.NewDesc("vm_apiserver_virtualmachines_status_longest_seconds",
+		"For each status.printableStatus, how long the VM that has been in it longest has been there, as this replica observed it.",
+		[]string{"printable_status"}, nil, metrics.ALPHA, "")
+)
+
+// vmSummary is what the collector keeps of a VM.
+type vmSummary struct {
+	status      string
+	runStrategy string
+	since       time.Time // when this replica first saw the VM in status
+}
+
+// vmCollector counts VMs for /metrics from an informer's events.
+type vmCollector struct {
+	metrics.BaseStableCollector
+
+	mu  sync.Mutex
+	vms map[string]vmSummary // by namespace/name
+	now func() time.Time
+}
+
+func newVMCollector() *vmCollector {
+	return &vmCollector{vms: map[string]vmSummary{}, now: time.Now}
+}
+
+// DescribeWithStability lists the gauges.
+func (c *vmCollector) DescribeWithStability(ch chan<- *metrics.Desc) {
+	ch <- vmsByStatusDesc
+	ch <- vmsByRunStrategyDesc
+	ch <- vmsStatusLongestDesc
+}
+
+// CollectWithStability counts the VMs kept.
+func (c *vmCollector) CollectWithStability(ch chan<- metrics.Metric) {
+	c.mu.Lock()
+	byStatus := map[string]int{}
+	byStrategy := map[string]int{}
+	oldest := map[string]time.Time{}
+	for _, vm := range c.vms {
+		byStatus[vm.status]++
+		byStrategy[vm.runStrategy]++
+		if since, ok := oldest[vm.status]; !ok || vm.since.Before(since) {
+			oldest[vm.status] = vm.since
+		}
+	}
+	now := c.now()
+	c.mu.Unlock()
+	for status, n := range byStatus {
+		ch <- metrics.NewLazyConstMetric(vmsByStatusDesc, metrics.GaugeValue, float64(n), status)
+		ch <- metrics.NewLazyConstMetric(vmsStatusLongestDesc, metrics.GaugeValue, now.Sub(oldest[status]).Seconds(), status)
+	}
+	for strategy, n := range byStrategy {
+		ch <- metrics.NewLazyConstMetric(vmsByRunStrategyDesc, metrics.GaugeValue, float64(n), strategy)
+	}
+}
+
+// summarize keeps what the gauges need of vm.
+func summarize(vm *kubevirtv1.VirtualMachine) (status, strategy string) {
+	status = string(vm.Status.PrintableStatus)
+	if status == "" {
+		status = "Unknown"
+	}
+	switch {
+	case vm.Spec.RunStrategy != nil:
+		strategy = string(*vm.Spec.RunStrategy)
+	case vm.Spec.Running != nil && *vm.Spec.Running:
+		strategy = string(kubevirtv1.RunStrategyAlways)
+	case vm.Spec.Running != nil:
+		strategy = string(kubevirtv1.RunStrategyHalted)
+	default:
+		strategy = "None"
+	}
+	return status, strategy
+}
+
+// set records vm, keeping the time its status was first seen.
+func (c *vmCollector) set(obj interface{}) {
+	vm, ok := obj.(*kubevirtv1.VirtualMachine)
+	if !ok {
+		return
+	}
+	key := vm.Namespace + "/" + vm.Name
+	status, strategy := summarize(vm)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	since := c.now()
+	if old, ok := c.vms[key]; ok && old.status == status {
+		since = old.since
+	}
+	c.vms[key] = vmSummary{status: status, runStrategy: strategy, since: since}
+}
+
+func (c *vmCollector) remove(obj interface{}) {
+	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = tombstone.Obj
+	}
+	vm, ok := obj.(*kubevirtv1.VirtualMachine)
+	if !ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.vms, vm.Namespace+"/"+vm.Name)
+}
+
+// run feeds the collector from an informer on client until ctx ends. The
+// informer keeps only what the gauges read of each VM, so that its memory
+// stays small next to the watch cache it reads from.
+func (c *vmCollector) run(ctx context.Context, client versioned.Interface) error {
+	factory := externalversions.NewSharedInformerFactoryWithOptions(client, 0,
+		externalversions.WithTransform(func(obj interface{}) (interface{}, error) {
+			vm, ok := obj.(*kubevirtv1.VirtualMachine)
+			if !ok {
+				return obj, nil
+			}
+			slim := &kubevirtv1.VirtualMachine{}
+			slim.Name, slim.Namespace, slim.UID, slim.ResourceVersion = vm.Name, vm.Namespace, vm.UID, vm.ResourceVersion
+			slim.Spec.RunStrategy, slim.Spec.Running = vm.Spec.RunStrategy, vm.Spec.Running
+			slim.Status.PrintableStatus = vm.Status.PrintableStatus
+			return slim, nil
+		}))
+	informer := factory.Kubevirt().V1().VirtualMachines().Informer()
+	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.set,
+		UpdateFunc: func(_, obj interface{}) { c.set(obj) },
+		DeleteFunc: c.remove,
+	}); err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	go func() {
+		<-ctx.Done()
+		factory.Shutdown()
+	}()
+	klog.V(2).InfoS("Counting VirtualMachines for /metrics from an informer")
+	return nil
+}
+
+// startVMMetrics registers a collector of VM gauges for this server's life
+// and starts feeding it from an informer on client. Only one server in a
+// process can hold the gauges; another (as in tests that start several) is
+// told so and serves without them.
+func startVMMetrics(ctx context.Context, client versioned.Interface) error {
+	c := newVMCollector()
+	if err := legacyregistry.CustomRegister(c); err != nil {
+		klog.InfoS("VirtualMachine gauges are served by another server in this process", "err", err)
+		return nil
+	}
+	go func() {
+		<-ctx.Done()
+		legacyregistry.Registerer().Unregister(c)
+	}()
+	return c.run(ctx, client)
+}

@@ -1,0 +1,66 @@
+package integration
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/util/wait"
+	kubevirtv1 "kubevirt.io/api/core/v1"
+)
+
+// TestActionsRecordEvents stops and starts a VM as two users, through the
+// aggregator, and finds both actions as Events on the VM in kube-apiserver,
+// each naming who asked. vm-apiserver sends them with the kit's
+// ServiceAccount, so this also proves the kit's RBAC allows it.
+func TestActionsRecordEvents(t *testing.T) {
+	ns := newNamespace(t)
+	vm := createVM(t, ns, newVM("vm", kubevirtv1.RunStrategyAlways))
+	setStatus(t, ns, "vm", running)
+
+	for _, step := range []struct{ user, action string }{{"stella-stopper", "stop"}, {"sam-starter", "start"}} {
+		resp, err := do(t.Context(), impersonate(step.user, []string{"system:masters"}, nil), http.MethodPut,
+			actionPath(subresourcesV1, ns, "vm", step.action), nil, "")
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, resp.code, string(resp.body))
+	}
+
+	var found []eventsv1.Event
+	err := wait.PollUntilContextTimeout(t.Context(), 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		list, err := env.kube.EventsV1().Events(ns).List(ctx, metav1.ListOptions{
+			FieldSelector: fields.OneTermEqualSelector("regarding.name", "vm").String(),
+		})
+		if err != nil {
+			return false, err
+		}
+		found = list.Items
+		return len(found) >= 2, nil
+	})
+	require.NoError(t, err, "the actions' Events never reached kube-apiserver: %v", found)
+
+	notes := map[string]string{}
+	for _, e := range found {
+		assert.Equal(t, "VirtualMachine", e.Regarding.Kind)
+		assert.Equal(t, "kubevirt.io/v1", e.Regarding.APIVersion)
+		assert.Equal(t, vm.UID, e.Regarding.UID)
+		assert.Equal(t, "Normal", e.Type)
+		assert.Equal(t, "vm-apiserver.kubevirt.io", e.ReportingController)
+		notes[e.Reason] = e.Note
+	}
+	assert.Equal(t, "stop requested by stella-stopper", notes["StopRequested"])
+	assert.Equal(t, "start requested by sam-starter", notes["StartRequested"])
+
+	// kubectl finds them by the aggregated resource's name.
+	out, err := env.kubectl(t.Context(), "events", "-n", ns, "--for", "virtualmachine/vm")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "StopRequested")
+	assert.Contains(t, out, "StartRequested")
+	assert.True(t, strings.Contains(out, "stop requested by stella-stopper"), out)
+}
