@@ -15,6 +15,7 @@ import (
 	genericoptions "k8s.io/apiserver/pkg/server/options"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	cliflag "k8s.io/component-base/cli/flag"
+	logsapi "k8s.io/component-base/logs/api/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
 	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
@@ -46,6 +47,8 @@ type Options struct {
 	AdvertiseHosts []string
 	// Simulated configures the simulated runtime when Runtime is "simulated".
 	Simulated simulator.Options
+	// Logs configures klog: -v, --vmodule, the format.
+	Logs *logsapi.LoggingConfiguration
 
 	// standalone is decided in Complete: no cluster to delegate to.
 	standalone bool
@@ -58,6 +61,7 @@ func NewOptions() *Options {
 		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix, codec),
 		DataDir:     ".vm-apiserver",
 		Runtime:     RuntimeNone,
+		Logs:        logsapi.NewLoggingConfiguration(),
 	}
 	// Objects are stored as kubevirt.io/v1, the only version there is.
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(kubevirtv1.SchemeGroupVersion, schema.GroupKind{Group: kubevirtv1.GroupName})
@@ -88,6 +92,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	o.Recommended.Admission.AddFlags(fss.FlagSet("admission"))
 	o.Recommended.EgressSelector.AddFlags(fss.FlagSet("egress selector"))
 	o.Recommended.Traces.AddFlags(fss.FlagSet("traces"))
+	logsapi.AddFlags(o.Logs, fss.FlagSet("logging"))
 	return fss
 }
 
@@ -140,6 +145,7 @@ func (o *Options) Validate() error {
 		r.Etcd = &etcd
 	}
 	errs = append(errs, r.Validate()...)
+	errs = append(errs, logsapi.Validate(o.Logs, nil, nil).ToAggregate())
 	switch o.Runtime {
 	case RuntimeNone, RuntimeSimulated:
 	default:

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	cliflag "k8s.io/component-base/cli/flag"
+	logsapi "k8s.io/component-base/logs/api/v1"
 	"k8s.io/component-base/term"
 	"k8s.io/component-base/version"
 	"k8s.io/klog/v2"
@@ -44,6 +45,9 @@ With --authentication-kubeconfig, --authorization-kubeconfig and --kubeconfig
 				return err
 			}
 			if err := o.Validate(); err != nil {
+				return err
+			}
+			if err := logsapi.ValidateAndApply(o.Logs, nil); err != nil {
 				return err
 			}
 			return o.Run(cmd.Context(), out)
