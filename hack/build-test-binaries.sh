@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the real Kubernetes components the integration suite runs against:
+# Builds the real Kubernetes components the suites run against:
 # kube-apiserver and kubectl at the Kubernetes version, and etcd at the version
-# that Kubernetes requires. The versions come from test/integration/go.mod, so
-# bumping k8s.io/kubernetes there is the only change needed.
+# that Kubernetes requires. The versions come from test/integration/go.mod;
+# the test framework (test/framework/binaries.go) names the same versions,
+# and its tests check that the two agree: bump both together.
 #
 # Binaries are cached under .cache/bin/<version>/ (git-ignored). A binary that
 # is already there is not rebuilt. The components are built one at a time:
@@ -11,6 +12,8 @@
 # Usage: hack/build-test-binaries.sh [kube-apiserver|kubectl|etcd ...]
 # Prints the cache directories as shell assignments on stdout:
 #   KUBE_BIN_DIR=...  ETCD_BIN_DIR=...
+# hack/build-test-binaries.sh --versions prints the versions and builds nothing:
+#   KUBE_VERSION=...  ETCD_VERSION=...
 set -o errexit -o nounset -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,6 +27,10 @@ export GOFLAGS="${GOFLAGS:-} -mod=mod"
 
 kube_version=$(go list -m -f '{{.Version}}' k8s.io/kubernetes)
 etcd_version=$(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
+if [[ "${1:-}" == --versions ]]; then
+  printf 'KUBE_VERSION=%s\nETCD_VERSION=%s\n' "${kube_version}" "${etcd_version}"
+  exit 0
+fi
 kube_dir="${CACHE}/${kube_version}"
 etcd_dir="${CACHE}/${etcd_version}"
 

@@ -11,5 +11,7 @@
 //	D  the etcd floor: clientv3 Get, then a Txn comparing the mod revision
 //	   that puts the same bytes back
 //
-// hack/bench.sh starts the processes; cmd/vm-bench is the command it runs.
+// cmd/vm-bench is the command `make bench` runs (hack/bench.sh builds it and
+// runs `vm-bench run`): it starts the processes and drives them with this
+// package.
 package bench

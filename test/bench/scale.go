@@ -17,6 +17,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 )
 
@@ -347,37 +348,33 @@ type StartupResult struct {
 // VMs. since is when the server process was started.
 func WaitStartup(ctx context.Context, c *Clients, t Target, since time.Time, ns string, wantItems int) (StartupResult, error) {
 	var r StartupResult
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if ok, err := readyz(ctx, c.HTTP, t.Server); err == nil && ok {
-			r.Ready = time.Since(since)
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return r, fmt.Errorf("waiting for /readyz: %w", ctx.Err())
-		case <-tick.C:
-		}
+	err := wait.PollUntilContextCancel(ctx, 10*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		ok, err := readyz(ctx, c.HTTP, t.Server)
+		return err == nil && ok, nil
+	})
+	if err != nil {
+		return r, fmt.Errorf("waiting for /readyz: %w", err)
 	}
+	r.Ready = time.Since(since)
 	if wantItems <= 0 {
 		return r, nil
 	}
-	for {
+	err = wait.PollUntilContextCancel(ctx, 10*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		var buf bytes.Buffer
-		if _, err := c.listPage(ctx, ns, map[string]string{"resourceVersion": "0"}, &buf); err == nil {
-			var head listHead
-			if err := json.Unmarshal(buf.Bytes(), &head); err == nil && len(head.Items) >= wantItems {
-				r.Listed, r.Items = time.Since(since), len(head.Items)
-				return r, nil
-			}
+		if _, err := c.listPage(ctx, ns, map[string]string{"resourceVersion": "0"}, &buf); err != nil {
+			return false, nil
 		}
-		select {
-		case <-ctx.Done():
-			return r, fmt.Errorf("waiting for %d VMs in the watch cache: %w", wantItems, ctx.Err())
-		case <-tick.C:
+		var head listHead
+		if err := json.Unmarshal(buf.Bytes(), &head); err != nil || len(head.Items) < wantItems {
+			return false, nil
 		}
+		r.Listed, r.Items = time.Since(since), len(head.Items)
+		return true, nil
+	})
+	if err != nil {
+		return r, fmt.Errorf("waiting for %d VMs in the watch cache: %w", wantItems, err)
 	}
+	return r, nil
 }
 
 // readyz reports whether GET /readyz answers 200.
@@ -398,23 +395,17 @@ func readyz(ctx context.Context, hc *http.Client, server string) (bool, error) {
 // WaitFiles waits until the standalone credentials exist in dir: a server
 // writes them at start-up, before it serves.
 func WaitFiles(ctx context.Context, t Target) error {
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
 	cfg := t.Config()
-	for {
-		ok := true
-		for _, f := range []string{cfg.TLSClientConfig.CAFile, cfg.TLSClientConfig.CertFile, cfg.TLSClientConfig.KeyFile} {
+	err := wait.PollUntilContextCancel(ctx, 10*time.Millisecond, true, func(context.Context) (bool, error) {
+		for _, f := range []string{cfg.CAFile, cfg.CertFile, cfg.KeyFile} {
 			if _, err := os.Stat(f); err != nil {
-				ok = false
+				return false, nil
 			}
 		}
-		if ok {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for the credentials in %s: %w", t.DataDir, ctx.Err())
-		case <-tick.C:
-		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the credentials in %s: %w", t.DataDir, err)
 	}
+	return nil
 }

@@ -1,5 +1,3 @@
-// Package framework starts a real vm-apiserver inside the test process, on
-// an embedded etcd and with standalone TLS, for end-to-end tests over HTTPS.
 package framework
 
 import (

@@ -3,10 +3,8 @@ package integration
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -20,8 +18,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	kubevirtv1 "kubevirt.io/api/core/v1"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 // admissionWait bounds how long the server may take to pick up a new
@@ -350,40 +349,27 @@ func (r *reviewRecorder) forVM(name string) []admissionv1.AdmissionRequest {
 // certificate from a CA of its own, and returns the server and the CA (PEM).
 func startWebhookServer(t *testing.T, handlers map[string]http.Handler) (*httptest.Server, []byte) {
 	t.Helper()
-	ca, err := newCA("webhook-ca")
-	require.NoError(t, err)
-	serving, err := ca.issue(certSpec{cn: "webhook", usage: x509.ExtKeyUsageServerAuth, ips: []net.IP{net.ParseIP("127.0.0.1")}})
-	require.NoError(t, err)
+	ca := framework.NewCA("webhook-ca")
+	serving := ca.ServingCert("webhook", "127.0.0.1")
 	mux := http.NewServeMux()
 	for path, h := range handlers {
 		mux.Handle(path, h)
 	}
 	srv := httptest.NewUnstartedServer(mux)
 	srv.TLS = &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{serving.cert.Raw}, PrivateKey: serving.key}},
+		Certificates: []tls.Certificate{*serving.TLSCertificate()},
 		MinVersion:   tls.VersionTLS12,
 	}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
-	return srv, ca.certPEM
+	return srv, ca.CertPEM
 }
 
 // pollAdmission polls cond every half second until it holds or the server
 // has had admissionWait to pick up a configuration; the error names the
 // last reason it did not hold.
-func pollAdmission(ctx context.Context, what string, cond func(context.Context) (bool, error)) error {
-	var last error
-	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, admissionWait, true, func(ctx context.Context) (bool, error) {
-		ok, err := cond(ctx)
-		if err != nil && ctx.Err() == nil {
-			last = err
-		}
-		return ok && err == nil, nil
-	})
-	if err != nil {
-		return fmt.Errorf("waiting for %s: %w (last: %v)", what, err, last)
-	}
-	return nil
+func pollAdmission(ctx context.Context, what string, cond framework.Condition) error {
+	return framework.Poll(ctx, 500*time.Millisecond, admissionWait, what, cond)
 }
 
 // newRunningVM creates a VM with runStrategy Always and a running instance,

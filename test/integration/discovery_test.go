@@ -15,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	apiregistrationv1 "k8s.io/kube-aggregator/pkg/apis/apiregistration/v1"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 // vmVerbs are the verbs of kubevirt.io/v1 virtualmachines (docs/api.md).
@@ -124,7 +126,7 @@ func TestAggregatedDiscovery(t *testing.T) {
 	}
 	// The aggregator refreshes its copy of our discovery in the background.
 	var doc apidiscoveryv2.APIGroupDiscoveryList
-	err := poll(t.Context(), time.Minute, "aggregated discovery", func(ctx context.Context) (bool, error) {
+	err := framework.Poll(t.Context(), pollInterval, time.Minute, "aggregated discovery", func(ctx context.Context) (bool, error) {
 		data, err := env.kube.Discovery().RESTClient().Get().AbsPath("/apis").
 			SetHeader("Accept", aggregatedDiscoveryAccept).DoRaw(ctx)
 		if err != nil {

@@ -7,20 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
-	"strings"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -32,6 +27,7 @@ import (
 	"k8s.io/kubernetes/pkg/controller/clusterroleaggregation"
 
 	vmclient "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 // The names that artifacts/ deploys under.
@@ -68,87 +64,55 @@ type environment struct {
 	agg   aggregatorclient.Interface
 
 	kubeServingCA []byte // PEM; kube-apiserver's serving CA
-	vmServingCA   []byte // PEM; from hack/gen-certs.sh, as in the kit's caBundle
-	clientCA      *keyPair
-	frontProxyCA  *keyPair
-	frontProxy    *keyPair // kube-apiserver's proxy client certificate
+	vmServingCA   []byte // PEM; the kit's CA, as in its caBundle
+	clientCA      *framework.CA
+	frontProxyCA  *framework.CA
+	frontProxy    *framework.KeyPair // kube-apiserver's proxy client certificate
 
-	etcd, kubeAPIServer, vmAPIServer *proc
-	stopControllers                  context.CancelFunc
+	etcd                       *framework.Etcd
+	kubeAPIServer, vmAPIServer *framework.Process
+	stopControllers            context.CancelFunc
 }
 
-// binaries are the programs the environment runs.
-type binaries struct {
-	vmAPIServer, kubeAPIServer, kubectl, etcd string
-}
-
-// findBinaries reads the paths that hack/test-integration.sh exports, and
-// otherwise looks where hack/build-test-binaries.sh caches them.
-func findBinaries(root string) (binaries, error) {
-	versions := map[string]string{}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			versions[d.Path] = d.Version
-		}
-	}
-	dir := func(envVar, module string) string {
-		if v := os.Getenv(envVar); v != "" {
-			return v
-		}
-		return filepath.Join(root, ".cache", "bin", versions[module])
-	}
-	kubeDir := dir("KUBE_BIN_DIR", "k8s.io/kubernetes")
-	etcdDir := dir("ETCD_BIN_DIR", "go.etcd.io/etcd/server/v3")
-	b := binaries{
-		vmAPIServer:   os.Getenv("VM_APISERVER_BIN"),
-		kubeAPIServer: filepath.Join(kubeDir, "kube-apiserver"),
-		kubectl:       filepath.Join(kubeDir, "kubectl"),
-		etcd:          filepath.Join(etcdDir, "etcd"),
-	}
-	if b.vmAPIServer == "" {
-		b.vmAPIServer = filepath.Join(root, "bin", "vm-apiserver")
-	}
-	for _, p := range []string{b.vmAPIServer, b.kubeAPIServer, b.kubectl, b.etcd} {
-		if _, err := os.Stat(p); err != nil {
-			return b, fmt.Errorf("%w (run hack/test-integration.sh, which builds it)", err)
-		}
-	}
-	return b, nil
-}
+// pollInterval is how often the suite checks a condition it waits for.
+const pollInterval = 100 * time.Millisecond
 
 // setupEnvironment starts everything. On error the returned environment
 // holds what was started, for teardown.
 func setupEnvironment(ctx context.Context) (*environment, error) {
-	root, err := filepath.Abs("../..")
+	root, err := framework.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
-	bins, err := findBinaries(root)
+	bins, err := framework.FindBinaries()
 	if err != nil {
+		return nil, err
+	}
+	if err := bins.Check(framework.BinVMAPIServer, framework.BinKubeAPIServer, framework.BinKubectl, framework.BinEtcd); err != nil {
 		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "vm-apiserver-integration-")
 	if err != nil {
 		return nil, err
 	}
-	e := &environment{dir: dir, root: root, kubectlBin: bins.kubectl}
-	ports, err := freePorts(4)
+	e := &environment{dir: dir, root: root, kubectlBin: bins.Kubectl}
+	ports, err := framework.FreePorts(2)
 	if err != nil {
 		return e, err
 	}
-	etcdPort, peerPort, kubePort, vmPort := ports[0], ports[1], ports[2], ports[3]
+	kubePort, vmPort := ports[0], ports[1]
 
-	if err := e.startEtcd(ctx, bins.etcd, etcdPort, peerPort); err != nil {
+	if err := e.startEtcd(ctx, bins.Etcd); err != nil {
 		return e, err
 	}
-	if err := e.startKubeAPIServer(ctx, bins.kubeAPIServer, etcdPort, kubePort); err != nil {
+	if err := e.startKubeAPIServer(ctx, bins.KubeAPIServer, kubePort); err != nil {
 		return e, err
 	}
 	e.startControllers(ctx)
 	if err := e.applyKit(ctx, vmPort); err != nil {
 		return e, err
 	}
-	if err := e.startVMAPIServer(ctx, bins.vmAPIServer, etcdPort, vmPort); err != nil {
+	if err := e.startVMAPIServer(ctx, bins.VMAPIServer, vmPort); err != nil {
 		return e, err
 	}
 	if err := e.waitAPIServicesAvailable(ctx); err != nil {
@@ -164,12 +128,14 @@ func (e *environment) teardown(keep bool) {
 		return
 	}
 	var errs []error
-	errs = append(errs, e.vmAPIServer.stop(30*time.Second))
+	errs = append(errs, e.vmAPIServer.Stop(30*time.Second))
 	if e.stopControllers != nil {
 		e.stopControllers()
 	}
-	errs = append(errs, e.kubeAPIServer.stop(30*time.Second))
-	errs = append(errs, e.etcd.stop(15*time.Second))
+	errs = append(errs, e.kubeAPIServer.Stop(30*time.Second))
+	if e.etcd != nil {
+		errs = append(errs, e.etcd.Stop(15*time.Second))
+	}
 	if err := errors.Join(errs...); err != nil {
 		fmt.Fprintln(os.Stderr, "teardown:", err)
 	}
@@ -180,128 +146,61 @@ func (e *environment) teardown(keep bool) {
 	_ = os.RemoveAll(e.dir)
 }
 
-// poll calls cond every interval until it returns true, it returns an error,
-// or timeout passes. The last condition error is part of a timeout error.
-func poll(ctx context.Context, timeout time.Duration, what string, cond func(context.Context) (bool, error)) error {
-	var last error
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		ok, err := cond(ctx)
-		if err != nil {
-			var fatal fatalError
-			if errors.As(err, &fatal) {
-				return false, err
-			}
-			last = err
-			return false, nil
-		}
-		return ok, nil
-	})
-	if err != nil && last != nil {
-		return fmt.Errorf("waiting for %s: %w (last error: %v)", what, err, last)
-	}
-	if err != nil {
-		return fmt.Errorf("waiting for %s: %w", what, err)
-	}
-	return nil
-}
-
-// fatalError ends a poll at once, for example when the process exited.
-type fatalError struct{ error }
-
-func (e *environment) startEtcd(ctx context.Context, bin string, port, peerPort int) error {
-	client := fmt.Sprintf("http://127.0.0.1:%d", port)
-	peer := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
+// startEtcd runs etcd with its data in the environment's directory.
+func (e *environment) startEtcd(ctx context.Context, bin string) error {
 	var err error
-	e.etcd, err = startProc(e.dir, "etcd", bin,
-		"--name=integration",
-		"--data-dir="+filepath.Join(e.dir, "etcd"),
-		"--listen-client-urls="+client,
-		"--advertise-client-urls="+client,
-		"--listen-peer-urls="+peer,
-		"--initial-advertise-peer-urls="+peer,
-		"--initial-cluster=integration="+peer,
-		"--log-level=warn",
-		// Durability does not matter for a throwaway test cluster.
-		"--unsafe-no-fsync",
-	)
+	// Durability does not matter for a throwaway test cluster.
+	e.etcd, err = framework.NewEtcd(bin, e.dir, "etcd", filepath.Join(e.dir, "etcd"), "--unsafe-no-fsync")
 	if err != nil {
 		return err
 	}
-	return poll(ctx, time.Minute, "etcd health", func(ctx context.Context) (bool, error) {
-		if done, err := e.etcd.exited(); done {
-			return false, fatalError{err}
-		}
-		body, code, err := httpGet(ctx, http.DefaultClient, client+"/health")
-		if err != nil {
-			return false, err
-		}
-		return code == http.StatusOK && strings.Contains(body, `"health":"true"`), nil
-	})
+	if err := e.etcd.Start(); err != nil {
+		return err
+	}
+	return e.etcd.WaitHealthy(ctx, time.Minute)
 }
 
-func (e *environment) startKubeAPIServer(ctx context.Context, bin string, etcdPort, port int) error {
+func (e *environment) startKubeAPIServer(ctx context.Context, bin string, port int) error {
 	pki := filepath.Join(e.dir, "pki")
 	if err := os.MkdirAll(pki, 0o700); err != nil {
 		return err
 	}
-	servingCA, err := newCA("kube-apiserver-serving-ca")
-	if err != nil {
-		return err
-	}
-	serving, err := servingCA.issue(certSpec{cn: "kube-apiserver", usage: x509.ExtKeyUsageServerAuth,
-		dns: []string{"localhost", "kubernetes.default.svc"}, ips: []net.IP{net.ParseIP("127.0.0.1")}})
-	if err != nil {
-		return err
-	}
-	if e.clientCA, err = newCA("client-ca"); err != nil {
-		return err
-	}
-	if e.frontProxyCA, err = newCA("front-proxy-ca"); err != nil {
-		return err
-	}
-	if e.frontProxy, err = e.frontProxyCA.issue(certSpec{cn: frontProxyClientName, usage: x509.ExtKeyUsageClientAuth}); err != nil {
-		return err
-	}
-	admin, err := e.clientCA.issue(certSpec{cn: "integration-admin", orgs: []string{"system:masters"}, usage: x509.ExtKeyUsageClientAuth})
-	if err != nil {
-		return err
-	}
-	saKey, err := newCA("service-account-signer")
-	if err != nil {
-		return err
-	}
-	e.kubeServingCA = servingCA.certPEM
+	// The suite makes its own PKI, as kubeadm would: serving, client,
+	// front-proxy and service-account keys.
+	servingCA := framework.NewCA("kube-apiserver-serving-ca")
+	serving := servingCA.ServingCert("kube-apiserver", "localhost", "kubernetes.default.svc", "127.0.0.1")
+	e.clientCA = framework.NewCA("client-ca")
+	e.frontProxyCA = framework.NewCA("front-proxy-ca")
+	e.frontProxy = e.frontProxyCA.ClientCert(frontProxyClientName)
+	admin := e.clientCA.ClientCert("integration-admin", "system:masters")
+	e.kubeServingCA = servingCA.CertPEM
 
-	servingCrt, servingKey, err := serving.write(pki, "apiserver")
+	servingCrt, servingKey, err := serving.Write(pki, "apiserver")
 	if err != nil {
 		return err
 	}
-	clientCAFile, _, err := e.clientCA.write(pki, "client-ca")
+	clientCAFile, _, err := e.clientCA.Write(pki, "client-ca")
 	if err != nil {
 		return err
 	}
-	frontProxyCAFile, _, err := e.frontProxyCA.write(pki, "front-proxy-ca")
+	frontProxyCAFile, _, err := e.frontProxyCA.Write(pki, "front-proxy-ca")
 	if err != nil {
 		return err
 	}
-	proxyCrt, proxyKey, err := e.frontProxy.write(pki, "front-proxy-client")
+	proxyCrt, proxyKey, err := e.frontProxy.Write(pki, "front-proxy-client")
 	if err != nil {
 		return err
 	}
-	_, saKeyFile, err := saKey.write(pki, "sa")
+	saPubFile, saKeyFile, err := framework.WriteServiceAccountKeys(pki)
 	if err != nil {
-		return err
-	}
-	saPubFile := filepath.Join(pki, "sa.pub")
-	if err := writePublicKey(saPubFile, saKey.key); err != nil {
 		return err
 	}
 
 	e.kubeURL = fmt.Sprintf("https://127.0.0.1:%d", port)
-	e.kubeAPIServer, err = startProc(e.dir, "kube-apiserver", bin,
+	e.kubeAPIServer = framework.NewProcess(e.dir, "kube-apiserver", bin,
 		"--bind-address=127.0.0.1",
 		"--secure-port="+strconv.Itoa(port),
-		"--etcd-servers="+fmt.Sprintf("http://127.0.0.1:%d", etcdPort),
+		"--etcd-servers="+e.etcd.URL,
 		"--tls-cert-file="+servingCrt,
 		"--tls-private-key-file="+servingKey,
 		"--client-ca-file="+clientCAFile,
@@ -325,16 +224,16 @@ func (e *environment) startKubeAPIServer(ctx context.Context, bin string, etcdPo
 		"--proxy-client-key-file="+proxyKey,
 		"--profiling=false",
 	)
-	if err != nil {
+	if err := e.kubeAPIServer.Start(); err != nil {
 		return err
 	}
 
 	e.admin = &rest.Config{
 		Host: e.kubeURL,
 		TLSClientConfig: rest.TLSClientConfig{
-			CAData:   servingCA.certPEM,
-			CertData: admin.certPEM,
-			KeyData:  admin.keyPEM,
+			CAData:   servingCA.CertPEM,
+			CertData: admin.CertPEM,
+			KeyData:  admin.KeyPEM,
 		},
 		QPS:   200,
 		Burst: 400,
@@ -352,16 +251,16 @@ func (e *environment) startKubeAPIServer(ctx context.Context, bin string, etcdPo
 		return err
 	}
 	e.kubeconfig = filepath.Join(e.dir, "admin.kubeconfig")
-	if err := writeKubeconfig(e.kubeconfig, e.kubeURL, servingCA.certPEM, func(a *clientcmdapi.AuthInfo) {
-		a.ClientCertificateData = admin.certPEM
-		a.ClientKeyData = admin.keyPEM
+	if err := writeKubeconfig(e.kubeconfig, e.kubeURL, servingCA.CertPEM, func(a *clientcmdapi.AuthInfo) {
+		a.ClientCertificateData = admin.CertPEM
+		a.ClientKeyData = admin.KeyPEM
 	}); err != nil {
 		return err
 	}
 
-	return poll(ctx, 2*time.Minute, "kube-apiserver /readyz", func(ctx context.Context) (bool, error) {
-		if done, err := e.kubeAPIServer.exited(); done {
-			return false, fatalError{err}
+	return framework.Poll(ctx, pollInterval, 2*time.Minute, "kube-apiserver /readyz", func(ctx context.Context) (bool, error) {
+		if err := e.kubeAPIServer.Alive(); err != nil {
+			return false, err
 		}
 		_, err := e.kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		return err == nil, err
@@ -383,13 +282,11 @@ func (e *environment) startControllers(ctx context.Context) {
 // applyKit applies artifacts/ with kubectl, changed only where loopback
 // routing demands it.
 func (e *environment) applyKit(ctx context.Context, vmPort int) error {
-	objs, err := renderKit(e.root, e.kubectlBin, filepath.Join(e.dir, "kit"))
+	objs, ca, err := renderKit(e.root, e.kubectlBin, filepath.Join(e.dir, "kit"))
 	if err != nil {
 		return err
 	}
-	if e.vmServingCA, err = os.ReadFile(filepath.Join(e.dir, "kit", "certs", "ca.crt")); err != nil {
-		return err
-	}
+	e.vmServingCA = ca.CertPEM
 	for _, o := range objs {
 		routeToLoopback(o, vmPort)
 	}
@@ -401,7 +298,7 @@ func (e *environment) applyKit(ctx context.Context, vmPort int) error {
 	return err
 }
 
-func (e *environment) startVMAPIServer(ctx context.Context, bin string, etcdPort, port int) error {
+func (e *environment) startVMAPIServer(ctx context.Context, bin string, port int) error {
 	// vm-apiserver runs as the kit's ServiceAccount, with only the kit's
 	// RBAC: if the kit grants too little, the server does not get ready.
 	tr, err := e.kube.CoreV1().ServiceAccounts(kitNamespace).CreateToken(ctx, kitServiceAccount,
@@ -423,12 +320,12 @@ func (e *environment) startVMAPIServer(ctx context.Context, bin string, etcdPort
 	e.vmAudit = filepath.Join(e.dir, "vm-apiserver-audit.log")
 	certs := filepath.Join(e.dir, "kit", "certs")
 	e.vmURL = fmt.Sprintf("https://127.0.0.1:%d", port)
-	e.vmAPIServer, err = startProc(e.dir, "vm-apiserver", bin,
+	e.vmAPIServer = framework.NewProcess(e.dir, "vm-apiserver", bin,
 		"--bind-address=127.0.0.1",
 		"--secure-port="+strconv.Itoa(port),
 		"--tls-cert-file="+filepath.Join(certs, "tls.crt"),
 		"--tls-private-key-file="+filepath.Join(certs, "tls.key"),
-		"--etcd-servers="+fmt.Sprintf("http://127.0.0.1:%d", etcdPort),
+		"--etcd-servers="+e.etcd.URL,
 		"--authentication-kubeconfig="+kubeconfig,
 		"--authorization-kubeconfig="+kubeconfig,
 		"--kubeconfig="+kubeconfig,
@@ -437,13 +334,13 @@ func (e *environment) startVMAPIServer(ctx context.Context, bin string, etcdPort
 		"--runtime=none",
 		"--data-dir="+filepath.Join(e.dir, "vm-data"),
 	)
-	if err != nil {
+	if err := e.vmAPIServer.Start(); err != nil {
 		return err
 	}
 	client := e.vmHTTPClient(nil)
-	return poll(ctx, 2*time.Minute, "vm-apiserver /readyz", func(ctx context.Context) (bool, error) {
-		if done, err := e.vmAPIServer.exited(); done {
-			return false, fatalError{err}
+	return framework.Poll(ctx, pollInterval, 2*time.Minute, "vm-apiserver /readyz", func(ctx context.Context) (bool, error) {
+		if err := e.vmAPIServer.Alive(); err != nil {
+			return false, err
 		}
 		body, code, err := httpGet(ctx, client, e.vmURL+"/readyz")
 		if err != nil {
@@ -466,9 +363,9 @@ rules:
 `
 
 func (e *environment) waitAPIServicesAvailable(ctx context.Context) error {
-	return poll(ctx, 2*time.Minute, "APIServices Available", func(ctx context.Context) (bool, error) {
-		if done, err := e.vmAPIServer.exited(); done {
-			return false, fatalError{err}
+	return framework.Poll(ctx, pollInterval, 2*time.Minute, "APIServices Available", func(ctx context.Context) (bool, error) {
+		if err := e.vmAPIServer.Alive(); err != nil {
+			return false, err
 		}
 		for _, name := range kitAPIServices {
 			svc, err := e.agg.ApiregistrationV1().APIServices().Get(ctx, name, metav1.GetOptions{})
@@ -502,7 +399,7 @@ func availableCondition(svc *apiregistrationv1.APIService) *apiregistrationv1.AP
 // kit's rules into the built-in roles.
 func (e *environment) waitAggregatedRoles(ctx context.Context) error {
 	want := map[string]string{"view": "virtualmachines", "edit": "virtualmachines/start", "admin": "virtualmachines/restart"}
-	return poll(ctx, time.Minute, "aggregated ClusterRoles", func(ctx context.Context) (bool, error) {
+	return framework.Poll(ctx, pollInterval, time.Minute, "aggregated ClusterRoles", func(ctx context.Context) (bool, error) {
 		for role, resource := range want {
 			cr, err := e.kube.RbacV1().ClusterRoles().Get(ctx, role, metav1.GetOptions{})
 			if err != nil {
@@ -529,12 +426,12 @@ func hasResource(rules []rbacv1.PolicyRule, resource string) bool {
 
 // vmHTTPClient calls vm-apiserver directly, verifying it against the kit's
 // CA under its Service name, optionally with a client certificate.
-func (e *environment) vmHTTPClient(clientCert *keyPair) *http.Client {
+func (e *environment) vmHTTPClient(clientCert *framework.KeyPair) *http.Client {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(e.vmServingCA)
 	cfg := &tls.Config{RootCAs: pool, ServerName: kitService + "." + kitNamespace + ".svc", MinVersion: tls.VersionTLS12}
 	if clientCert != nil {
-		cfg.Certificates = []tls.Certificate{{Certificate: [][]byte{clientCert.cert.Raw}, PrivateKey: clientCert.key}}
+		cfg.Certificates = []tls.Certificate{*clientCert.TLSCertificate()}
 	}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 30 * time.Second}
 }
@@ -561,7 +458,7 @@ func (e *environment) kubectl(ctx context.Context, args ...string) (string, erro
 
 // kubectlAs runs kubectl with the given kubeconfig.
 func (e *environment) kubectlAs(_ context.Context, kubeconfig string, args ...string) (string, error) {
-	return runCmd(e.dir, e.kubectlBin, append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
+	return framework.RunCommand(e.dir, e.kubectlBin, append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
 }
 
 // writeKubeconfig writes a one-context kubeconfig for kube-apiserver.
@@ -574,14 +471,6 @@ func writeKubeconfig(path, server string, ca []byte, auth func(*clientcmdapi.Aut
 	cfg.Contexts["integration"] = &clientcmdapi.Context{Cluster: "integration", AuthInfo: "user"}
 	cfg.CurrentContext = "integration"
 	return clientcmd.WriteToFile(*cfg, path)
-}
-
-// ignoreAlreadyExists treats an existing object as created.
-func ignoreAlreadyExists(err error) error {
-	if apierrors.IsAlreadyExists(err) {
-		return nil
-	}
-	return err
 }
 
 func ptrTo[T any](v T) *T { return &v }

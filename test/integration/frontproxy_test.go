@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,11 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 // directRequest calls vm-apiserver itself, bypassing kube-apiserver, with an
 // optional client certificate and any headers.
-func directRequest(ctx context.Context, clientCert *keyPair, method, path string, headers http.Header) (rawResponse, error) {
+func directRequest(ctx context.Context, clientCert *framework.KeyPair, method, path string, headers http.Header) (rawResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, method, env.vmURL+path, nil)
 	if err != nil {
 		return rawResponse{}, err
@@ -44,18 +45,13 @@ func TestFrontProxyTrust(t *testing.T) {
 	ns := newNamespace(t)
 	path := "/apis/kubevirt.io/v1/namespaces/" + ns + "/virtualmachines"
 
-	fromClientCA, err := env.clientCA.issue(certSpec{cn: frontProxyClientName, usage: x509.ExtKeyUsageClientAuth})
-	require.NoError(t, err)
-	wrongName, err := env.frontProxyCA.issue(certSpec{cn: "not-the-front-proxy", usage: x509.ExtKeyUsageClientAuth})
-	require.NoError(t, err)
-	otherCA, err := newCA("untrusted-ca")
-	require.NoError(t, err)
-	fromOtherCA, err := otherCA.issue(certSpec{cn: frontProxyClientName, usage: x509.ExtKeyUsageClientAuth})
-	require.NoError(t, err)
+	fromClientCA := env.clientCA.ClientCert(frontProxyClientName)
+	wrongName := env.frontProxyCA.ClientCert("not-the-front-proxy")
+	fromOtherCA := framework.NewCA("untrusted-ca").ClientCert(frontProxyClientName)
 
 	tests := []struct {
 		name    string
-		cert    *keyPair
+		cert    *framework.KeyPair
 		trusted bool
 	}{
 		{"headers without a client certificate", nil, false},
@@ -97,20 +93,18 @@ func TestRotatedClientCA(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ca, err := newCA("rotated-" + tt.key)
-			require.NoError(t, err)
-			cert, err := ca.issue(certSpec{cn: tt.cn, orgs: tt.orgs, usage: x509.ExtKeyUsageClientAuth})
-			require.NoError(t, err)
+			ca := framework.NewCA("rotated-" + tt.key)
+			cert := ca.ClientCert(tt.cn, tt.orgs...)
 
 			resp, err := directRequest(t.Context(), cert, http.MethodGet, path, tt.headers)
 			require.NoError(t, err)
 			require.Contains(t, []int{http.StatusUnauthorized, http.StatusForbidden}, resp.code,
 				"trusted before the rotation: %s", resp.body)
 
-			restore := appendAuthCA(t, tt.key, ca.certPEM)
+			restore := appendAuthCA(t, tt.key, ca.CertPEM)
 			t.Cleanup(restore)
 
-			err = poll(t.Context(), 2*time.Minute, "vm-apiserver to trust the new CA", func(ctx context.Context) (bool, error) {
+			err = framework.Poll(t.Context(), pollInterval, 2*time.Minute, "vm-apiserver to trust the new CA", func(ctx context.Context) (bool, error) {
 				resp, err := directRequest(ctx, cert, http.MethodGet, path, tt.headers)
 				if err != nil {
 					return false, err

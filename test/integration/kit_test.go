@@ -2,7 +2,9 @@ package integration
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -12,30 +14,75 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 // renderKit copies artifacts/ to dst, creates its certificates with
-// hack/gen-certs.sh, and renders it with kubectl kustomize: exactly what
-// `hack/gen-certs.sh && kubectl apply -k artifacts/` deploys.
-func renderKit(root, kubectl, dst string) ([]*unstructured.Unstructured, error) {
-	if err := copyDir(filepath.Join(root, "artifacts"), dst); err != nil {
-		return nil, err
+// writeKitCerts, and renders it with kubectl kustomize: what
+// `hack/gen-certs.sh && kubectl apply -k artifacts/` deploys. It returns the
+// objects and the kit's CA.
+func renderKit(root, kubectl, dst string) ([]*unstructured.Unstructured, *framework.CA, error) {
+	certs, err := copyKit(root, dst)
+	if err != nil {
+		return nil, nil, err
 	}
-	// Certificates that a developer generated in the working tree stay out;
-	// the suite makes its own.
+	ca, err := writeKitCerts(certs)
+	if err != nil {
+		return nil, nil, err
+	}
+	objs, err := kustomize(kubectl, dst)
+	return objs, ca, err
+}
+
+// copyKit copies artifacts/ to dst and returns the directory its
+// certificates go to, empty: certificates that a developer generated in
+// the working tree stay out.
+func copyKit(root, dst string) (string, error) {
+	if err := copyDir(filepath.Join(root, "artifacts"), dst); err != nil {
+		return "", err
+	}
 	certs := filepath.Join(dst, "certs")
 	if err := os.RemoveAll(certs); err != nil {
+		return "", err
+	}
+	return certs, os.MkdirAll(certs, 0o700)
+}
+
+// kitServiceNames are the names the kit's serving certificate is for, as
+// hack/gen-certs.sh issues it: the aggregator dials <service>.<namespace>.svc.
+var kitServiceNames = []string{
+	kitService,
+	kitService + "." + kitNamespace,
+	kitService + "." + kitNamespace + ".svc",
+	kitService + "." + kitNamespace + ".svc.cluster.local",
+}
+
+// writeKitCerts writes into dir the files hack/gen-certs.sh writes there: a
+// CA (ca.crt, ca.key), kept if dir has one already, so that a renewal keeps
+// the caBundle; a new serving certificate for the kit's Service (tls.crt,
+// tls.key); and the JSON patch that puts the CA into every APIService's
+// caBundle (cabundle-patch.yaml).
+func writeKitCerts(dir string) (*framework.CA, error) {
+	ca, err := framework.LoadCA(filepath.Join(dir, "ca.crt"), filepath.Join(dir, "ca.key"))
+	if errors.Is(err, fs.ErrNotExist) {
+		ca = framework.NewCA(kitService + "-ca")
+		_, _, err = ca.Write(dir, "ca")
+	}
+	if err != nil {
 		return nil, err
 	}
-	if _, err := runCmd(root, "bash", filepath.Join(root, "hack", "gen-certs.sh"), "-o", certs); err != nil {
+	if _, _, err := ca.ServingCert(kitService+"."+kitNamespace+".svc", kitServiceNames...).Write(dir, "tls"); err != nil {
 		return nil, err
 	}
-	return kustomize(kubectl, dst)
+	patch := fmt.Sprintf("# The CA that signed %s.%s.svc, written by the integration suite.\n- op: add\n  path: /spec/caBundle\n  value: %s\n",
+		kitService, kitNamespace, base64.StdEncoding.EncodeToString(ca.CertPEM))
+	return ca, os.WriteFile(filepath.Join(dir, "cabundle-patch.yaml"), []byte(patch), 0o644)
 }
 
 // kustomize renders a kustomization directory into objects.
 func kustomize(kubectl, dir string) ([]*unstructured.Unstructured, error) {
-	out, err := runCmd(dir, kubectl, "kustomize", dir)
+	out, err := framework.RunCommand(dir, kubectl, "kustomize", dir)
 	if err != nil {
 		return nil, err
 	}

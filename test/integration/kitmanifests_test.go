@@ -23,7 +23,7 @@ import (
 // API server already accepted every object.)
 func TestKitManifests(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "kit")
-	objs, err := renderKit(env.root, env.kubectlBin, dir)
+	objs, _, err := renderKit(env.root, env.kubectlBin, dir)
 	require.NoError(t, err)
 	caPEM, err := os.ReadFile(filepath.Join(dir, "certs", "ca.crt"))
 	require.NoError(t, err)
@@ -157,6 +157,166 @@ func TestKitManifests(t *testing.T) {
 		assert.True(t, hasArg(args, "--etcd-cafile="))
 		assert.False(t, hasArg(args, "--etcd-servers=http://vm-apiserver-etcd"))
 	})
+
+	t.Run("monitoring component", func(t *testing.T) {
+		assert.Empty(t, objectsOfKind(objs, "ServiceMonitor"), "monitoring is opt-in")
+		assert.Empty(t, objectsOfKind(objs, "PrometheusRule"), "monitoring is opt-in")
+
+		// A kit of its own: the external-etcd subtest edits dir.
+		mdir := filepath.Join(t.TempDir(), "kit")
+		_, _, err := renderKit(env.root, env.kubectlBin, mdir)
+		require.NoError(t, err)
+		k := filepath.Join(mdir, "kustomization.yaml")
+		data, err := os.ReadFile(k)
+		require.NoError(t, err)
+		// What docs/deploy.md tells an operator to do: uncomment components:
+		// and the monitoring line.
+		listed := strings.Replace(string(data), "\n# components:\n", "\ncomponents:\n", 1)
+		require.NotEqual(t, string(data), listed, "the kustomization offers components")
+		enabled := strings.Replace(listed, "\n# - components/monitoring\n", "\n- components/monitoring\n", 1)
+		require.NotEqual(t, listed, enabled, "the kustomization offers the monitoring component")
+		require.NoError(t, os.WriteFile(k, []byte(enabled), 0o644))
+		mon, err := kustomize(env.kubectlBin, mdir)
+		require.NoError(t, err)
+		// The external-etcd component stays off.
+		assert.NotNil(t, findObject(mon, "StatefulSet", "vm-apiserver-etcd"))
+
+		secret := &corev1.Secret{}
+		secrets := objectsOfKind(mon, "Secret")
+		require.Len(t, secrets, 1)
+		fromUnstructured(t, secrets[0], secret)
+		assert.Equal(t, readKitCA(t, mdir), secret.Data["ca.crt"], "the serving Secret carries the CA")
+
+		sm := findObject(mon, "ServiceMonitor", "vm-apiserver")
+		require.NotNil(t, sm)
+		assert.Equal(t, kitNamespace, sm.GetNamespace())
+		namespaces, _, _ := unstructured.NestedStringSlice(sm.Object, "spec", "namespaceSelector", "matchNames")
+		assert.Equal(t, []string{kitNamespace}, namespaces)
+		selector, _, _ := unstructured.NestedStringMap(sm.Object, "spec", "selector", "matchLabels")
+		require.NotEmpty(t, selector)
+		endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+		require.Len(t, endpoints, 1)
+		ep := endpoints[0].(map[string]any)
+		assert.Equal(t, "https", ep["scheme"])
+		assert.Equal(t, "/metrics", ep["path"])
+		assert.Equal(t, "/var/run/secrets/kubernetes.io/serviceaccount/token", ep["bearerTokenFile"])
+		// The selected Services: the server's has the port, etcd's does not.
+		for _, svc := range objectsOfKind(mon, "Service") {
+			if !labelsMatch(selector, svc.GetLabels()) {
+				continue
+			}
+			ports, _, _ := unstructured.NestedSlice(svc.Object, "spec", "ports")
+			has := false
+			for _, p := range ports {
+				has = has || p.(map[string]any)["name"] == ep["port"]
+			}
+			assert.Equal(t, svc.GetName() == kitService, has, "Service %s has port %v", svc.GetName(), ep["port"])
+		}
+		serverName, _, _ := unstructured.NestedString(ep, "tlsConfig", "serverName")
+		assert.Equal(t, kitService+"."+kitNamespace+".svc", serverName)
+		_, insecure, _ := unstructured.NestedBool(ep, "tlsConfig", "insecureSkipVerify")
+		assert.False(t, insecure)
+		caSecret, _, _ := unstructured.NestedString(ep, "tlsConfig", "ca", "secret", "name")
+		caKey, _, _ := unstructured.NestedString(ep, "tlsConfig", "ca", "secret", "key")
+		assert.Equal(t, secret.Name, caSecret, "kustomize gives the reference the Secret's hash suffix")
+		// What Prometheus will check: the serving certificate, against that CA, under serverName.
+		block, _ := pem.Decode(secret.Data["tls.crt"])
+		require.NotNil(t, block)
+		cert, err := x509.ParseCertificate(block.Bytes)
+		require.NoError(t, err)
+		pool := x509.NewCertPool()
+		require.True(t, pool.AppendCertsFromPEM(secret.Data[caKey]))
+		_, err = cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: serverName})
+		assert.NoError(t, err)
+
+		prometheus := rbacv1.Subject{Kind: "ServiceAccount", Name: "prometheus-k8s", Namespace: "monitoring"}
+		role := &rbacv1.ClusterRole{}
+		fromUnstructured(t, findObject(mon, "ClusterRole", "vm-apiserver:metrics-reader"), role)
+		assert.Equal(t, []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}, role.Rules)
+		crb := &rbacv1.ClusterRoleBinding{}
+		fromUnstructured(t, findObject(mon, "ClusterRoleBinding", "vm-apiserver:prometheus"), crb)
+		assert.Equal(t, rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name}, crb.RoleRef)
+		assert.Equal(t, []rbacv1.Subject{prometheus}, crb.Subjects)
+		discovery := &rbacv1.Role{}
+		fromUnstructured(t, findObject(mon, "Role", "vm-apiserver:prometheus-discovery"), discovery)
+		assert.Equal(t, kitNamespace, discovery.Namespace)
+		for _, r := range discovery.Rules {
+			assert.Equal(t, []string{"get", "list", "watch"}, r.Verbs, "discovery reads only")
+		}
+		rb := &rbacv1.RoleBinding{}
+		fromUnstructured(t, findObject(mon, "RoleBinding", "vm-apiserver:prometheus"), rb)
+		assert.Equal(t, kitNamespace, rb.Namespace)
+		assert.Equal(t, discovery.Name, rb.RoleRef.Name)
+		assert.Equal(t, []rbacv1.Subject{prometheus}, rb.Subjects)
+
+		rule := findObject(mon, "PrometheusRule", "vm-apiserver")
+		require.NotNil(t, rule)
+		assert.Equal(t, kitNamespace, rule.GetNamespace())
+		groups, _, _ := unstructured.NestedSlice(rule.Object, "spec", "groups")
+		assert.NotEmpty(t, groups)
+
+		t.Run("another Prometheus ServiceAccount, by the patch rbac.yaml shows", func(t *testing.T) {
+			wrap := filepath.Join(filepath.Dir(mdir), "prometheus-sa")
+			require.NoError(t, os.MkdirAll(wrap, 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(wrap, "kustomization.yaml"), []byte(`resources:
+- ../kit
+patches:
+- target:
+    group: rbac.authorization.k8s.io
+    name: vm-apiserver:prometheus
+  patch: |-
+    - op: replace
+      path: /subjects/0
+      value: {kind: ServiceAccount, name: prometheus, namespace: observability}
+`), 0o644))
+			patched, err := kustomize(env.kubectlBin, wrap)
+			require.NoError(t, err)
+			want := []rbacv1.Subject{{Kind: "ServiceAccount", Name: "prometheus", Namespace: "observability"}}
+			crb := &rbacv1.ClusterRoleBinding{}
+			fromUnstructured(t, findObject(patched, "ClusterRoleBinding", "vm-apiserver:prometheus"), crb)
+			assert.Equal(t, want, crb.Subjects)
+			rb := &rbacv1.RoleBinding{}
+			fromUnstructured(t, findObject(patched, "RoleBinding", "vm-apiserver:prometheus"), rb)
+			assert.Equal(t, want, rb.Subjects)
+		})
+
+		t.Run("with the cert-manager overlay", func(t *testing.T) {
+			k := filepath.Join(mdir, "overlays", "cert-manager", "kustomization.yaml")
+			data, err := os.ReadFile(k)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(k, append(data, "components:\n- ../../components/monitoring\n"...), 0o644))
+			cm, err := kustomize(env.kubectlBin, filepath.Dir(k))
+			require.NoError(t, err)
+			sm := findObject(cm, "ServiceMonitor", "vm-apiserver")
+			require.NotNil(t, sm)
+			endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+			require.Len(t, endpoints, 1)
+			caSecret, _, _ := unstructured.NestedString(endpoints[0].(map[string]any), "tlsConfig", "ca", "secret", "name")
+			// cert-manager writes ca.crt into the Certificate's Secret.
+			cert := findObject(cm, "Certificate", "vm-apiserver-serving-cert")
+			require.NotNil(t, cert)
+			secretName, _, _ := unstructured.NestedString(cert.Object, "spec", "secretName")
+			assert.Equal(t, secretName, caSecret)
+		})
+	})
+}
+
+// readKitCA reads the kit's CA certificate.
+func readKitCA(t *testing.T, kit string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(kit, "certs", "ca.crt"))
+	require.NoError(t, err)
+	return data
+}
+
+// labelsMatch reports whether labels hold every pair of selector.
+func labelsMatch(selector, labels map[string]string) bool {
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 func deployment(t *testing.T, objs []*unstructured.Unstructured) *appsv1.Deployment {

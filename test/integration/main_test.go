@@ -5,11 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
+
+// suite is this suite's name for framework.SuiteEnv.
+const suite = "integration"
 
 // env is the one environment that every test of the suite shares. Tests
 // isolate themselves by namespace.
@@ -17,28 +20,26 @@ var env *environment
 
 func TestMain(m *testing.M) {
 	flag.Parse()
+	if !framework.SuiteEnabled(suite) {
+		fmt.Println(framework.SuiteOff(suite))
+		os.Exit(0)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
 	// Ctrl-C or a CI cancel still stops the components in order.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sig
+	stopWatching := framework.OnInterrupt(func() {
 		cancel()
 		env.teardown(true)
-		os.Exit(130)
-	}()
+	})
 
 	start := time.Now()
 	var err error
 	env, err = setupEnvironment(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "setting up the environment:", err)
-		for _, p := range []*proc{env.procOrNil("etcd"), env.procOrNil("kube-apiserver"), env.procOrNil("vm-apiserver")} {
-			if p != nil {
-				fmt.Fprintln(os.Stderr, p.tail(30))
-			}
+		for _, p := range env.processes() {
+			fmt.Fprintln(os.Stderr, p.Tail(30))
 		}
 		env.teardown(true)
 		os.Exit(1)
@@ -47,23 +48,30 @@ func TestMain(m *testing.M) {
 		time.Since(start).Round(100*time.Millisecond), env.kubeURL, env.vmURL, env.dir)
 
 	code := m.Run()
-	signal.Stop(sig)
+	stopWatching()
+	if code != 0 {
+		// What the components said last, next to the failures.
+		for _, p := range env.processes() {
+			fmt.Fprintln(os.Stderr, p.Tail(20))
+		}
+	}
 	env.teardown(code != 0 || os.Getenv("VM_APISERVER_KEEP_TMP") != "")
 	os.Exit(code)
 }
 
-// procOrNil returns the named component if it was started.
-func (e *environment) procOrNil(name string) *proc {
+// processes are the components started so far.
+func (e *environment) processes() []*framework.Process {
 	if e == nil {
 		return nil
 	}
-	switch name {
-	case "etcd":
-		return e.etcd
-	case "kube-apiserver":
-		return e.kubeAPIServer
-	case "vm-apiserver":
-		return e.vmAPIServer
+	var ps []*framework.Process
+	if e.etcd != nil {
+		ps = append(ps, e.etcd.Process)
 	}
-	return nil
+	for _, p := range []*framework.Process{e.kubeAPIServer, e.vmAPIServer} {
+		if p != nil {
+			ps = append(ps, p)
+		}
+	}
+	return ps
 }

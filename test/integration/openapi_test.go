@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 const vmSchema = "io.kubevirt.api.core.v1.VirtualMachine"
@@ -31,7 +33,7 @@ func TestOpenAPI(t *testing.T) {
 			Paths       map[string]map[string]json.RawMessage `json:"paths"`
 		}
 		// The aggregator downloads and merges specs in the background.
-		err := poll(t.Context(), 2*time.Minute, "our schemas in /openapi/v2", func(ctx context.Context) (bool, error) {
+		err := framework.Poll(t.Context(), pollInterval, 2*time.Minute, "our schemas in /openapi/v2", func(ctx context.Context) (bool, error) {
 			if err := get(ctx, "/openapi/v2", &doc); err != nil {
 				return false, err
 			}

@@ -22,6 +22,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	kubevirtv1 "kubevirt.io/api/core/v1"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 // bind grants a ClusterRole or Role to a user in ns.
@@ -233,7 +235,7 @@ func doWithHeaders(ctx context.Context, cfg *rest.Config, method, path string, h
 func findAuditEvent(t *testing.T, auditID string) *auditv1.Event {
 	t.Helper()
 	var found *auditv1.Event
-	err := poll(t.Context(), 30*time.Second, "audit event "+auditID, func(context.Context) (bool, error) {
+	err := framework.Poll(t.Context(), pollInterval, 30*time.Second, "audit event "+auditID, func(context.Context) (bool, error) {
 		f, err := os.Open(env.vmAudit)
 		if err != nil {
 			return false, err

@@ -15,25 +15,31 @@ import (
 
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 // TestServingCertificateRenewal renews the serving certificate the way
-// docs/deploy.md says (hack/gen-certs.sh again, same CA) while the server
-// runs: vm-apiserver serves the new certificate without a restart, and the
-// aggregator keeps trusting it through the unchanged caBundle.
+// docs/deploy.md says (hack/gen-certs.sh again: same CA, new key and
+// certificate in the same files; writeKitCerts does what it does, and
+// TestGenCertsScript checks the script) while the server runs: vm-apiserver
+// serves the new certificate without a restart, and the aggregator keeps
+// trusting it through the unchanged caBundle.
 func TestServingCertificateRenewal(t *testing.T) {
 	certs := filepath.Join(env.dir, "kit", "certs")
 	oldCA, err := os.ReadFile(filepath.Join(certs, "ca.crt"))
 	require.NoError(t, err)
+	oldSerial := leafSerial(t, filepath.Join(certs, "tls.crt"))
 
-	_, err = runCmd(env.root, "bash", filepath.Join(env.root, "hack", "gen-certs.sh"), "-o", certs)
+	_, err = writeKitCerts(certs)
 	require.NoError(t, err)
 	newCA, err := os.ReadFile(filepath.Join(certs, "ca.crt"))
 	require.NoError(t, err)
 	require.Equal(t, oldCA, newCA, "renewal keeps the CA")
 	want := leafSerial(t, filepath.Join(certs, "tls.crt"))
+	require.NotEqual(t, oldSerial, want, "renewal issues a new certificate")
 
-	err = poll(t.Context(), 2*time.Minute, "vm-apiserver to serve the renewed certificate", func(ctx context.Context) (bool, error) {
+	err = framework.Poll(t.Context(), pollInterval, 2*time.Minute, "vm-apiserver to serve the renewed certificate", func(ctx context.Context) (bool, error) {
 		got, err := servedSerial(ctx)
 		if err != nil {
 			return false, err

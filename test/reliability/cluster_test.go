@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/standalone"
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 // serverRequestTimeout is k8s.io/apiserver's default request timeout, which
@@ -30,56 +30,6 @@ const hangSlack = 20 * time.Second
 
 // clientTimeout ends a request the server never answers; hitting it is a hang.
 const clientTimeout = serverRequestTimeout + 2*hangSlack
-
-// binaries are the programs the suite runs.
-type binaries struct {
-	vmAPIServer, etcd, kubeAPIServer string
-}
-
-// findBinaries reads the paths hack/test-reliability.sh exports and falls
-// back to where `go build` and hack/build-test-binaries.sh put them.
-func findBinaries() (binaries, error) {
-	versions := requiredVersions(filepath.Join(repoRoot, "go.mod"))
-	dir := func(env, fallback string) string {
-		if v := os.Getenv(env); v != "" {
-			return v
-		}
-		return filepath.Join(repoRoot, ".cache", "bin", fallback)
-	}
-	// The Kubernetes release matching k8s.io/apiserver v0.N.M is v1.N.M.
-	kubeVersion := "v1." + strings.TrimPrefix(versions["k8s.io/apiserver"], "v0.")
-	b := binaries{
-		vmAPIServer:   os.Getenv("VM_APISERVER_BIN"),
-		etcd:          filepath.Join(dir("ETCD_BIN_DIR", versions["go.etcd.io/etcd/server/v3"]), "etcd"),
-		kubeAPIServer: filepath.Join(dir("KUBE_BIN_DIR", kubeVersion), "kube-apiserver"),
-	}
-	if b.vmAPIServer == "" {
-		b.vmAPIServer = filepath.Join(repoRoot, "bin", "vm-apiserver")
-	}
-	for _, p := range []string{b.vmAPIServer, b.etcd} {
-		if _, err := os.Stat(p); err != nil {
-			return b, fmt.Errorf("%w (hack/test-reliability.sh builds it)", err)
-		}
-	}
-	return b, nil
-}
-
-// requiredVersions reads the module versions that go.mod requires. The
-// test binary does not link etcd's server, so its build info cannot say.
-func requiredVersions(gomod string) map[string]string {
-	versions := map[string]string{}
-	data, err := os.ReadFile(gomod)
-	if err != nil {
-		return versions
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "require "))
-		if len(fields) >= 2 && strings.HasPrefix(fields[1], "v") {
-			versions[fields[0]] = fields[1]
-		}
-	}
-	return versions
-}
 
 // testDir is a directory for one test's logs and state under the suite's
 // output directory. It is removed when the test passes, unless
@@ -100,59 +50,18 @@ func testDir(t testing.TB) string {
 	return dir
 }
 
-// etcdServer is an etcd process whose data survives a kill.
-type etcdServer struct {
-	*proc
-	url     string
-	dataDir string
-}
-
 // startEtcd runs etcd with its data in <dir>/<name>.data and waits until it
 // is healthy. Unlike the conformance suite it keeps fsync on: the fault
 // tests check durability.
-func startEtcd(t testing.TB, dir, name string) *etcdServer {
+func startEtcd(t testing.TB, dir, name string) *framework.Etcd {
 	t.Helper()
-	ports := freePorts(t, 2)
-	client := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
-	peer := fmt.Sprintf("http://127.0.0.1:%d", ports[1])
-	e := &etcdServer{url: client, dataDir: filepath.Join(dir, name+".data")}
-	e.proc = startProc(t, dir, name, bins.etcd,
-		"--name="+name,
-		"--data-dir="+e.dataDir,
-		"--listen-client-urls="+client,
-		"--advertise-client-urls="+client,
-		"--listen-peer-urls="+peer,
-		"--initial-advertise-peer-urls="+peer,
-		"--initial-cluster="+name+"="+peer,
-		"--log-level=warn",
-	)
-	require.NoError(t, e.waitHealthy(time.Minute), e.tail(30))
-	return e
-}
-
-// waitHealthy polls etcd's /health until it reports healthy.
-func (e *etcdServer) waitHealthy(timeout time.Duration) error {
-	return pollUntil(timeout, "etcd "+e.name+" healthy", func() (bool, error) {
-		if e.exited() {
-			return false, errExited
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.url+"/health", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false, err
-		}
-		defer func() { _ = resp.Body.Close() }()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode == http.StatusOK && strings.Contains(string(body), `"health":"true"`), nil
-	})
+	return framework.StartEtcd(t, bins.Etcd, dir, name)
 }
 
 // vmServer is a vm-apiserver process on a fixed loopback port, so that a
 // restart serves at the same URL.
 type vmServer struct {
-	*proc
+	*framework.Process
 	url     string
 	port    int
 	dataDir string
@@ -164,7 +73,7 @@ type vmServer struct {
 // verify the serving certificate the server will present.
 func startVMServer(t testing.TB, dir, name, dataDir string, roots *x509.CertPool, args ...string) *vmServer {
 	t.Helper()
-	port := freePorts(t, 1)[0]
+	port := framework.FreePort(t)
 	s := &vmServer{url: fmt.Sprintf("https://127.0.0.1:%d", port), port: port, dataDir: dataDir, roots: roots}
 	all := append([]string{
 		"--bind-address=127.0.0.1",
@@ -172,8 +81,8 @@ func startVMServer(t testing.TB, dir, name, dataDir string, roots *x509.CertPool
 		"--data-dir=" + dataDir,
 		"--runtime=none",
 	}, args...)
-	s.proc = startProc(t, dir, name, bins.vmAPIServer, all...)
-	require.NoError(t, s.waitReady(2*time.Minute), s.tail(40))
+	s.Process = framework.StartProcess(t, dir, name, bins.VMAPIServer, all...)
+	require.NoError(t, s.waitReady(2*time.Minute), s.Tail(40))
 	return s
 }
 
@@ -181,17 +90,17 @@ func startVMServer(t testing.TB, dir, name, dataDir string, roots *x509.CertPool
 // /readyz.
 func (s *vmServer) restart(t testing.TB) {
 	t.Helper()
-	require.NoError(t, s.start())
-	require.NoError(t, s.waitReady(2*time.Minute), s.tail(40))
+	require.NoError(t, s.Start())
+	require.NoError(t, s.waitReady(2*time.Minute), s.Tail(40))
 }
 
 // waitReady polls /readyz until it answers 200.
 func (s *vmServer) waitReady(timeout time.Duration) error {
 	c := newClient(s.url, s.roots, nil)
 	defer c.close()
-	return pollUntil(timeout, s.name+" /readyz", func() (bool, error) {
-		if s.exited() {
-			return false, errExited
+	return framework.Poll(context.Background(), pollInterval, timeout, s.Name+" /readyz", func(context.Context) (bool, error) {
+		if err := s.Alive(); err != nil {
+			return false, err
 		}
 		r := c.do(context.Background(), http.MethodGet, "/readyz", nil, nil)
 		if r.err != nil {
@@ -214,7 +123,7 @@ func (s *vmServer) readyzCode(c *apiClient) int {
 
 // standaloneCreds are the credentials of standalone mode in a data dir.
 type standaloneCreds struct {
-	ca    *authority
+	ca    *framework.CA
 	admin tls.Certificate
 }
 
@@ -229,10 +138,9 @@ func ensureStandaloneCreds(t testing.TB, dataDir string) *standaloneCreds {
 	require.NoError(t, err)
 	admin, err := tls.LoadX509KeyPair(c.Path(standalone.AdminCertFile), c.Path(standalone.AdminKeyFile))
 	require.NoError(t, err)
-	return &standaloneCreds{
-		ca:    loadAuthority(t, c.Path(standalone.CAFile), filepath.Join(dataDir, "ca.key")),
-		admin: admin,
-	}
+	ca, err := framework.LoadCA(c.Path(standalone.CAFile), filepath.Join(dataDir, "ca.key"))
+	require.NoError(t, err)
+	return &standaloneCreds{ca: ca, admin: admin}
 }
 
 // seedCA copies the standalone CA (certificate and key) from one data dir
@@ -247,28 +155,5 @@ func seedCA(t testing.TB, from, to string) {
 	}
 }
 
-// errExited ends a poll when the process it waits for has died.
-var errExited = fmt.Errorf("process exited")
-
-// pollUntil calls cond every 200ms until it returns true, it fails with
-// errExited, or timeout passes. The last error explains a timeout.
-func pollUntil(timeout time.Duration, what string, cond func() (bool, error)) error {
-	deadline := time.Now().Add(timeout)
-	ticker := time.NewTicker(200 * time.Millisecond)
-	defer ticker.Stop()
-	var last error
-	for {
-		ok, err := cond()
-		if ok {
-			return nil
-		}
-		if err == errExited {
-			return fmt.Errorf("waiting for %s: %w", what, err)
-		}
-		last = err
-		if time.Now().After(deadline) {
-			return fmt.Errorf("waiting for %s: timed out after %s (last: %v)", what, timeout, last)
-		}
-		<-ticker.C
-	}
-}
+// pollInterval is how often the suite checks a condition it waits for.
+const pollInterval = 200 * time.Millisecond

@@ -2,12 +2,8 @@ package reliability
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"net/http"
 	"os"
@@ -25,6 +21,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 // frontProxyName is the only client certificate name vm-apiserver accepts
@@ -38,8 +36,8 @@ type delegatedEnv struct {
 	kube       kubernetes.Interface
 	vm         *vmServer
 	vmRoots    *x509.CertPool
-	clientCA   *authority
-	frontProxy *authority
+	clientCA   *framework.CA
+	frontProxy *framework.CA
 	auditLog   string
 }
 
@@ -49,37 +47,38 @@ type delegatedEnv struct {
 // as behind the aggregation layer.
 func startDelegated(t *testing.T, dir string) *delegatedEnv {
 	t.Helper()
-	if _, err := os.Stat(bins.kubeAPIServer); err != nil {
-		t.Fatalf("kube-apiserver is needed for the delegated checks: %v (hack/test-reliability.sh builds it)", err)
-	}
+	framework.RequireBinaries(t, framework.BinKubeAPIServer)
 	etcd := startEtcd(t, dir, "etcd")
 	pki := filepath.Join(dir, "pki")
 	require.NoError(t, os.MkdirAll(pki, 0o700))
 
-	servingCA := newAuthority(t, "kube-serving-ca")
-	env := &delegatedEnv{clientCA: newAuthority(t, "client-ca"), frontProxy: newAuthority(t, "front-proxy-ca")}
-	kubeCrt, kubeKey := servingCA.servingCert(t, "kube-apiserver").write(t, pki, "kube-apiserver")
-	proxyCrt, proxyKey := env.frontProxy.clientCert(t, frontProxyName).write(t, pki, "front-proxy-client")
-	admin := env.clientCA.clientCert(t, "reliability-admin", "system:masters")
-	saPub, saKey := writeServiceAccountKeys(t, pki)
+	servingCA := framework.NewCA("kube-serving-ca")
+	env := &delegatedEnv{clientCA: framework.NewCA("client-ca"), frontProxy: framework.NewCA("front-proxy-ca")}
+	kubeCrt, kubeKey := write(t, servingCA.ServingCert("kube-apiserver", "localhost", "127.0.0.1"), pki, "kube-apiserver")
+	proxyCrt, proxyKey := write(t, env.frontProxy.ClientCert(frontProxyName), pki, "front-proxy-client")
+	clientCAFile, _ := write(t, env.clientCA.KeyPair, pki, "client-ca")
+	frontProxyCAFile, _ := write(t, env.frontProxy.KeyPair, pki, "front-proxy-ca")
+	admin := env.clientCA.ClientCert("reliability-admin", "system:masters")
+	saPub, saKey, err := framework.WriteServiceAccountKeys(pki)
+	require.NoError(t, err)
 
-	port := freePorts(t, 1)[0]
+	port := framework.FreePort(t)
 	kubeURL := fmt.Sprintf("https://127.0.0.1:%d", port)
-	kubeProc := startProc(t, dir, "kube-apiserver", bins.kubeAPIServer,
+	kubeProc := framework.StartProcess(t, dir, "kube-apiserver", bins.KubeAPIServer,
 		"--bind-address=127.0.0.1",
 		"--secure-port="+strconv.Itoa(port),
-		"--etcd-servers="+etcd.url,
+		"--etcd-servers="+etcd.URL,
 		"--etcd-prefix=/kube-registry",
 		"--tls-cert-file="+kubeCrt,
 		"--tls-private-key-file="+kubeKey,
-		"--client-ca-file="+env.clientCA.writeCA(t, pki, "client-ca"),
+		"--client-ca-file="+clientCAFile,
 		"--authorization-mode=RBAC",
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-account-key-file="+saPub,
 		"--service-account-signing-key-file="+saKey,
 		"--service-cluster-ip-range=10.0.0.0/24",
 		"--endpoint-reconciler-type=none",
-		"--requestheader-client-ca-file="+env.frontProxy.writeCA(t, pki, "front-proxy-ca"),
+		"--requestheader-client-ca-file="+frontProxyCAFile,
 		"--requestheader-allowed-names="+frontProxyName,
 		"--requestheader-username-headers=X-Remote-User",
 		"--requestheader-group-headers=X-Remote-Group",
@@ -88,33 +87,32 @@ func startDelegated(t *testing.T, dir string) *delegatedEnv {
 		"--proxy-client-key-file="+proxyKey,
 		"--profiling=false",
 	)
-	cfg := &rest.Config{Host: kubeURL, TLSClientConfig: rest.TLSClientConfig{CAData: servingCA.certPEM, CertData: admin.certPEM, KeyData: admin.keyPEM}}
-	var err error
+	cfg := &rest.Config{Host: kubeURL, TLSClientConfig: rest.TLSClientConfig{CAData: servingCA.CertPEM, CertData: admin.CertPEM, KeyData: admin.KeyPEM}}
 	env.kube, err = kubernetes.NewForConfig(cfg)
 	require.NoError(t, err)
-	require.NoError(t, pollUntil(3*time.Minute, "kube-apiserver /readyz", func() (bool, error) {
-		if kubeProc.exited() {
-			return false, errExited
+	require.NoError(t, framework.Poll(context.Background(), pollInterval, 3*time.Minute, "kube-apiserver /readyz", func(ctx context.Context) (bool, error) {
+		if err := kubeProc.Alive(); err != nil {
+			return false, err
 		}
-		_, err := env.kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(context.Background())
+		_, err := env.kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		return err == nil, err
-	}), kubeProc.tail(40))
+	}), kubeProc.Tail(40))
 
 	kubeconfig := filepath.Join(dir, "vm-apiserver.kubeconfig")
 	kc := clientcmdapi.NewConfig()
-	kc.Clusters["kube"] = &clientcmdapi.Cluster{Server: kubeURL, CertificateAuthorityData: servingCA.certPEM}
-	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: admin.certPEM, ClientKeyData: admin.keyPEM}
+	kc.Clusters["kube"] = &clientcmdapi.Cluster{Server: kubeURL, CertificateAuthorityData: servingCA.CertPEM}
+	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: admin.CertPEM, ClientKeyData: admin.KeyPEM}
 	kc.Contexts["kube"] = &clientcmdapi.Context{Cluster: "kube", AuthInfo: "admin"}
 	kc.CurrentContext = "kube"
 	require.NoError(t, clientcmd.WriteToFile(*kc, kubeconfig))
 
-	vmCA := newAuthority(t, "vm-apiserver-serving-ca")
-	env.vmRoots = vmCA.pool()
-	vmCrt, vmKey := vmCA.servingCert(t, "vm-apiserver").write(t, pki, "vm-apiserver")
+	vmCA := framework.NewCA("vm-apiserver-serving-ca")
+	env.vmRoots = vmCA.Pool()
+	vmCrt, vmKey := write(t, vmCA.ServingCert("vm-apiserver", "localhost", "127.0.0.1"), pki, "vm-apiserver")
 	audit, auditLog := auditArgs(t, dir)
 	env.auditLog = auditLog
 	args := append([]string{
-		"--etcd-servers=" + etcd.url,
+		"--etcd-servers=" + etcd.URL,
 		"--tls-cert-file=" + vmCrt,
 		"--tls-private-key-file=" + vmKey,
 		"--authentication-kubeconfig=" + kubeconfig,
@@ -125,20 +123,12 @@ func startDelegated(t *testing.T, dir string) *delegatedEnv {
 	return env
 }
 
-// writeServiceAccountKeys writes the key pair kube-apiserver signs and
-// verifies service account tokens with.
-func writeServiceAccountKeys(t *testing.T, dir string) (pub, priv string) {
+// write stores a certificate and its key as dir/name.crt and dir/name.key.
+func write(t *testing.T, kp *framework.KeyPair, dir, name string) (certFile, keyFile string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	certFile, keyFile, err := kp.Write(dir, name)
 	require.NoError(t, err)
-	der, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	pubDER, err := x509.MarshalPKIXPublicKey(key.Public())
-	require.NoError(t, err)
-	priv, pub = filepath.Join(dir, "sa.key"), filepath.Join(dir, "sa.pub")
-	require.NoError(t, os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600))
-	require.NoError(t, os.WriteFile(pub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644))
-	return pub, priv
+	return certFile, keyFile
 }
 
 // client is a direct client of vm-apiserver with the given certificate.
@@ -200,7 +190,7 @@ func TestSecurityDelegatedRBAC(t *testing.T) {
 	// The VM runs (RerunOnFailure, active instance): with dryRun=All a start
 	// is a 409 "already running", a stop and a restart are 202s, and nothing
 	// changes, so every user meets the same state.
-	admin := env.client(t, &env.clientCA.clientCert(t, "reliability-admin", "system:masters").tls)
+	admin := env.client(t, env.clientCA.ClientCert("reliability-admin", "system:masters").TLSCertificate())
 	r := admin.do(ctx, http.MethodPost, vmsPath(ns), vmManifest(ns, vm, rerunOnFailure, false), jsonHeaders)
 	require.Equal(t, http.StatusCreated, r.code, r.String())
 	r = admin.do(ctx, http.MethodPatch, statusPath(ns, vm), []byte(`{"status":{"created":true,"printableStatus":"Running"}}`), mergePatch)
@@ -214,7 +204,7 @@ func TestSecurityDelegatedRBAC(t *testing.T) {
 	}
 	t.Run("RBAC per subresource", func(t *testing.T) {
 		for user, allowed := range allows {
-			c := env.client(t, &env.clientCA.clientCert(t, user).tls)
+			c := env.client(t, env.clientCA.ClientCert(user).TLSCertificate())
 			for _, a := range actions {
 				r := c.do(ctx, http.MethodPut, actionPath(ns, vm, a)+"?dryRun=All", nil, nil)
 				figures.security("RBAC per subresource (delegated)")
@@ -233,19 +223,19 @@ func TestSecurityDelegatedRBAC(t *testing.T) {
 
 	spoof := map[string]string{"X-Remote-User": "operator", "X-Remote-Group": "system:masters"}
 	t.Run("front-proxy headers", func(t *testing.T) {
-		otherCA := newAuthority(t, "untrusted")
+		otherCA := framework.NewCA("untrusted")
 		tests := []struct {
 			name    string
 			cert    *tls.Certificate
 			allowed bool
 		}{
 			{"anonymous with headers", nil, false},
-			{"user certificate with headers", &env.clientCA.clientCert(t, "nobody").tls, false},
-			{"front-proxy name from the client CA", &env.clientCA.clientCert(t, frontProxyName).tls, false},
-			{"front-proxy CA, name not allowed", &env.frontProxy.clientCert(t, "not-the-proxy").tls, false},
-			{"front-proxy name from another CA", &otherCA.clientCert(t, frontProxyName).tls, false},
+			{"user certificate with headers", env.clientCA.ClientCert("nobody").TLSCertificate(), false},
+			{"front-proxy name from the client CA", env.clientCA.ClientCert(frontProxyName).TLSCertificate(), false},
+			{"front-proxy CA, name not allowed", env.frontProxy.ClientCert("not-the-proxy").TLSCertificate(), false},
+			{"front-proxy name from another CA", otherCA.ClientCert(frontProxyName).TLSCertificate(), false},
 			// The control: the real front proxy is believed.
-			{"the front-proxy certificate", &env.frontProxy.clientCert(t, frontProxyName).tls, true},
+			{"the front-proxy certificate", env.frontProxy.ClientCert(frontProxyName).TLSCertificate(), true},
 		}
 		for _, tt := range tests {
 			c := env.client(t, tt.cert)
@@ -262,8 +252,8 @@ func TestSecurityDelegatedRBAC(t *testing.T) {
 	})
 
 	t.Run("anonymous and foreign CA refused", func(t *testing.T) {
-		foreign := newAuthority(t, "foreign")
-		for _, cert := range []*tls.Certificate{nil, &foreign.clientCert(t, "reliability-admin", "system:masters").tls} {
+		foreign := framework.NewCA("foreign")
+		for _, cert := range []*tls.Certificate{nil, foreign.ClientCert("reliability-admin", "system:masters").TLSCertificate()} {
 			c := env.client(t, cert)
 			for _, path := range []string{vmsPath(ns), actionPath(ns, vm, "stop")} {
 				method := http.MethodGet
@@ -279,14 +269,14 @@ func TestSecurityDelegatedRBAC(t *testing.T) {
 
 	t.Run("audit log", func(t *testing.T) {
 		figures.security("audit records actions (delegated)")
-		stopper := env.client(t, &env.clientCA.clientCert(t, "stopper").tls)
+		stopper := env.client(t, env.clientCA.ClientCert("stopper").TLSCertificate())
 		r := stopper.do(ctx, http.MethodPut, actionPath(ns, vm, "stop"), nil, nil)
 		require.Equal(t, http.StatusAccepted, r.code, r.String())
 		assert.NoError(t, waitAudit(env.auditLog, auditWant{user: "stopper", verb: "update", subresource: "stop", name: vm, code: http.StatusAccepted}))
 		// The spoofing attempt is recorded as the certificate's user.
 		assert.NoError(t, waitAudit(env.auditLog, auditWant{user: "nobody", verb: "update", subresource: "restart", name: vm, code: http.StatusForbidden}))
 	})
-	assert.False(t, env.vm.exited(), env.vm.tail(40))
+	assert.False(t, env.vm.Exited(), env.vm.Tail(40))
 }
 
 func contains(list []string, s string) bool {

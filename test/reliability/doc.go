@@ -3,5 +3,6 @@
 // porcupine), etcd and server faults, hostile input, and the security
 // boundary. It runs real processes (etcd, vm-apiserver, kube-apiserver) on
 // 127.0.0.1 and is driven by hack/test-reliability.sh; without
-// VM_APISERVER_RELIABILITY=1 its tests skip, so `go test ./...` stays fast.
+// VM_APISERVER_SUITE=reliability its tests skip, so `go test ./...` stays
+// fast.
 package reliability

@@ -15,6 +15,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 // readyzWatch polls one server's /readyz in the background and keeps every
@@ -32,21 +35,12 @@ type readySample struct {
 // watchReadyz polls s every 250ms until ctx ends.
 func watchReadyz(ctx context.Context, s *vmServer, c *apiClient) *readyzWatch {
 	w := &readyzWatch{}
-	go func() {
-		ticker := time.NewTicker(250 * time.Millisecond)
-		defer ticker.Stop()
-		for {
-			code := s.readyzCode(c)
-			w.mu.Lock()
-			w.samples = append(w.samples, readySample{at: time.Now(), code: code})
-			w.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return
-			case <-ticker.C:
-			}
-		}
-	}()
+	go wait.NonSlidingUntilWithContext(ctx, func(context.Context) {
+		code := s.readyzCode(c)
+		w.mu.Lock()
+		w.samples = append(w.samples, readySample{at: time.Now(), code: code})
+		w.mu.Unlock()
+	}, 250*time.Millisecond)
 	return w
 }
 
@@ -65,7 +59,7 @@ func (w *readyzWatch) first(since time.Time, match func(code int) bool) (time.Ti
 // waitFor polls the watch until a probe at or after since matches.
 func (w *readyzWatch) waitFor(since time.Time, timeout time.Duration, what string, match func(code int) bool) (time.Time, error) {
 	var at time.Time
-	err := pollUntil(timeout, what, func() (bool, error) {
+	err := framework.Poll(context.Background(), pollInterval, timeout, what, func(context.Context) (bool, error) {
 		var ok bool
 		at, ok = w.first(since, match)
 		return ok, fmt.Errorf("not yet")
@@ -94,21 +88,21 @@ func isUnready(code int) bool { return code != http.StatusOK }
 var panicLine = regexp.MustCompile(`(?i)panic: |http: panic serving|apiserver panic'd|runtime error: `)
 
 // assertNoPanic fails if a process log shows a panic.
-func assertNoPanic(t *testing.T, p *proc) {
+func assertNoPanic(t *testing.T, p *framework.Process) {
 	t.Helper()
-	data, err := os.ReadFile(p.log)
+	data, err := os.ReadFile(p.Log)
 	require.NoError(t, err)
 	if loc := panicLine.FindIndex(data); loc != nil {
 		start := max(0, loc[0]-200)
 		end := min(len(data), loc[1]+800)
-		t.Errorf("%s logged a panic:\n%s", p.name, data[start:end])
+		t.Errorf("%s logged a panic:\n%s", p.Name, data[start:end])
 	}
 }
 
 // waitProgress waits until a server has given n definite answers since t.
 func waitProgress(t *testing.T, l *load, server, n int, since time.Time, timeout time.Duration) {
 	t.Helper()
-	require.NoError(t, pollUntil(timeout, fmt.Sprintf("%d answers from server %d", n, server), func() (bool, error) {
+	require.NoError(t, framework.Poll(context.Background(), pollInterval, timeout, fmt.Sprintf("%d answers from server %d", n, server), func(context.Context) (bool, error) {
 		ok, _ := l.counts(server, since)
 		return ok >= n, fmt.Errorf("%d so far", ok)
 	}))
@@ -141,7 +135,7 @@ func TestFaultEtcdKilledUnderLoad(t *testing.T) {
 	defer stopWatch()
 	var watches []*readyzWatch
 	for i, s := range pair.servers {
-		watches = append(watches, watchReadyz(watchCtx, s, newClient(s.url, pair.creds.ca.pool(), nil)))
+		watches = append(watches, watchReadyz(watchCtx, s, newClient(s.url, pair.creds.ca.Pool(), nil)))
 		waitProgress(t, l, i, 30, time.Time{}, 2*time.Minute)
 	}
 
@@ -151,7 +145,7 @@ func TestFaultEtcdKilledUnderLoad(t *testing.T) {
 	outages := scale([]bool{true, false}, []bool{true, false, false, true})
 	for cycle, long := range outages {
 		killedAt := time.Now()
-		require.NoError(t, pair.etcd.kill())
+		require.NoError(t, pair.etcd.Kill())
 		figures.fault("etcd SIGKILL under load")
 		for i, w := range watches {
 			at, err := w.waitFor(killedAt, time.Minute, fmt.Sprintf("replica %d unready", i), isUnready)
@@ -179,8 +173,8 @@ func TestFaultEtcdKilledUnderLoad(t *testing.T) {
 		}
 		outage := time.Since(killedAt)
 
-		require.NoError(t, pair.etcd.start())
-		require.NoError(t, pair.etcd.waitHealthy(time.Minute), pair.etcd.tail(30))
+		require.NoError(t, pair.etcd.Start())
+		require.NoError(t, pair.etcd.WaitHealthy(context.Background(), time.Minute), pair.etcd.Tail(30))
 		backAt := time.Now()
 		figures.fault("etcd restart from its data dir")
 		// After a long outage the etcd client's gRPC reconnect backoff
@@ -192,7 +186,7 @@ func TestFaultEtcdKilledUnderLoad(t *testing.T) {
 		}
 		for i, w := range watches {
 			at, err := w.waitFor(backAt, readyWithin, fmt.Sprintf("replica %d ready again", i), isReady)
-			require.NoError(t, err, pair.servers[i].tail(30))
+			require.NoError(t, err, pair.servers[i].Tail(30))
 			figures.note("cycle %d: etcd down %.0fs; replica %d /readyz passed again %.1fs after etcd was healthy", cycle+1, outage.Seconds(), i, at.Sub(backAt).Seconds())
 		}
 		for i := range pair.servers {
@@ -224,8 +218,8 @@ func TestFaultEtcdKilledUnderLoad(t *testing.T) {
 	assert.Empty(t, l.rec.hangs, "calls that got no answer within %s", clientTimeout)
 	assert.Less(t, l.rec.slowest, serverRequestTimeout+hangSlack, "an answer came later than the request timeout")
 	for _, s := range pair.servers {
-		assert.False(t, s.exited(), "%s exited:\n%s", s.name, s.tail(40))
-		assertNoPanic(t, s.proc)
+		assert.False(t, s.Exited(), "%s exited:\n%s", s.Name, s.Tail(40))
+		assertNoPanic(t, s.Process)
 	}
 }
 
@@ -251,13 +245,13 @@ func TestFaultReplicaKilledUnderLoad(t *testing.T) {
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
 	survivor, victim := pair.servers[0], pair.servers[1]
-	watch := watchReadyz(watchCtx, survivor, newClient(survivor.url, pair.creds.ca.pool(), nil))
+	watch := watchReadyz(watchCtx, survivor, newClient(survivor.url, pair.creds.ca.Pool(), nil))
 	waitProgress(t, l, 0, 30, time.Time{}, 2*time.Minute)
 	waitProgress(t, l, 1, 30, time.Time{}, 2*time.Minute)
 
 	for cycle := range scale(1, 3) {
 		killedAt := time.Now()
-		require.NoError(t, victim.kill())
+		require.NoError(t, victim.Kill())
 		figures.fault("vm-apiserver SIGKILL under load")
 		// The survivor keeps answering, without errors, while its peer is down.
 		waitProgress(t, l, 0, 40, killedAt, 2*time.Minute)
@@ -276,7 +270,7 @@ func TestFaultReplicaKilledUnderLoad(t *testing.T) {
 	l.finalReads(t)
 	l.check(t, dir, "replica SIGKILL under load, two replicas")
 	assertSameData(t, l.ns, clients)
-	assertNoPanic(t, survivor.proc)
+	assertNoPanic(t, survivor.Process)
 }
 
 // TestFaultEtcdRestartFromDataDir stops etcd (SIGTERM, then SIGKILL) with no
@@ -302,16 +296,16 @@ func TestFaultEtcdRestartFromDataDir(t *testing.T) {
 
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL} {
 		if sig == syscall.SIGKILL {
-			require.NoError(t, pair.etcd.kill())
+			require.NoError(t, pair.etcd.Kill())
 		} else {
-			require.NoError(t, pair.etcd.stop(30*time.Second))
+			require.NoError(t, pair.etcd.Stop(30*time.Second))
 		}
 		figures.fault("etcd " + sig.String() + " without load")
-		require.NoError(t, pair.etcd.start())
-		require.NoError(t, pair.etcd.waitHealthy(time.Minute))
+		require.NoError(t, pair.etcd.Start())
+		require.NoError(t, pair.etcd.WaitHealthy(context.Background(), time.Minute))
 		figures.fault("etcd restart from its data dir")
 		for _, s := range pair.servers {
-			require.NoError(t, s.waitReady(90*time.Second), s.tail(30))
+			require.NoError(t, s.waitReady(90*time.Second), s.Tail(30))
 		}
 		for i, c := range clients {
 			assert.Equal(t, before, snapshot(t, c, l.ns), "replica %d after etcd %s", i, sig)
@@ -330,8 +324,8 @@ func TestFaultStandaloneKilled(t *testing.T) {
 	dir := testDir(t)
 	data := filepath.Join(dir, "standalone")
 	creds := ensureStandaloneCreds(t, data)
-	s := startVMServer(t, dir, "vm-apiserver", data, creds.ca.pool())
-	c := newClient(s.url, creds.ca.pool(), &creds.admin)
+	s := startVMServer(t, dir, "vm-apiserver", data, creds.ca.Pool())
+	c := newClient(s.url, creds.ca.Pool(), &creds.admin)
 	t.Cleanup(c.close)
 
 	l := &load{
@@ -346,7 +340,7 @@ func TestFaultStandaloneKilled(t *testing.T) {
 	waitProgress(t, l, 0, 40, time.Time{}, 2*time.Minute)
 
 	for range scale(1, 3) {
-		require.NoError(t, s.kill())
+		require.NoError(t, s.Kill())
 		figures.fault("standalone vm-apiserver (embedded etcd) SIGKILL under load")
 		s.restart(t)
 		figures.fault("standalone restart on the same data dir")
@@ -356,7 +350,7 @@ func TestFaultStandaloneKilled(t *testing.T) {
 	<-loadDone
 	l.finalReads(t)
 	l.check(t, dir, "standalone (embedded etcd) SIGKILL under load")
-	assertNoPanic(t, s.proc)
+	assertNoPanic(t, s.Process)
 }
 
 // snapshot lists the VMs of a namespace as name -> resourceVersion and body
@@ -368,7 +362,7 @@ func snapshot(t *testing.T, c *apiClient, ns string) map[string]string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout)
 	defer cancel()
-	require.NoError(t, pollUntil(time.Minute, "listing "+ns, func() (bool, error) {
+	require.NoError(t, framework.Poll(context.Background(), pollInterval, time.Minute, "listing "+ns, func(context.Context) (bool, error) {
 		r := c.do(ctx, http.MethodGet, vmsPath(ns), nil, nil)
 		if r.err != nil || r.code != http.StatusOK {
 			return false, fmt.Errorf("%s", r)

@@ -24,6 +24,8 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/flowcontrol"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 // suiteSeed seeds every random choice of the run; RELIABILITY_SEED
@@ -476,7 +478,7 @@ func (l *load) finalReads(t testing.TB) {
 	t.Helper()
 	for srv := range l.servers {
 		for _, vm := range l.vms {
-			err := pollUntil(2*time.Minute, "final read of "+vm.name, func() (bool, error) {
+			err := framework.Poll(context.Background(), pollInterval, 2*time.Minute, "final read of "+vm.name, func(context.Context) (bool, error) {
 				out, resp := l.execute(context.Background(), l.workers+srv, opInput{VM: vm.name, Kind: opGet, Server: srv}, nil)
 				return out.Outcome == outOK, errors.New(resp.String())
 			})
@@ -495,7 +497,7 @@ func (l *load) missingLedger(t testing.TB) []string {
 			Metadata metav1.ObjectMeta `json:"metadata"`
 		} `json:"items"`
 	}
-	err := pollUntil(2*time.Minute, "listing the ledger", func() (bool, error) {
+	err := framework.Poll(context.Background(), pollInterval, 2*time.Minute, "listing the ledger", func(context.Context) (bool, error) {
 		r := l.servers[0].do(ctx, http.MethodGet, vmsPath(l.ns), nil, nil)
 		if r.err != nil || r.code != http.StatusOK {
 			return false, errors.New(r.String())

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,6 +17,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 // hostileCase is one bad request and the 4xx it must get.
@@ -139,8 +143,8 @@ func TestHostileInput(t *testing.T) {
 	dir := testDir(t)
 	data := dir + "/standalone"
 	creds := ensureStandaloneCreds(t, data)
-	s := startVMServer(t, dir, "vm-apiserver", data, creds.ca.pool())
-	admin := newClient(s.url, creds.ca.pool(), &creds.admin)
+	s := startVMServer(t, dir, "vm-apiserver", data, creds.ca.Pool())
+	admin := newClient(s.url, creds.ca.Pool(), &creds.admin)
 	defer admin.close()
 	ctx := context.Background()
 
@@ -189,7 +193,7 @@ func TestHostileInput(t *testing.T) {
 	// Go runtime returns freed pages to the OS gradually.
 	admin.close()
 	var last processMetrics
-	err = pollUntil(scale(3*time.Minute, 6*time.Minute), "goroutines and memory back to baseline", func() (bool, error) {
+	err = framework.Poll(context.Background(), pollInterval, scale(3*time.Minute, 6*time.Minute), "goroutines and memory back to baseline", func(context.Context) (bool, error) {
 		m, err := readMetrics(ctx, admin)
 		if err != nil {
 			return false, err
@@ -207,8 +211,8 @@ func TestHostileInput(t *testing.T) {
 		_ = os.WriteFile(filepath.Join(dir, "goroutines.txt"), r.body, 0o644)
 		t.Logf("goroutine profile in %s", filepath.Join(dir, "goroutines.txt"))
 	}
-	assert.False(t, s.exited(), s.tail(40))
-	assertNoPanic(t, s.proc)
+	assert.False(t, s.Exited(), s.Tail(40))
+	assertNoPanic(t, s.Process)
 }
 
 // goroutineSlack and rssSlack are how far above the baseline the server may
@@ -225,7 +229,7 @@ func settle(t *testing.T, c *apiClient) processMetrics {
 	t.Helper()
 	var prev, low processMetrics
 	steady := 0
-	require.NoError(t, pollUntil(time.Minute, "a steady goroutine count", func() (bool, error) {
+	require.NoError(t, framework.Poll(context.Background(), pollInterval, time.Minute, "a steady goroutine count", func(context.Context) (bool, error) {
 		m, err := readMetrics(context.Background(), c)
 		if err != nil {
 			return false, err
@@ -253,7 +257,7 @@ func settle(t *testing.T, c *apiClient) processMetrics {
 func tlsDial(s *vmServer, creds *standaloneCreds) (*tls.Conn, error) {
 	d := &net.Dialer{Timeout: 60 * time.Second}
 	return tls.DialWithDialer(d, "tcp", fmt.Sprintf("127.0.0.1:%d", s.port), &tls.Config{
-		RootCAs: creds.ca.pool(), Certificates: []tls.Certificate{creds.admin},
+		RootCAs: creds.ca.Pool(), Certificates: []tls.Certificate{creds.admin},
 		NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12,
 	})
 }
@@ -288,27 +292,22 @@ func slowClients(t *testing.T, s *vmServer, creds *standaloneCreds) {
 		}()
 	}
 
-	// A well-behaved client is served all along.
-	c := newClient(s.url, creds.ca.pool(), &creds.admin)
+	// A well-behaved client is served all along, every half second until
+	// the slow clients are done (they end by themselves).
+	c := newClient(s.url, creds.ca.Pool(), &creds.admin)
 	defer c.close()
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	slowDone, finished := context.WithCancel(context.Background())
+	defer finished()
+	go func() { wg.Wait(); finished() }()
 	served := 0
-	ticker := time.NewTicker(500 * time.Millisecond)
-	defer ticker.Stop()
-loop:
-	for {
+	_ = wait.PollUntilContextCancel(slowDone, 500*time.Millisecond, true, func(context.Context) (bool, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		r := c.do(ctx, http.MethodGet, vmPath(hostileNS, hostileVM), nil, nil)
 		cancel()
 		require.Equal(t, http.StatusOK, r.code, "a normal client during the slow clients: %s", r)
 		served++
-		select {
-		case <-done:
-			break loop
-		case <-ticker.C:
-		}
-	}
+		return false, nil
+	})
 	close(headerResults)
 	close(bodyResults)
 	for err := range headerResults {
@@ -335,30 +334,27 @@ func slowHeaders(s *vmServer, creds *standaloneCreds) error {
 	}
 	defer func() { _ = conn.Close() }()
 	start := time.Now()
-	closed := make(chan struct{})
+	connOpen, hungUp := context.WithCancel(context.Background())
+	defer hungUp()
 	go func() {
 		// Any read result means the server answered or hung up.
 		_, _ = conn.Read(make([]byte, 512))
-		close(closed)
+		hungUp()
 	}()
 	if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n", vmPath(hostileNS, hostileVM)); err != nil {
 		return nil // already closed
 	}
-	ticker := time.NewTicker(2 * time.Second)
-	defer ticker.Stop()
-	deadline := time.After(90 * time.Second)
-	for i := 0; ; i++ {
-		select {
-		case <-closed:
-			return nil
-		case <-deadline:
-			return fmt.Errorf("slow-loris connection still open after %s", time.Since(start).Round(time.Second))
-		case <-ticker.C:
-			if _, err := fmt.Fprintf(conn, "X-Slow-%d: 1\r\n", i); err != nil {
-				return nil
-			}
-		}
+	// A header line every 2s until the server hangs up, for at most 90s.
+	i := 0
+	err = wait.PollUntilContextTimeout(connOpen, 2*time.Second, 90*time.Second, false, func(context.Context) (bool, error) {
+		_, err := fmt.Fprintf(conn, "X-Slow-%d: 1\r\n", i)
+		i++
+		return err != nil, nil
+	})
+	if errors.Is(err, context.DeadlineExceeded) && connOpen.Err() == nil {
+		return fmt.Errorf("slow-loris connection still open after %s", time.Since(start).Round(time.Second))
 	}
+	return nil
 }
 
 // slowBody sends a complete header for a stop with a 1000-byte body, then
@@ -369,34 +365,35 @@ func slowBody(s *vmServer, creds *standaloneCreds, d time.Duration) string {
 		return "dial error: " + err.Error()
 	}
 	defer func() { _ = conn.Close() }()
-	answer := make(chan string, 1)
+	answered, done := context.WithCancel(context.Background())
+	defer done()
+	var answer string // set before answered ends
 	go func() {
+		defer done()
 		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 		if err != nil {
-			answer <- "connection closed"
+			answer = "connection closed"
 			return
 		}
 		_ = resp.Body.Close()
-		answer <- fmt.Sprintf("answered %d", resp.StatusCode)
+		answer = fmt.Sprintf("answered %d", resp.StatusCode)
 	}()
 	_, err = fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", actionPath(hostileNS, hostileVM, "stop"))
 	if err != nil {
 		return "write error"
 	}
-	ticker := time.NewTicker(time.Second)
-	defer ticker.Stop()
-	end := time.After(d)
-	for {
-		select {
-		case a := <-answer:
-			return a
-		case <-end:
-			return "client gave up"
-		case <-ticker.C:
-			if _, err := conn.Write([]byte(" ")); err != nil {
-				return "connection closed"
-			}
-		}
+	// A byte a second until the server answers, for at most d.
+	err = wait.PollUntilContextTimeout(answered, time.Second, d, false, func(context.Context) (bool, error) {
+		_, err := conn.Write([]byte(" "))
+		return false, err
+	})
+	switch {
+	case answered.Err() != nil:
+		return answer
+	case errors.Is(err, context.DeadlineExceeded):
+		return "client gave up"
+	default:
+		return "connection closed"
 	}
 }
 

@@ -7,12 +7,14 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 // replicaPair is two vm-apiserver processes on one etcd process, trusting
 // the same standalone CA, so that one admin certificate works on both.
 type replicaPair struct {
-	etcd    *etcdServer
+	etcd    *framework.Etcd
 	servers []*vmServer
 	creds   *standaloneCreds
 }
@@ -27,10 +29,10 @@ func startReplicaPair(t *testing.T, dir string, extra ...string) *replicaPair {
 	dataA, dataB := filepath.Join(dir, "replica-a"), filepath.Join(dir, "replica-b")
 	p.creds = ensureStandaloneCreds(t, dataA)
 	seedCA(t, dataA, dataB)
-	args := append([]string{"--etcd-servers=" + p.etcd.url}, extra...)
+	args := append([]string{"--etcd-servers=" + p.etcd.URL}, extra...)
 	for i, data := range []string{dataA, dataB} {
 		name := []string{"vm-apiserver-a", "vm-apiserver-b"}[i]
-		p.servers = append(p.servers, startVMServer(t, dir, name, data, p.creds.ca.pool(), args...))
+		p.servers = append(p.servers, startVMServer(t, dir, name, data, p.creds.ca.Pool(), args...))
 	}
 	return p
 }
@@ -39,7 +41,7 @@ func startReplicaPair(t *testing.T, dir string, extra ...string) *replicaPair {
 func (p *replicaPair) clients(t *testing.T) []*apiClient {
 	var cs []*apiClient
 	for _, s := range p.servers {
-		c := newClient(s.url, p.creds.ca.pool(), &p.creds.admin)
+		c := newClient(s.url, p.creds.ca.Pool(), &p.creds.admin)
 		t.Cleanup(c.close)
 		cs = append(cs, c)
 	}
@@ -78,6 +80,6 @@ func TestLinearizableAcrossReplicas(t *testing.T) {
 	assert.Less(t, l.rec.slowest, serverRequestTimeout, "slowest answer without faults")
 	assert.Empty(t, l.rec.shapes, "error answers without faults")
 	for i, s := range pair.servers {
-		assert.False(t, s.exited(), "replica %d exited: %s", i, s.tail(30))
+		assert.False(t, s.Exited(), "replica %d exited: %s", i, s.Tail(30))
 	}
 }

@@ -4,39 +4,41 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
+
+// suite is this suite's name for framework.SuiteEnv.
+const suite = "reliability"
 
 // The suite's shared settings, set in TestMain.
 var (
-	repoRoot string
-	outDir   string
-	bins     binaries
-	enabled  bool
+	outDir  string
+	bins    framework.Binaries
+	enabled bool
 )
-
-// enableEnv turns the process-level tests on; hack/test-reliability.sh sets it.
-const enableEnv = "VM_APISERVER_RELIABILITY"
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	repoRoot = root
 	outDir = os.Getenv("RELIABILITY_OUT")
 	if outDir == "" {
-		outDir = filepath.Join(repoRoot, "_output", "reliability")
+		root, err := framework.RepoRoot()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		outDir = filepath.Join(root, "_output", "reliability")
 	}
-	enabled = os.Getenv(enableEnv) == "1"
+	enabled = framework.SuiteEnabled(suite)
 	if enabled {
-		if bins, err = findBinaries(); err != nil {
+		var err error
+		if bins, err = framework.FindBinaries(); err == nil {
+			err = bins.Check(framework.BinVMAPIServer, framework.BinEtcd)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "reliability suite:", err)
 			os.Exit(1)
 		}
@@ -47,18 +49,12 @@ func TestMain(m *testing.M) {
 	}
 
 	// A Ctrl-C or a CI cancel still kills what the suite started.
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		<-sig
-		killAll()
-		os.Exit(130)
-	}()
+	stopWatching := framework.OnInterrupt(framework.KillAll)
 
 	start := time.Now()
 	code := m.Run()
-	signal.Stop(sig)
-	killAll()
+	stopWatching()
+	framework.KillAll()
 	if enabled {
 		figures.Seed = suiteSeed
 		figures.finish(time.Since(start), testing.Short(), code == 0)
@@ -69,12 +65,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// requireSuite skips a test that runs processes unless the suite is enabled.
+// requireSuite skips a test that runs processes unless the suite is on.
 func requireSuite(t *testing.T) {
 	t.Helper()
-	if !enabled {
-		t.Skipf("set %s=1 (hack/test-reliability.sh does) to run the process-level reliability tests", enableEnv)
-	}
+	framework.RequireSuite(t, suite)
 }
 
 // scale picks the bounded (-short) or the full value of a load parameter.

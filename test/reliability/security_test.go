@@ -21,6 +21,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	certutil "k8s.io/client-go/util/cert"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
 // auditPolicy records every request at Metadata level: who, what, answer.
@@ -70,9 +73,9 @@ func TestSecurityStandalone(t *testing.T) {
 	data := filepath.Join(dir, "standalone")
 	creds := ensureStandaloneCreds(t, data)
 	audit, auditLog := auditArgs(t, dir)
-	s := startVMServer(t, dir, "vm-apiserver", data, creds.ca.pool(), audit...)
+	s := startVMServer(t, dir, "vm-apiserver", data, creds.ca.Pool(), audit...)
 	ctx := context.Background()
-	roots := creds.ca.pool()
+	roots := creds.ca.Pool()
 
 	admin := newClient(s.url, roots, &creds.admin)
 	defer admin.close()
@@ -82,13 +85,13 @@ func TestSecurityStandalone(t *testing.T) {
 	list, start := vmsPath(ns), actionPath(ns, "guarded", "start")
 	dryStop := actionPath(ns, "guarded", "stop") + "?dryRun=All"
 
-	foreign := newAuthority(t, "foreign-ca")
-	mallory := creds.ca.clientCert(t, "mallory")
-	expired := creds.ca.issue(t, expiredClientTemplate("vm-apiserver-admin", "system:masters"))
-	serverUsage := creds.ca.issue(t, serverOnlyTemplate("vm-apiserver-admin", "system:masters"))
-	mastersFromForeign := foreign.clientCert(t, "vm-apiserver-admin", "system:masters")
-	selfSigned := newAuthority(t, "vm-apiserver-admin")
-	selfSignedLeaf := selfSigned.clientCert(t, "vm-apiserver-admin", "system:masters")
+	foreign := framework.NewCA("foreign-ca")
+	mallory := creds.ca.ClientCert("mallory")
+	expired := creds.ca.Issue(expiredClientCert("vm-apiserver-admin", "system:masters"))
+	serverUsage := creds.ca.Issue(serverOnlyCert("vm-apiserver-admin", "system:masters"))
+	mastersFromForeign := foreign.ClientCert("vm-apiserver-admin", "system:masters")
+	selfSigned := framework.NewCA("vm-apiserver-admin")
+	selfSignedLeaf := selfSigned.ClientCert("vm-apiserver-admin", "system:masters")
 
 	type call struct {
 		method, path string
@@ -105,14 +108,14 @@ func TestSecurityStandalone(t *testing.T) {
 		codes []int
 	}{
 		{"anonymous refused", "no client certificate", nil, nil, []int{401}},
-		{"foreign CA refused", "system:masters certificate from another CA", &mastersFromForeign.tls, nil, []int{401}},
-		{"foreign CA refused", "self-signed system:masters certificate", &selfSignedLeaf.tls, nil, []int{401}},
-		{"foreign CA refused", "expired certificate from the right CA", &expired.tls, nil, []int{401}},
-		{"foreign CA refused", "serving-only certificate from the right CA", &serverUsage.tls, nil, []int{401}},
-		{"non-admin refused", "certificate of a user outside system:masters", &mallory.tls, nil, []int{403}},
+		{"foreign CA refused", "system:masters certificate from another CA", mastersFromForeign.TLSCertificate(), nil, []int{401}},
+		{"foreign CA refused", "self-signed system:masters certificate", selfSignedLeaf.TLSCertificate(), nil, []int{401}},
+		{"foreign CA refused", "expired certificate from the right CA", expired.TLSCertificate(), nil, []int{401}},
+		{"foreign CA refused", "serving-only certificate from the right CA", serverUsage.TLSCertificate(), nil, []int{401}},
+		{"non-admin refused", "certificate of a user outside system:masters", mallory.TLSCertificate(), nil, []int{403}},
 		{"X-Remote-* headers ignored", "anonymous with X-Remote-User/Group", nil, spoof, []int{401}},
-		{"X-Remote-* headers ignored", "non-admin with X-Remote-User/Group", &mallory.tls, spoof, []int{403}},
-		{"impersonation refused", "non-admin with Impersonate-User/Group", &mallory.tls, impersonate, []int{403}},
+		{"X-Remote-* headers ignored", "non-admin with X-Remote-User/Group", mallory.TLSCertificate(), spoof, []int{403}},
+		{"impersonation refused", "non-admin with Impersonate-User/Group", mallory.TLSCertificate(), impersonate, []int{403}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.check+"/"+tt.name, func(t *testing.T) {
@@ -177,7 +180,7 @@ func TestSecurityStandalone(t *testing.T) {
 		want := auditWant{user: "vm-apiserver-admin", verb: "update", subresource: "start", name: "guarded", code: http.StatusAccepted}
 		assert.NoError(t, waitAudit(auditLog, want))
 		// A refused action is recorded too, with the refused user.
-		r = newClient(s.url, roots, &mallory.tls).do(ctx, http.MethodPut, actionPath(ns, "guarded", "stop"), nil, nil)
+		r = newClient(s.url, roots, mallory.TLSCertificate()).do(ctx, http.MethodPut, actionPath(ns, "guarded", "stop"), nil, nil)
 		require.Equal(t, http.StatusForbidden, r.code, r.String())
 		assert.NoError(t, waitAudit(auditLog, auditWant{user: "mallory", verb: "update", subresource: "stop", name: "guarded", code: http.StatusForbidden}))
 	})
@@ -187,9 +190,9 @@ func TestSecurityStandalone(t *testing.T) {
 		e := startEtcd(t, dir, "etcd")
 		extData := filepath.Join(dir, "external")
 		seedCA(t, data, extData)
-		ext := startVMServer(t, dir, "vm-apiserver-external", extData, roots, "--etcd-servers="+e.url)
+		ext := startVMServer(t, dir, "vm-apiserver-external", extData, roots, "--etcd-servers="+e.URL)
 		figures.security("no plain HTTP")
-		assert.Equal(t, []int{ext.port}, listeningPorts(t, ext.pid()))
+		assert.Equal(t, []int{ext.port}, listeningPorts(t, ext.Pid()))
 	})
 
 	t.Run("embedded etcd listens on no TCP port (bug 3, fixed)", func(t *testing.T) {
@@ -198,7 +201,7 @@ func TestSecurityStandalone(t *testing.T) {
 		// TLS or authentication; any local user can read and write every VM
 		// through them, bypassing authentication, RBAC and audit.
 		figures.security("no plain HTTP")
-		ports := listeningPorts(t, s.pid())
+		ports := listeningPorts(t, s.Pid())
 		var extra []int
 		for _, p := range ports {
 			if p != s.port {
@@ -211,18 +214,17 @@ func TestSecurityStandalone(t *testing.T) {
 	})
 }
 
-// expiredClientTemplate is a client certificate that expired an hour ago.
-func expiredClientTemplate(cn string, orgs ...string) *x509.Certificate {
-	tmpl := clientTemplate(cn, orgs...)
-	tmpl.NotAfter = time.Now().Add(-time.Hour)
-	return tmpl
+// expiredClientCert is a client certificate that expired an hour ago.
+func expiredClientCert(cn string, orgs ...string) framework.CertConfig {
+	return framework.CertConfig{
+		Config:   certutil.Config{CommonName: cn, Organization: orgs, Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}},
+		NotAfter: time.Now().Add(-time.Hour),
+	}
 }
 
-// serverOnlyTemplate is a certificate good for serving, not for clients.
-func serverOnlyTemplate(cn string, orgs ...string) *x509.Certificate {
-	tmpl := clientTemplate(cn, orgs...)
-	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
-	return tmpl
+// serverOnlyCert is a certificate good for serving, not for clients.
+func serverOnlyCert(cn string, orgs ...string) framework.CertConfig {
+	return framework.CertConfig{Config: certutil.Config{CommonName: cn, Organization: orgs, Usages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}}
 }
 
 // plainHTTP sends raw bytes to a port without TLS and returns the status
@@ -324,7 +326,7 @@ type auditWant struct {
 
 // waitAudit polls the audit log until an event matches.
 func waitAudit(path string, want auditWant) error {
-	return pollUntil(30*time.Second, fmt.Sprintf("an audit event %+v", want), func() (bool, error) {
+	return framework.Poll(context.Background(), pollInterval, 30*time.Second, fmt.Sprintf("an audit event %+v", want), func(context.Context) (bool, error) {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return false, err

@@ -1,19 +1,22 @@
-// Command vm-bench is the harness of `make bench`. hack/bench.sh starts
-// etcd and vm-apiserver and calls it once per phase:
+// Command vm-bench is the harness of `make bench`, which hack/bench.sh
+// builds and runs as `vm-bench run`:
 //
-//	vm-bench ports N          print N free loopback ports
+//	vm-bench run ...          the whole benchmark: builds vm-apiserver, starts
+//	                          etcd and the servers, runs every phase below,
+//	                          the profiles and the micro-benchmarks
 //	vm-bench startup ...      wait for a server; print its start-up time
 //	vm-bench actions ...      the A/B/C/D cells, their ratios and the goals
 //	vm-bench scale ...        create many VMs; RSS, LIST and watch figures
 //
-// Every figure is one line starting with "BENCH"; progress goes to stderr.
+// The phases also run alone against a server started by hand. Every figure
+// is one line starting with "BENCH"; progress goes to stderr.
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
-	"net"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,14 +38,14 @@ func main() {
 	defer stop()
 	var err error
 	switch os.Args[1] {
-	case "ports":
-		err = ports(os.Args[2:])
+	case "run":
+		err = run(ctx, os.Args[2:], os.Stdout)
 	case "startup":
-		err = startup(ctx, os.Args[2:])
+		err = startup(ctx, os.Args[2:], os.Stdout)
 	case "actions":
-		err = actions(ctx, os.Args[2:])
+		err = actions(ctx, os.Args[2:], os.Stdout)
 	case "scale":
-		err = scale(ctx, os.Args[2:])
+		err = scale(ctx, os.Args[2:], os.Stdout)
 	default:
 		usage()
 	}
@@ -53,7 +56,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: vm-bench ports|startup|actions|scale [flags]; see -h of each")
+	fmt.Fprintln(os.Stderr, "usage: vm-bench run|startup|actions|scale [flags]; see -h of each")
 	os.Exit(2)
 }
 
@@ -78,7 +81,7 @@ func (c *common) target() (bench.Target, error) {
 }
 
 // emitMemory prints the server's resident set now and at its peak.
-func (c *common) emitMemory(phase string) {
+func (c *common) emitMemory(w io.Writer, phase string) {
 	if c.serverPID == 0 {
 		return
 	}
@@ -87,37 +90,10 @@ func (c *common) emitMemory(phase string) {
 		fmt.Fprintf(os.Stderr, "reading the server's memory: %v\n", err)
 		return
 	}
-	bench.Emit(os.Stdout, "memory", bench.F("phase", phase), bench.F("rss", bench.MiB(m.RSS)), bench.F("peak_rss", bench.MiB(m.Peak)))
+	bench.Emit(w, "memory", bench.F("phase", phase), bench.F("rss", bench.MiB(m.RSS)), bench.F("peak_rss", bench.MiB(m.Peak)))
 }
 
-// ports prints free loopback ports, one a line.
-func ports(args []string) error {
-	n := 1
-	if len(args) > 0 {
-		var err error
-		if n, err = strconv.Atoi(args[0]); err != nil {
-			return err
-		}
-	}
-	// All are held open until all are chosen, so they differ.
-	var held []net.Listener
-	defer func() {
-		for _, l := range held {
-			_ = l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		held = append(held, l)
-		fmt.Println(l.Addr().(*net.TCPAddr).Port)
-	}
-	return nil
-}
-
-func startup(ctx context.Context, args []string) error {
+func startup(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("startup", flag.ExitOnError)
 	var c common
 	c.register(fs)
@@ -153,12 +129,12 @@ func startup(ctx context.Context, args []string) error {
 	if *n > 0 {
 		fields = append(fields, bench.F("full_list_from_cache", r.Listed), bench.F("items", r.Items))
 	}
-	bench.Emit(os.Stdout, "startup", fields...)
-	c.emitMemory("startup-" + *label)
+	bench.Emit(w, "startup", fields...)
+	c.emitMemory(w, "startup-"+*label)
 	return nil
 }
 
-func actions(ctx context.Context, args []string) error {
+func actions(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("actions", flag.ExitOnError)
 	var c common
 	c.register(fs)
@@ -203,7 +179,7 @@ func actions(ctx context.Context, args []string) error {
 	}
 	// Every request of every worker shares this client: one TLS connection
 	// with the admin certificate, multiplexed with HTTP/2.
-	bench.Emit(os.Stdout, "client", bench.F("proto", proto), bench.F("tls", "client-certificate"),
+	bench.Emit(w, "client", bench.F("proto", proto), bench.F("tls", "client-certificate"),
 		bench.F("encoding", "json"), bench.F("pick", map[bool]string{true: "random", false: "own"}[*random]))
 	cfg.Meter = &bench.Meter{Clients: clients, ServerPID: c.serverPID, EtcdPID: *etcdPID, EtcdURL: *etcdURL}
 	var etcd *clientv3.Client
@@ -216,10 +192,10 @@ func actions(ctx context.Context, args []string) error {
 		return fmt.Errorf("method D needs --etcd")
 	}
 
-	if _, err := bench.RunActions(ctx, clients, etcd, cfg, os.Stdout); err != nil {
+	if _, err := bench.RunActions(ctx, clients, etcd, cfg, w); err != nil {
 		return err
 	}
-	c.emitMemory("actions")
+	c.emitMemory(w, "actions")
 
 	if *profileDir == "" {
 		return nil
@@ -247,13 +223,13 @@ func actions(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		bench.Emit(os.Stdout, "profile", bench.F("method", name), bench.F("vms", pc[0]), bench.F("c", pc[1]),
+		bench.Emit(w, "profile", bench.F("method", name), bench.F("vms", pc[0]), bench.F("c", pc[1]),
 			bench.F("flips/s", r.Rate()), bench.F("files", strings.Join(files, ",")))
 	}
 	return nil
 }
 
-func scale(ctx context.Context, args []string) error {
+func scale(ctx context.Context, args []string, w io.Writer) error {
 	fs := flag.NewFlagSet("scale", flag.ExitOnError)
 	var c common
 	c.register(fs)
@@ -288,16 +264,16 @@ func scale(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		bench.Emit(os.Stdout, "scale create", bench.F("vms", *n), bench.F("c", *createConc), bench.F("creates/s", s.Rate()),
+		bench.Emit(w, "scale create", bench.F("vms", *n), bench.F("c", *createConc), bench.F("creates/s", s.Rate()),
 			bench.F("p50", s.P50), bench.F("p99", s.P99), bench.F("total", s.Window.Round(time.Millisecond)))
-		c.emitMemory("after-create")
+		c.emitMemory(w, "after-create")
 		if *profileDir != "" {
 			if err := bench.SaveHeapProfile(ctx, clients, filepath.Join(*profileDir, "after-create-heap.pprof")); err != nil {
 				return err
 			}
 		}
 		if *etcdURL != "" {
-			emitEtcdSize(ctx, *etcdURL, *n)
+			emitEtcdSize(ctx, w, *etcdURL, *n)
 		}
 	}
 
@@ -328,33 +304,33 @@ func scale(ctx context.Context, args []string) error {
 			bench.F("requests", r.Requests), bench.F("p50", r.P50), bench.F("p99", r.P99),
 			bench.F("total", r.Total), bench.F("bytes", r.Bytes),
 			bench.F("from_cache", fmt.Sprintf("%.0f/%d", after-before, r.Requests))}
-		bench.Emit(os.Stdout, "scale "+l.name, fields...)
+		bench.Emit(w, "scale "+l.name, fields...)
 	}
-	c.emitMemory("after-lists-" + *label)
+	c.emitMemory(w, "after-lists-"+*label)
 
 	if *watches {
-		w, err := bench.Watches(ctx, clients, *ns, bench.ScaleVMName(0), *n, *watchReps)
+		wr, err := bench.Watches(ctx, clients, *ns, bench.ScaleVMName(0), *n, *watchReps)
 		if err != nil {
 			return fmt.Errorf("watches: %w", err)
 		}
-		watchList := bench.F("watchlist_synced", w.WatchList)
-		if w.WatchListErr != nil {
+		watchList := bench.F("watchlist_synced", wr.WatchList)
+		if wr.WatchListErr != nil {
 			watchList = bench.F("watchlist_synced", "n/a")
-			fmt.Fprintf(os.Stderr, "streaming list on the %s server: %v\n", *label, w.WatchListErr)
+			fmt.Fprintf(os.Stderr, "streaming list on the %s server: %v\n", *label, wr.WatchListErr)
 		}
-		bench.Emit(os.Stdout, "scale watch", bench.F("server", *label), bench.F("vms", *n),
-			bench.F("established_p50", w.Established.P50), bench.F("established_max", w.Established.Max),
-			bench.F("event_p50", w.Event.P50), bench.F("event_max", w.Event.Max),
-			bench.F("initial_first", w.InitialFirst), bench.F("initial_all", w.InitialAll), bench.F("initial_items", w.Items),
+		bench.Emit(w, "scale watch", bench.F("server", *label), bench.F("vms", *n),
+			bench.F("established_p50", wr.Established.P50), bench.F("established_max", wr.Established.Max),
+			bench.F("event_p50", wr.Event.P50), bench.F("event_max", wr.Event.Max),
+			bench.F("initial_first", wr.InitialFirst), bench.F("initial_all", wr.InitialAll), bench.F("initial_items", wr.Items),
 			watchList)
-		c.emitMemory("after-watches-" + *label)
+		c.emitMemory(w, "after-watches-"+*label)
 	}
 	return nil
 }
 
 // emitEtcdSize prints etcd's database size, to tell the server's memory
 // from the data's.
-func emitEtcdSize(ctx context.Context, url string, n int) {
+func emitEtcdSize(ctx context.Context, w io.Writer, url string, n int) {
 	etcd, err := bench.NewEtcd(url)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "etcd size: %v\n", err)
@@ -366,7 +342,7 @@ func emitEtcdSize(ctx context.Context, url string, n int) {
 		fmt.Fprintf(os.Stderr, "etcd size: %v\n", err)
 		return
 	}
-	bench.Emit(os.Stdout, "scale etcd", bench.F("vms", n), bench.F("db_size", bench.MiB(st.DbSize)),
+	bench.Emit(w, "scale etcd", bench.F("vms", n), bench.F("db_size", bench.MiB(st.DbSize)),
 		bench.F("db_in_use", bench.MiB(st.DbSizeInUse)))
 }
 

@@ -1,0 +1,578 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
+)
+
+// runUsage is the help of `vm-bench run`, which `make bench` runs.
+const runUsage = `Usage: vm-bench run [flags] (hack/bench.sh builds vm-bench and runs this)
+
+Runs the benchmarks against real processes on this machine: one etcd 3.7.0
+(fsync on, data on disk under the output directory) and one vm-apiserver in
+front of it, standalone, over HTTPS with client certificates. It prints one
+line per figure ("BENCH ..."), the ratio lines A/B, A/C and A/D, the goals,
+the profile hot spots and the micro-benchmarks. Everything printed is also
+kept in <out>/results.txt.
+
+Phases:
+  1. etcd and server 1 (watch cache on); start-up time on an empty store
+  2. the action cells: method x VM count x concurrency, methods side by side
+  3. one profiled action cell (CPU and allocations, from /debug/pprof)
+  4. scale: create N VMs; RSS; full and paged LISTs; watches
+  5. server 2 on the same etcd: start-up time with N VMs stored
+  6. server 3 with --watch-cache=false: the same LISTs and watches from etcd
+  7. micro-benchmarks (go test -bench -benchmem)
+
+Each flag's default comes from the environment variable named with it.
+The default run takes about 5 minutes on the 2-core machine of
+docs/benchmarks.md. A quick run: hack/bench.sh --cell 2s --scale-n 10000 --micro 0
+
+Flags:
+`
+
+// runConfig are the settings of a run.
+type runConfig struct {
+	cell, warmup, vms, concurrency, methods string
+	scaleN                                  int
+	profile, profileMethods                 string
+	micro, microTime                        string
+	out                                     string
+	serverEnv, serverArgs, serverBin        string
+}
+
+// shares are the parts of the server whose share of its CPU profile the
+// run prints, each a regular expression on the stack (-focus); they may
+// overlap, e.g. GC assists inside the field manager.
+var shares = []struct{ name, focus string }{
+	{"gc", `runtime\.gcBgMarkWorker$|runtime\.gcAssistAlloc$|runtime\.bgsweep$|runtime\.bgscavenge$`},
+	{"alloc", `runtime\.mallocgc$`},
+	{"field_manager", `managedfields/internal\.\(\*FieldManager\)\.Update$`},
+	{"x509_authn", `request/x509\.\(\*Authenticator\)\.AuthenticateRequest$`},
+	{"etcd_client", `go\.etcd\.io/etcd/client|google\.golang\.org/grpc`},
+	{"http2", `golang\.org/x/net/http2`},
+	{"stack_growth", `runtime\.newstack$`},
+	{"json_encode", `serializer/json\.\(\*Serializer\)\.Encode$`},
+	{"json_decode", `serializer/json\.\(\*Serializer\)\.Decode$`},
+	{"cached_reencode", `etcd3\.\(\*store\)\.getStateFromObject$`},
+	{"response_write", `responsewriters\.WriteObjectNegotiated$`},
+	{"watch_cache", `cacher\.\(\*watchCache\)|cacher\.\(\*Cacher\)\.(dispatchEvents|dispatchEvent|processEvent)|etcd3\.\(\*watchChan\)`},
+	{"validation", `ValidateUpdate$`},
+	{"decide", `virtualmachine\.Decide$`},
+}
+
+// microPackages are the packages whose benchmarks phase 7 runs.
+var microPackages = []string{"./pkg/registry/virtualmachine/", "./pkg/registry/virtualmachine/storage/", "./pkg/apis/kubevirt/install/"}
+
+// benchRun is one run: its settings, its output and the processes it runs.
+type benchRun struct {
+	runConfig
+	root    string
+	stdout  io.Writer // the terminal and results.txt
+	results string
+	server  string // vm-apiserver's binary
+	etcd    *framework.Etcd
+	vm      *framework.Process
+	apiURL  string
+	apiPort int
+}
+
+// stopGrace is how long a process may take to exit after SIGTERM.
+const stopGrace = 2 * time.Minute
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var c runConfig
+	str := func(p *string, name, env, def, usage string) {
+		fs.StringVar(p, name, envOr(env, def), usage+" ("+env+")")
+	}
+	str(&c.cell, "cell", "BENCH_CELL", "5s", "measured seconds per cell")
+	str(&c.warmup, "warmup", "BENCH_WARMUP", "1s", "unmeasured warm-up per cell")
+	str(&c.vms, "vms", "BENCH_VMS", "1,100", "VM set sizes")
+	str(&c.concurrency, "concurrency", "BENCH_CONCURRENCY", "1,8,64", "worker counts")
+	str(&c.methods, "methods", "BENCH_METHODS", "A,B,C,D", "methods")
+	scaleN := fs.String("scale-n", envOr("BENCH_SCALE_N", "100000"), "VMs of the scale figures, 0 skips them (BENCH_SCALE_N)")
+	str(&c.profile, "profile", "BENCH_PROFILE", "1", "1 profiles one cell per method of --profile-methods")
+	str(&c.profileMethods, "profile-methods", "BENCH_PROFILE_METHODS", "A", "methods profiled at 100 VMs, c=64")
+	str(&c.micro, "micro", "BENCH_MICRO", "1", "1 runs the micro-benchmarks")
+	str(&c.microTime, "micro-time", "BENCH_MICRO_TIME", "300ms", "-benchtime of the micro-benchmarks")
+	str(&c.out, "out", "BENCH_OUT", "", "output directory, default <repository>/_output/bench")
+	str(&c.serverEnv, "server-env", "BENCH_SERVER_ENV", "", "environment of the server, e.g. GOGC=200")
+	str(&c.serverArgs, "server-args", "BENCH_SERVER_ARGS", "", "extra server flags, e.g. --watch-cache=false")
+	str(&c.serverBin, "server-bin", "BENCH_SERVER_BIN", "", "a vm-apiserver binary to measure instead of building this tree's")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), runUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unknown argument: %s (see --help)", fs.Arg(0))
+	}
+	var err error
+	if c.scaleN, err = strconv.Atoi(*scaleN); err != nil {
+		return fmt.Errorf("--scale-n: %w", err)
+	}
+	root, err := framework.RepoRoot()
+	if err != nil {
+		return err
+	}
+	// Relative paths (the seed VM, the packages, --out) are the repository's.
+	if err := os.Chdir(root); err != nil {
+		return err
+	}
+	if c.out == "" {
+		c.out = filepath.Join(root, "_output", "bench")
+	}
+	if c.serverBin != "" {
+		// Read before --out is emptied, should it lie there.
+		if c.serverBin, err = filepath.Abs(c.serverBin); err != nil {
+			return err
+		}
+	}
+	b := &benchRun{runConfig: c, root: root}
+	return b.run(ctx, stdout)
+}
+
+func (b *benchRun) run(ctx context.Context, stdout io.Writer) (err error) {
+	started := time.Now()
+	// A fresh run every time: the figures must not depend on an earlier one.
+	var serverBin []byte
+	if b.serverBin != "" {
+		if serverBin, err = os.ReadFile(b.serverBin); err != nil {
+			return err
+		}
+	}
+	if err := os.RemoveAll(b.out); err != nil {
+		return err
+	}
+	for _, d := range []string{"bin", "profiles"} {
+		if err := os.MkdirAll(filepath.Join(b.out, d), 0o755); err != nil {
+			return err
+		}
+	}
+	b.results = filepath.Join(b.out, "results.txt")
+	results, err := os.Create(b.results)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = results.Close() }()
+	// Everything printed also goes to the results file.
+	b.stdout = io.MultiWriter(stdout, results)
+	defer b.cleanup()
+
+	logf("building vm-apiserver")
+	b.server = filepath.Join(b.out, "bin", "vm-apiserver")
+	if serverBin != nil {
+		if err := os.WriteFile(b.server, serverBin, 0o755); err != nil {
+			return err
+		}
+	} else if err := command(ctx, os.Stderr, "go", "build", "-trimpath", "-o", b.server, "./cmd/vm-apiserver"); err != nil {
+		// Built like `make build` (trimpath) but into the output directory,
+		// so that bin/ keeps its version-stamped binary.
+		return err
+	}
+	logf("getting etcd (built once, then cached)")
+	// It prints where it put etcd; FindBinaries knows that already.
+	if err := command(ctx, io.Discard, "hack/build-test-binaries.sh", "etcd"); err != nil {
+		return err
+	}
+	bins, err := framework.FindBinaries()
+	if err != nil {
+		return err
+	}
+	if err := bins.Check(framework.BinEtcd); err != nil {
+		return err
+	}
+
+	if err := b.printMachine(ctx, bins.Etcd); err != nil {
+		return err
+	}
+
+	// --- etcd ---
+	b.etcd, err = framework.NewEtcd(bins.Etcd, b.out, "etcd", filepath.Join(b.out, "etcd"), fmt.Sprintf("--quota-backend-bytes=%d", 8<<30))
+	if err != nil {
+		return err
+	}
+	if b.apiPort, err = freePort(); err != nil {
+		return err
+	}
+	b.apiURL = fmt.Sprintf("https://127.0.0.1:%d", b.apiPort)
+	logf("starting etcd on %s (data in %s, fsync on)", b.etcd.URL, b.etcd.DataDir)
+	if err := b.etcd.Start(); err != nil {
+		return err
+	}
+	if err := b.etcd.WaitHealthy(ctx, 30*time.Second); err != nil {
+		return fmt.Errorf("%w\n%s", err, b.etcd.Tail(100))
+	}
+
+	// --- actions ---
+	if err := b.startServer(ctx, "empty", 0); err != nil {
+		return err
+	}
+	actionArgs := append(b.common(),
+		"--etcd", b.etcd.URL, "--vms", b.vms, "--concurrency", b.concurrency, "--methods", b.methods,
+		"--warmup", b.warmup, "--duration", b.cell, "--seed", "artifacts/examples/vm-cirros.yaml",
+		"--etcd-pid", strconv.Itoa(b.etcd.Pid()))
+	if b.profile == "1" {
+		actionArgs = append(actionArgs, "--profile-dir", b.profiles(), "--profile-methods", b.profileMethods, "--profile-cell", "100,64")
+	}
+	logf("action cells: methods %s, VMs %s, concurrency %s, %s + %s each", b.methods, b.vms, b.concurrency, b.warmup, b.cell)
+	if err := actions(ctx, actionArgs, b.stdout); err != nil {
+		return fmt.Errorf("actions: %w", err)
+	}
+
+	// The hot spots, kept in files; the heads are printed as comments.
+	if b.profile == "1" {
+		if err := b.printProfiles(ctx); err != nil {
+			return err
+		}
+	}
+
+	// --- scale ---
+	if b.scaleN > 0 {
+		if err := b.scale(ctx); err != nil {
+			return err
+		}
+	}
+	b.stopServer()
+
+	// --- micro-benchmarks ---
+	if b.micro == "1" {
+		logf("micro-benchmarks (-benchtime %s)", b.microTime)
+		if err := b.microBenchmarks(ctx); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintf(b.stdout, "BENCH done seconds=%d results=%s\n", int(time.Since(started).Seconds()), b.results)
+	return nil
+}
+
+// scale runs phases 4 to 6.
+func (b *benchRun) scale(ctx context.Context) error {
+	n := strconv.Itoa(b.scaleN)
+	logf("scale: creating %d VMs", b.scaleN)
+	err := scale(ctx, append(b.common(), "--etcd", b.etcd.URL, "--n", n,
+		"--seed", "artifacts/examples/vm-cirros.yaml", "--label", "watch-cache", "--profile-dir", b.profiles()), b.stdout)
+	if err != nil {
+		return fmt.Errorf("scale: %w", err)
+	}
+	if b.profile == "1" {
+		if err := b.top(ctx, "inuse", filepath.Join(b.profiles(), "after-create-heap.pprof"), "-sample_index=inuse_space", "-nodecount=25"); err != nil {
+			return err
+		}
+	}
+	b.stopServer()
+
+	if err := b.startServer(ctx, "restart", b.scaleN); err != nil {
+		return err
+	}
+	b.stopServer()
+
+	if err := b.startServer(ctx, "no-watch-cache", 0, "--watch-cache=false"); err != nil {
+		return err
+	}
+	if err := scale(ctx, append(b.common(), "--n", n, "--create=false", "--label", "etcd"), b.stdout); err != nil {
+		return fmt.Errorf("scale: %w", err)
+	}
+	return nil
+}
+
+// common are the flags of every phase that talks to the server.
+func (b *benchRun) common() []string {
+	return []string{"--server", b.apiURL, "--data-dir", b.dataDir(), "--server-pid", strconv.Itoa(b.vm.Pid())}
+}
+
+func (b *benchRun) dataDir() string  { return filepath.Join(b.out, "server") }
+func (b *benchRun) profiles() string { return filepath.Join(b.out, "profiles") }
+
+// startServer starts vm-apiserver on the bench etcd, its output in
+// server-<label>.log, and prints its start-up time: until /readyz, and
+// until the watch cache holds n VMs.
+func (b *benchRun) startServer(ctx context.Context, label string, n int, flags ...string) error {
+	logf("starting vm-apiserver (%s) on %s", label, b.apiURL)
+	args := append([]string{"--data-dir", b.dataDir(), "--etcd-servers", b.etcd.URL,
+		"--secure-port", strconv.Itoa(b.apiPort), "--bind-address", "127.0.0.1", "--runtime", "none"},
+		strings.Fields(b.serverArgs)...)
+	b.vm = framework.NewProcess(b.out, "server-"+label, b.server, append(args, flags...)...)
+	b.vm.Env = strings.Fields(b.serverEnv)
+	since := time.Now()
+	if err := b.vm.Start(); err != nil {
+		return err
+	}
+	err := startup(ctx, append(b.common(), "--since-ns", strconv.FormatInt(since.UnixNano(), 10),
+		"--label", label, "--n", strconv.Itoa(n), "--namespace", "scale"), b.stdout)
+	if err != nil {
+		return fmt.Errorf("startup: %w\n%s", err, b.vm.Tail(30))
+	}
+	return nil
+}
+
+// stopServer stops the server and waits until it has exited.
+func (b *benchRun) stopServer() {
+	if err := b.vm.Stop(stopGrace); err != nil {
+		logf("%v", err)
+	}
+}
+
+// cleanup stops whatever still runs.
+func (b *benchRun) cleanup() {
+	b.stopServer()
+	if b.etcd != nil {
+		if err := b.etcd.Stop(stopGrace); err != nil {
+			logf("%v", err)
+		}
+	}
+}
+
+// printMachine prints what the figures were measured on and with.
+func (b *benchRun) printMachine(ctx context.Context, etcd string) error {
+	goVersion, err := output(ctx, "go", "env", "GOVERSION")
+	if err != nil {
+		return err
+	}
+	commit, err := output(ctx, "git", "rev-parse", "--short=12", "HEAD")
+	if err != nil {
+		commit = "unknown"
+	}
+	if status, err := output(ctx, "git", "status", "--porcelain"); err == nil && status != "" {
+		commit += "-dirty"
+	}
+	kernel, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return err
+	}
+	loadavg, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return err
+	}
+	load := strings.Fields(string(loadavg))
+	memKB, err := strconv.ParseFloat(procField("/proc/meminfo", "MemTotal", 1), 64)
+	if err != nil {
+		return fmt.Errorf("reading MemTotal: %w", err)
+	}
+	cpu := strings.ReplaceAll(procField("/proc/cpuinfo", "model name", 0), " ", "_")
+	fmt.Fprintf(b.stdout, "BENCH machine nproc=%d mem=%.1fGiB cpu=%s go=%s kernel=%s date=%s commit=%s load=%s\n",
+		runtime.NumCPU(), memKB/1048576, cpu, goVersion, strings.TrimSpace(string(kernel)),
+		time.Now().UTC().Format("2006-01-02T15:04:05Z"), commit, strings.Join(load[:min(3, len(load))], ","))
+
+	etcdVersion, err := output(ctx, etcd, "--version")
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(etcdVersion, "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && strings.Contains(line, "etcd Version") {
+			etcdVersion = f[2]
+			break
+		}
+	}
+	serverBin := b.serverBin
+	if serverBin == "" {
+		serverBin = "built"
+	}
+	fmt.Fprintf(b.stdout, "BENCH settings cell=%s warmup=%s vms=%s concurrency=%s methods=%s scale_n=%d etcd=%s fsync=on server_env=%s server_args=%s server_bin=%s\n",
+		b.cell, b.warmup, b.vms, b.concurrency, b.methods, b.scaleN, etcdVersion,
+		strings.ReplaceAll(b.serverEnv, " ", ","), strings.ReplaceAll(b.serverArgs, " ", ","), serverBin)
+	return nil
+}
+
+// procField returns the value of the first line of a /proc file that
+// starts with key: the whole value (field 0) or its n-th word.
+func procField(file, key string, n int) string {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || !strings.HasPrefix(k, key) {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		if n == 0 {
+			return v
+		}
+		if f := strings.Fields(v); len(f) >= n {
+			return f[n-1]
+		}
+		return ""
+	}
+	return ""
+}
+
+// printProfiles prints, for each CPU profile, the shares of the server's
+// CPU, and the heads of the pprof tables of every profile.
+func (b *benchRun) printProfiles(ctx context.Context) error {
+	cpu, err := filepath.Glob(filepath.Join(b.profiles(), "*-cpu.pprof"))
+	if err != nil {
+		return err
+	}
+	for _, f := range cpu {
+		if err := b.printShares(ctx, f); err != nil {
+			return err
+		}
+		if err := b.top(ctx, "cpu", f, "-nodecount=40"); err != nil {
+			return err
+		}
+		if err := b.top(ctx, "cpu-cum", f, "-cum", "-nodecount=80"); err != nil {
+			return err
+		}
+	}
+	allocs, err := filepath.Glob(filepath.Join(b.profiles(), "*-allocs.pprof"))
+	if err != nil {
+		return err
+	}
+	for _, f := range allocs {
+		if err := b.top(ctx, "alloc-space", f, "-sample_index=alloc_space", "-nodecount=40"); err != nil {
+			return err
+		}
+		if err := b.top(ctx, "alloc-objects", f, "-sample_index=alloc_objects", "-nodecount=40"); err != nil {
+			return err
+		}
+	}
+	return b.top(ctx, "inuse", filepath.Join(b.profiles(), "after-actions-heap.pprof"), "-sample_index=inuse_space", "-nodecount=25")
+}
+
+// showing is pprof's line that gives the share of the focused nodes.
+var showing = regexp.MustCompile(`^Showing nodes accounting for [^,]*, ([0-9.]*%) of `)
+
+// printShares prints, for a CPU profile, the share of the server's CPU
+// spent under each of the parts in shares.
+func (b *benchRun) printShares(ctx context.Context, file string) error {
+	line := "BENCH cpu-share profile=" + strings.TrimSuffix(filepath.Base(file), "-cpu.pprof")
+	for _, s := range shares {
+		out, err := output(ctx, "go", "tool", "pprof", "-top", "-nodecount=1000000", "-focus="+s.focus, b.server, file)
+		if err != nil {
+			return err
+		}
+		pct := "0%"
+		for _, l := range strings.Split(out, "\n") {
+			if m := showing.FindStringSubmatch(l); m != nil {
+				pct = m[1]
+			}
+		}
+		line += " " + s.name + "=" + pct
+	}
+	fmt.Fprintln(b.stdout, line)
+	return nil
+}
+
+// top writes pprof's table of a profile to <profile>.<name>.top and prints
+// its first lines as comments. A profile pprof cannot read is skipped.
+func (b *benchRun) top(ctx context.Context, name, file string, flags ...string) error {
+	table := strings.TrimSuffix(file, ".pprof") + "." + name + ".top"
+	out, err := rawOutput(ctx, "go", append(append([]string{"tool", "pprof", "-top"}, flags...), b.server, file)...)
+	if writeErr := os.WriteFile(table, []byte(out), 0o644); writeErr != nil {
+		return writeErr
+	}
+	if err != nil {
+		return nil
+	}
+	fmt.Fprintf(b.stdout, "# %s: %s\n", name, table)
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	for i, l := range lines {
+		if strings.Contains(l, "flat%") {
+			for _, l := range lines[i:min(len(lines), i+16)] {
+				fmt.Fprintf(b.stdout, "#   %s\n", l)
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// microBenchmarks runs the benchmarks of microPackages and prints their
+// result lines.
+func (b *benchRun) microBenchmarks(ctx context.Context) error {
+	args := append([]string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", b.microTime}, microPackages...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	printed := 0
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if l := sc.Text(); strings.HasPrefix(l, "Benchmark") || strings.HasPrefix(l, "pkg:") {
+			fmt.Fprintln(b.stdout, l)
+			printed++
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		return fmt.Errorf("micro-benchmarks: %w", err)
+	}
+	if printed == 0 {
+		return errors.New("micro-benchmarks: no result")
+	}
+	return nil
+}
+
+// command runs a program with its stdout on stdout and its stderr on
+// stderr.
+func command(ctx context.Context, stdout io.Writer, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+// output runs a program and returns its stdout, trimmed; its stderr is
+// dropped.
+func output(ctx context.Context, name string, args ...string) (string, error) {
+	out, err := rawOutput(ctx, name, args...)
+	return strings.TrimSpace(out), err
+}
+
+// rawOutput runs a program and returns its stdout; its stderr is dropped.
+func rawOutput(ctx context.Context, name string, args ...string) (string, error) {
+	out, err := exec.CommandContext(ctx, name, args...).Output()
+	return string(out), err
+}
+
+// freePort returns a free loopback port.
+func freePort() (int, error) {
+	ports, err := framework.FreePorts(1)
+	if err != nil {
+		return 0, err
+	}
+	return ports[0], nil
+}
+
+// logf prints progress on stderr.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[bench %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+// envOr is the value of the environment variable name, or def if it is
+// empty.
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

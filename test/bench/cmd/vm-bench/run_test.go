@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
+)
+
+// TestRun runs the whole benchmark at its smallest (one-second cells, one
+// VM, ten VMs to scale) against this tree's bin/vm-apiserver, and checks
+// what `make bench` prints: every kind of line, in the format of each.
+func TestRun(t *testing.T) {
+	framework.RequireSuite(t, "bench")
+	bins := framework.RequireBinaries(t, framework.BinVMAPIServer)
+	root, err := framework.RepoRoot()
+	require.NoError(t, err)
+	// run changes to the repository; this puts the directory back after.
+	t.Chdir(root)
+	out := t.TempDir()
+
+	var stdout bytes.Buffer
+	err = run(context.Background(), []string{
+		"--cell", "1s", "--warmup", "200ms", "--vms", "1", "--concurrency", "1",
+		"--scale-n", "10", "--profile", "1", "--micro", "0",
+		"--out", out, "--server-bin", bins.VMAPIServer,
+	}, &stdout)
+	require.NoError(t, err, stdout.String())
+
+	results, err := os.ReadFile(filepath.Join(out, "results.txt"))
+	require.NoError(t, err)
+	assert.Equal(t, stdout.String(), string(results), "results.txt holds what was printed")
+
+	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
+	f := `\S+`
+	want := []struct {
+		re    string
+		count int // 0: one or more
+	}{
+		{`BENCH machine nproc=\d+ mem=[0-9.]+GiB cpu=\S* go=go\S+ kernel=\S+ date=\S+Z commit=\S+ load=[0-9.]+,[0-9.]+,[0-9.]+`, 1},
+		{`BENCH settings cell=1s warmup=200ms vms=1 concurrency=1 methods=A,B,C,D scale_n=10 etcd=3\.7\.0 fsync=on server_env= server_args= server_bin=\S+`, 1},
+		{`BENCH startup label=empty vms=0 readyz=` + f, 1},
+		{`BENCH startup label=restart vms=10 readyz=` + f + ` full_list_from_cache=` + f + ` items=10`, 1},
+		{`BENCH startup label=no-watch-cache vms=0 readyz=` + f, 1},
+		{`BENCH memory phase=\S+ rss=[0-9.]+MiB peak_rss=[0-9.]+MiB`, 9},
+		{`BENCH client proto=HTTP/2\.0 tls=client-certificate encoding=json pick=own`, 1},
+		{`BENCH action method=[ABCD] vms=1 c=1 flips/s=` + f + ` p50=` + f + ` .*`, 4},
+		{`BENCH ratio A/[BCD] vms=1 c=1 flips/s=` + f + ` p50=` + f + ` p99=` + f, 3},
+		{`BENCH goal \S+ vms=1 c=1 value=` + f + ` result=(met|missed)`, 1},
+		{`BENCH profile method=A vms=100 c=64 flips/s=` + f + ` files=\S+-cpu\.pprof,\S+-allocs\.pprof`, 1},
+		{`BENCH cpu-share profile=A-vms100-c64 gc=[0-9.]+% alloc=[0-9.]+% .* decide=[0-9.]+%`, 1},
+		{`# (cpu|cpu-cum|alloc-space|alloc-objects|inuse): \S+\.top`, 6},
+		{`#   .*`, 0},
+		{`BENCH scale create vms=10 c=32 creates/s=` + f + ` .*`, 1},
+		{`BENCH scale etcd vms=10 db_size=` + f + ` db_in_use=` + f, 1},
+		{`BENCH scale (full-list|full-list-rv0|paged-list) server=(watch-cache|etcd) vms=10 items=10 .* from_cache=\d+/\d+`, 6},
+		{`BENCH scale watch server=(watch-cache|etcd) vms=10 .* initial_items=10 .*`, 2},
+		{`BENCH done seconds=\d+ results=` + regexp.QuoteMeta(filepath.Join(out, "results.txt")), 1},
+	}
+	matched := make([]bool, len(lines))
+	for _, w := range want {
+		re := regexp.MustCompile("^" + w.re + "$")
+		n := 0
+		for i, l := range lines {
+			if re.MatchString(l) {
+				n++
+				matched[i] = true
+			}
+		}
+		if w.count == 0 {
+			assert.Positive(t, n, "lines like %s", w.re)
+		} else {
+			assert.Equal(t, w.count, n, "lines like %s", w.re)
+		}
+	}
+	for i, l := range lines {
+		assert.True(t, matched[i], "unexpected line: %s", l)
+	}
+	assert.True(t, strings.HasPrefix(lines[len(lines)-1], "BENCH done "), "the last line")
+
+	for _, f := range []string{"etcd.log", "server-empty.log", "server-restart.log", "server-no-watch-cache.log", "profiles/after-actions-heap.pprof"} {
+		assert.FileExists(t, filepath.Join(out, f))
+	}
+}

@@ -1,0 +1,19 @@
+// Package framework is what the test suites of vm-apiserver share:
+//
+//   - StartServer: a vm-apiserver inside the test process, on an embedded
+//     etcd and with standalone TLS, for end-to-end tests over HTTPS;
+//   - Process: a program run as its own process (etcd, kube-apiserver,
+//     vm-apiserver), with its output in a log file, which can be stopped,
+//     killed, paused and started again; Etcd runs etcd that way;
+//   - CA and KeyPair: certificate authorities, serving and client
+//     certificates, written as PEM files;
+//   - FindBinaries: etcd, kube-apiserver and kubectl as
+//     hack/build-test-binaries.sh builds them, and bin/vm-apiserver;
+//   - Poll: waiting for a condition, with the reason it did not hold;
+//   - NewEtcdStorage: the VM resource's storage options on an etcd inside
+//     the test process, for storage tests;
+//   - RequireSuite: the switch that turns a heavy suite on
+//     (VM_APISERVER_SUITE).
+//
+// Nothing under pkg/ or cmd/ may import it.
+package framework
