@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -89,13 +91,12 @@ type logRecorder struct{}
 
 // Eventf logs the Event.
 func (logRecorder) Eventf(regarding, _ runtime.Object, eventtype, reason, action, note string, args ...interface{}) {
-	obj := regarding
-	name := ""
-	if o, ok := obj.(interface{ GetNamespace() string }); ok {
-		name = o.GetNamespace() + "/"
+	object := ""
+	switch o := regarding.(type) {
+	case *corev1.ObjectReference:
+		object = o.Namespace + "/" + o.Name
+	case metav1.Object:
+		object = o.GetNamespace() + "/" + o.GetName()
 	}
-	if o, ok := obj.(interface{ GetName() string }); ok {
-		name += o.GetName()
-	}
-	klog.InfoS("Event", "object", name, "type", eventtype, "reason", reason, "action", action, "note", fmt.Sprintf(note, args...))
+	klog.InfoS("Event", "object", object, "type", eventtype, "reason", reason, "action", action, "note", fmt.Sprintf(note, args...))
 }

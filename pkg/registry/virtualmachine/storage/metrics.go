@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"sync"
 	"time"
 
@@ -67,7 +68,8 @@ func actionResult(dryRun, denied bool, err error) string {
 	case apierrors.IsConflict(err):
 		return resultConflict
 	}
-	if status, ok := err.(apierrors.APIStatus); ok { //nolint:errorlint // API errors are returned unwrapped, as apierrors does
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
 		if code := status.Status().Code; code >= 400 && code < 500 {
 			return resultInvalid
 		}

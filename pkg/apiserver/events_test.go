@@ -1,0 +1,46 @@
+package apiserver
+
+import (
+	"bytes"
+	"flag"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/flowcontrol"
+	"k8s.io/component-base/metrics/testutil"
+	"k8s.io/klog/v2"
+)
+
+func TestLogRecorderNamesTheObject(t *testing.T) {
+	var buf bytes.Buffer
+	flags := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(flags)
+	assert.NoError(t, flags.Set("logtostderr", "false"))
+	klog.SetOutput(&buf)
+	defer klog.SetOutput(nil)
+
+	logRecorder{}.Eventf(&corev1.ObjectReference{Namespace: "ns", Name: "vm"}, nil, corev1.EventTypeNormal, "StopRequested", "Stop", "%s requested by %s", "stop", "alice")
+	klog.Flush()
+	assert.Contains(t, buf.String(), `"Event" object="ns/vm" type="Normal" reason="StopRequested" action="Stop" note="stop requested by alice"`)
+}
+
+func TestLimitedRecorderDropsPastTheRate(t *testing.T) {
+	// Registers the dropped-events counter, as the server does.
+	recorder, _, err := newEventRecorder(nil)
+	assert.NoError(t, err)
+	assert.IsType(t, logRecorder{}, recorder, "standalone: Events are logged")
+
+	fake := events.NewFakeRecorder(10)
+	r := limitedRecorder{EventRecorder: fake, limiter: flowcontrol.NewFakeAlwaysRateLimiter()}
+	r.Eventf(&corev1.ObjectReference{}, nil, corev1.EventTypeNormal, "A", "a", "one")
+	assert.Len(t, fake.Events, 1)
+
+	before, _ := testutil.GetCounterMetricValue(droppedEvents)
+	r = limitedRecorder{EventRecorder: fake, limiter: flowcontrol.NewFakeNeverRateLimiter()}
+	r.Eventf(&corev1.ObjectReference{}, nil, corev1.EventTypeNormal, "B", "b", "two")
+	assert.Len(t, fake.Events, 1, "nothing recorded past the rate")
+	after, _ := testutil.GetCounterMetricValue(droppedEvents)
+	assert.Equal(t, before+1, after)
+}
