@@ -46,14 +46,16 @@ kubectl:
 	hack/build-test-binaries.sh kubectl
 	@mkdir -p $(BIN) && cp -f .cache/bin/*/kubectl $(BIN)/kubectl && echo "kubectl is in $(BIN)/kubectl"
 
-## test: unit, storage, end-to-end, short fuzz, integration and bounded reliability tests
+## test: lint, unit, storage, end-to-end, short fuzz, bench harness, integration and bounded reliability tests, with a timing summary
 .PHONY: test
-test: test-unit test-fuzz test-integration test-reliability-short
+test:
+	@MAKE="$(MAKE)" hack/run-stages.sh lint test-unit test-fuzz test-bench test-integration test-reliability-short
 
 ## test-unit: unit, storage (in-process etcd) and end-to-end (HTTPS) tests, with -race
 .PHONY: test-unit
 test-unit: deps
 	hack/build-test-binaries.sh kubectl
+	hack/ensure-prometheus.sh
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## test-fuzz: run each fuzz target for FUZZTIME
@@ -81,18 +83,29 @@ test-reliability-short: build
 bench: build
 	hack/bench.sh
 
+## test-bench: a one-second run of the benchmark harness, checking what `make bench` prints
+.PHONY: test-bench
+test-bench: build
+	VM_APISERVER_SUITE=bench $(GO) test -count=1 ./test/bench/...
+
 ## generate: regenerate deepcopy, conversion, defaults, OpenAPI and the client
 .PHONY: generate
 generate:
 	hack/update-codegen.sh
 
-## verify: gofmt, go vet, go.mod tidiness and generated code
+## verify: gofmt, go vet, lint, go.mod tidiness and generated code; edits nothing
 .PHONY: verify
 verify: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(MAKE) --no-print-directory lint
 	hack/verify-gomod.sh
 	hack/verify-codegen.sh
+
+## lint: golangci-lint (pinned in hack/tools/go.mod) over both modules, with .golangci.yml
+.PHONY: lint
+lint:
+	hack/lint.sh
 
 ## clean: remove build output and the default data dir
 .PHONY: clean

@@ -21,9 +21,6 @@ MODDIR="${ROOT}/test/integration"
 CACHE="${VM_APISERVER_TEST_CACHE:-${ROOT}/.cache/bin}"
 
 cd "${MODDIR}"
-# -mod=mod lets the nested module pick up requirements the main module gained
-# since test/integration/go.sum was last tidied.
-export GOFLAGS="${GOFLAGS:-} -mod=mod"
 
 kube_version=$(go list -m -f '{{.Version}}' k8s.io/kubernetes)
 etcd_version=$(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)

@@ -2,9 +2,9 @@
 # Runs the conformance suite in test/integration: vm-apiserver behind a real
 # kube-apiserver, with a real etcd and a real kubectl (see docs/deploy.md for
 # what it checks). It builds what it needs first:
-#   - bin/vm-apiserver, when it is missing or older than a source file (make
-#     test-integration builds it first, with the version stamped), unless
-#     VM_APISERVER_BIN names a binary to test;
+#   - bin/vm-apiserver, with `make build` (so it is version stamped), when it
+#     is missing or older than a source file, unless VM_APISERVER_BIN names a
+#     binary to test;
 #   - kube-apiserver, kubectl and etcd, cached under .cache/bin/<version>/.
 #
 # Usage: hack/test-integration.sh [go test flags], e.g. -run TestActions -v
@@ -20,7 +20,7 @@ if [[ -z "${VM_APISERVER_BIN:-}" ]]; then
   if [[ ! -x "${VM_APISERVER_BIN}" ]] ||
      [[ -n "$(find cmd pkg go.mod go.sum -newer "${VM_APISERVER_BIN}" -print -quit)" ]]; then
     echo "building bin/vm-apiserver" >&2
-    go build -o bin/vm-apiserver ./cmd/vm-apiserver
+    make --no-print-directory build >&2
   fi
 fi
 export VM_APISERVER_BIN
@@ -33,10 +33,8 @@ echo "binaries ready after $((SECONDS - start))s" >&2
 export VM_APISERVER_SUITE=integration
 
 cd test/integration
-# -mod=mod: the nested module follows requirements that the main module
-# gained since test/integration/go.sum was last tidied.
 # -p 1: one test binary at a time; the suite owns real processes and ports.
 status=0
-GOFLAGS="${GOFLAGS:-} -mod=mod" go test -count=1 -p 1 -timeout=20m "$@" ./... || status=$?
+go test -count=1 -p 1 -timeout=20m "$@" ./... || status=$?
 echo "test-integration finished in $((SECONDS - start))s (exit ${status})" >&2
 exit "${status}"

@@ -36,7 +36,7 @@ done
 
 if [[ -z "${VM_APISERVER_BIN:-}" ]]; then
   echo "building bin/vm-apiserver" >&2
-  go build -o bin/vm-apiserver ./cmd/vm-apiserver
+  make --no-print-directory build >&2
   VM_APISERVER_BIN="${ROOT}/bin/vm-apiserver"
 fi
 export VM_APISERVER_BIN
