@@ -132,9 +132,10 @@ func (r *ActionREST) perform(ctx context.Context, name string, req *http.Request
 		if err != nil {
 			return nil, err
 		}
-		tracked, ok := r.fields.UpdateNoErrors(vm, out, manager).(*kubevirt.VirtualMachine)
+		result := r.fields.UpdateNoErrors(vm, out, manager)
+		tracked, ok := result.(*kubevirt.VirtualMachine)
 		if !ok {
-			return nil, apierrors.NewInternalError(fmt.Errorf("the field manager returned %T, not a VirtualMachine", tracked))
+			return nil, apierrors.NewInternalError(fmt.Errorf("the field manager returned %T, not a VirtualMachine", result))
 		}
 		mutated, err := r.mutate(ctx, admit, attributes(tracked, vm), objects, tracked)
 		denied = denied || err != nil
