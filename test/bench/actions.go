@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -33,6 +34,12 @@ type ActionsConfig struct {
 	Meter *Meter
 	// Random makes workers draw VMs at random instead of owning them.
 	Random bool
+	// Peer is kube-apiserver serving the VirtualMachine CRD, for P; its
+	// VMs are created there with the same names and spec.
+	Peer *Clients
+	// PeerMeter, if set, is P's Meter: the server it samples is
+	// kube-apiserver.
+	PeerMeter *Meter
 }
 
 // benchVMName names the i-th VM the action cells use.
@@ -61,15 +68,27 @@ func RunActions(ctx context.Context, c *Clients, etcd *clientv3.Client, cfg Acti
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Peer != nil && slices.Contains(cfg.Methods, "P") {
+		if err := EnsureNamespace(ctx, cfg.Peer, cfg.Namespace); err != nil {
+			return nil, err
+		}
+		if _, err := EnsureVMs(ctx, cfg.Peer, cfg.Template, cfg.Namespace, maxOf(cfg.VMCounts)); err != nil {
+			return nil, fmt.Errorf("peer: %w", err)
+		}
+	}
 	var results []CellResult
 	for _, n := range cfg.VMCounts {
 		for _, conc := range cfg.Concurrency {
 			for _, name := range cfg.Methods {
-				m, err := NewMethod(name, c, etcd, cfg.EtcdPrefix, cfg.Namespace, names[:n])
+				m, err := NewMethod(name, c, cfg.Peer, etcd, cfg.EtcdPrefix, cfg.Namespace, names[:n])
 				if err != nil {
 					return results, err
 				}
-				cell := Cell{Method: m, VMs: n, Concurrency: conc, Warmup: cfg.Warmup, Duration: cfg.Duration, Meter: cfg.Meter, Random: cfg.Random}
+				meter := cfg.Meter
+				if name == "P" {
+					meter = cfg.PeerMeter
+				}
+				cell := Cell{Method: m, VMs: n, Concurrency: conc, Warmup: cfg.Warmup, Duration: cfg.Duration, Meter: meter, Random: cfg.Random}
 				r, err := cell.Run(ctx)
 				if err != nil {
 					return results, fmt.Errorf("cell %s vms=%d c=%d: %w", name, n, conc, err)
@@ -120,15 +139,15 @@ func index(results []CellResult) map[cellKey]CellResult {
 	return m
 }
 
-// EmitRatios prints A/B, A/C and A/D for every VM count and concurrency at
-// which both were measured: throughput, p50 and p99 ratios.
+// EmitRatios prints A/B, A/C, A/D and A/P for every VM count and
+// concurrency at which both were measured: throughput, p50 and p99 ratios.
 func EmitRatios(out io.Writer, results []CellResult) {
 	byKey := index(results)
 	for _, r := range results {
 		if r.Method != "A" {
 			continue
 		}
-		for _, peer := range []string{"B", "C", "D"} {
+		for _, peer := range []string{"B", "C", "D", "P"} {
 			p, ok := byKey[cellKey{peer, r.VMs, r.Concurrency}]
 			if !ok {
 				continue

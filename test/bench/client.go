@@ -52,6 +52,8 @@ type Clients struct {
 	VMs *versioned.Clientset
 	// REST is a REST client rooted at kubevirt.io/v1, for raw reads.
 	REST rest.Interface
+	// Config is the configuration the clients were built from.
+	Config *rest.Config
 }
 
 // Connect builds the clients for t.
@@ -65,7 +67,7 @@ func (t Target) Connect() (*Clients, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the clientset: %w", err)
 	}
-	return &Clients{HTTP: hc, VMs: cs, REST: cs.KubevirtV1().RESTClient()}, nil
+	return &Clients{HTTP: hc, VMs: cs, REST: cs.KubevirtV1().RESTClient(), Config: cfg}, nil
 }
 
 // Protocol sends one GET /version on the shared client and returns the

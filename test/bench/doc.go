@@ -2,7 +2,7 @@
 // vm-apiserver and the etcd under it, over HTTPS with the standalone admin
 // client certificate, and prints one line per figure.
 //
-// The action figures compare four ways of flipping a VM between Halted and
+// The action figures compare five ways of flipping a VM between Halted and
 // Always, on the same VMs and one after the other for each concurrency:
 //
 //	A  our action: PUT .../virtualmachines/{name}/start or /stop
@@ -10,6 +10,9 @@
 //	C  the KubeVirt way: GET, then a JSON patch with a test op on spec.runStrategy
 //	D  the etcd floor: clientv3 Get, then a Txn comparing the mod revision
 //	   that puts the same bytes back
+//	P  the peer: C's requests sent to kube-apiserver, which serves the VMs
+//	   from a CRD generated from the same types (package crd), as in a
+//	   KubeVirt cluster
 //
 // cmd/vm-bench is the command `make bench` runs (hack/bench.sh builds it and
 // runs `vm-bench run`): it starts the processes and drives them with this

@@ -24,7 +24,7 @@ const maxRetries = 1000
 
 // Method is one way of flipping a VM between Halted and Always.
 type Method interface {
-	// Name is the method's letter: A, B, C or D.
+	// Name is the method's letter: A, B, C, D or P.
 	Name() string
 	// Prepare runs before each cell, outside the measured time.
 	Prepare(ctx context.Context) error
@@ -34,11 +34,13 @@ type Method interface {
 }
 
 // MethodNames are the methods in the order they run and print.
-var MethodNames = []string{"A", "B", "C", "D"}
+var MethodNames = []string{"A", "B", "C", "D", "P"}
 
 // NewMethod returns the method called name acting on the VMs names in
-// namespace ns. etcdPrefix is the server's --etcd-prefix, needed by D only.
-func NewMethod(name string, c *Clients, etcd *clientv3.Client, etcdPrefix, ns string, names []string) (Method, error) {
+// namespace ns. etcdPrefix is the server's --etcd-prefix, needed by D only;
+// peer is kube-apiserver serving VirtualMachines as a custom resource,
+// needed by P only.
+func NewMethod(name string, c, peer *Clients, etcd *clientv3.Client, etcdPrefix, ns string, names []string) (Method, error) {
 	vms := c.VMs.KubevirtV1().VirtualMachines(ns)
 	switch name {
 	case "A":
@@ -46,14 +48,19 @@ func NewMethod(name string, c *Clients, etcd *clientv3.Client, etcdPrefix, ns st
 	case "B":
 		return &updateMethod{vms: vms, names: names}, nil
 	case "C":
-		return &patchMethod{vms: vms, names: names}, nil
+		return &patchMethod{name: "C", vms: vms, names: names}, nil
+	case "P":
+		if peer == nil {
+			return nil, fmt.Errorf("method P needs the peer kube-apiserver")
+		}
+		return &patchMethod{name: "P", vms: peer.VMs.KubevirtV1().VirtualMachines(ns), names: names}, nil
 	case "D":
 		if etcd == nil {
 			return nil, fmt.Errorf("method D needs an etcd client")
 		}
 		return &etcdMethod{etcd: etcd, prefix: etcdPrefix, ns: ns, names: names}, nil
 	}
-	return nil, fmt.Errorf("unknown method %q (want one of A, B, C, D)", name)
+	return nil, fmt.Errorf("unknown method %q (want one of A, B, C, D, P)", name)
 }
 
 // running reports whether vm's strategy is Always.
@@ -147,13 +154,16 @@ func (m *updateMethod) Flip(ctx context.Context, i int) (int, error) {
 
 // patchMethod is C, what KubeVirt's virt-api does: GET the VM, then a JSON
 // patch that tests spec.runStrategy against what was read and replaces it.
-// A failed test (422) or a conflict starts over.
+// A failed test (422) or a conflict starts over. Against vm-apiserver it is
+// C; against kube-apiserver serving the VirtualMachine CRD it is P, the
+// peer: the requests virt-api sends to a KubeVirt cluster's API server.
 type patchMethod struct {
+	name  string
 	vms   typedv1.VirtualMachineInterface
 	names []string
 }
 
-func (m *patchMethod) Name() string                  { return "C" }
+func (m *patchMethod) Name() string                  { return m.name }
 func (m *patchMethod) Prepare(context.Context) error { return nil }
 
 func (m *patchMethod) Flip(ctx context.Context, i int) (int, error) {

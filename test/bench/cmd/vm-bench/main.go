@@ -5,8 +5,10 @@
 //	                          etcd and the servers, runs every phase below,
 //	                          the profiles and the micro-benchmarks
 //	vm-bench startup ...      wait for a server; print its start-up time
-//	vm-bench actions ...      the A/B/C/D cells, their ratios and the goals
+//	vm-bench actions ...      the A/B/C/D/P cells, their ratios and the goals
 //	vm-bench scale ...        create many VMs; RSS, LIST and watch figures
+//	vm-bench crd              print the VirtualMachine CRD that P's
+//	                          kube-apiserver serves, as YAML
 //
 // The phases also run alone against a server started by hand. Every figure
 // is one line starting with "BENCH"; progress goes to stderr.
@@ -20,14 +22,17 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"sigs.k8s.io/yaml"
 
 	"github.com/vm-apiserver/vm-apiserver/test/bench"
+	"github.com/vm-apiserver/vm-apiserver/test/bench/crd"
 )
 
 func main() {
@@ -46,6 +51,8 @@ func main() {
 		err = actions(ctx, os.Args[2:], os.Stdout)
 	case "scale":
 		err = scale(ctx, os.Args[2:], os.Stdout)
+	case "crd":
+		err = printCRD(os.Stdout)
 	default:
 		usage()
 	}
@@ -56,7 +63,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: vm-bench run|startup|actions|scale [flags]; see -h of each")
+	fmt.Fprintln(os.Stderr, "usage: vm-bench run|startup|actions|scale [flags]; see -h of each. vm-bench crd prints the peer's CRD")
 	os.Exit(2)
 }
 
@@ -143,7 +150,7 @@ func actions(ctx context.Context, args []string, w io.Writer) error {
 	ns := fs.String("namespace", "bench", "namespace of the VMs")
 	vms := fs.String("vms", "1,100", "VM set sizes")
 	conc := fs.String("concurrency", "1,8,64", "worker counts")
-	methods := fs.String("methods", "A,B,C,D", "methods to run (A action, B GET+PUT, C GET+JSON patch, D etcd)")
+	methods := fs.String("methods", "A,B,C,D", "methods to run (A action, B GET+PUT, C GET+JSON patch, D etcd, P GET+JSON patch on kube-apiserver's CRD)")
 	warmup := fs.Duration("warmup", time.Second, "unmeasured warm-up of each cell")
 	duration := fs.Duration("duration", 5*time.Second, "measured window of each cell")
 	seed := fs.String("seed", "artifacts/examples/vm-cirros.yaml", "the seed VM")
@@ -152,6 +159,9 @@ func actions(ctx context.Context, args []string, w io.Writer) error {
 	profileCell := fs.String("profile-cell", "100,64", "VM count and concurrency of the profiled cells")
 	etcdPID := fs.Int("etcd-pid", 0, "etcd's process id, for its CPU per flip (0: none)")
 	random := fs.Bool("random", false, "workers draw a VM at random for every flip (and collide) instead of each flipping its own VMs")
+	peerServer := fs.String("peer-server", "", "for method P: kube-apiserver's base URL, https://127.0.0.1:PORT")
+	peerDir := fs.String("peer-dir", "", "for method P: the directory of kube-apiserver's ca.crt and of the admin's admin.crt and admin.key")
+	peerPID := fs.Int("peer-pid", 0, "kube-apiserver's process id, for its CPU per flip (0: none)")
 	_ = fs.Parse(args)
 
 	t, err := c.target()
@@ -182,6 +192,26 @@ func actions(ctx context.Context, args []string, w io.Writer) error {
 	bench.Emit(w, "client", bench.F("proto", proto), bench.F("tls", "client-certificate"),
 		bench.F("encoding", "json"), bench.F("pick", map[bool]string{true: "random", false: "own"}[*random]))
 	cfg.Meter = &bench.Meter{Clients: clients, ServerPID: c.serverPID, EtcdPID: *etcdPID, EtcdURL: *etcdURL}
+	if *peerServer != "" {
+		peer := bench.Target{Server: *peerServer, DataDir: *peerDir}
+		if cfg.Peer, err = peer.Connect(); err != nil {
+			return err
+		}
+		proto, err := cfg.Peer.Protocol(ctx, peer.Server)
+		if err != nil {
+			return fmt.Errorf("peer: %w", err)
+		}
+		// The same client settings as the server's: one TLS connection with
+		// an admin certificate, HTTP/2, JSON.
+		bench.Emit(w, "peer-client", bench.F("server", "kube-apiserver"), bench.F("proto", proto),
+			bench.F("tls", "client-certificate"), bench.F("encoding", "json"))
+		if _, err := bench.EnsureCRD(ctx, cfg.Peer, time.Minute); err != nil {
+			return err
+		}
+		cfg.PeerMeter = &bench.Meter{Clients: cfg.Peer, ServerPID: *peerPID, EtcdPID: *etcdPID, EtcdURL: *etcdURL}
+	} else if slices.Contains(cfg.Methods, "P") {
+		return fmt.Errorf("method P needs --peer-server and --peer-dir")
+	}
 	var etcd *clientv3.Client
 	if *etcdURL != "" {
 		if etcd, err = bench.NewEtcd(*etcdURL); err != nil {
@@ -214,12 +244,23 @@ func actions(ctx context.Context, args []string, w io.Writer) error {
 		return err
 	}
 	for _, name := range strings.Split(*profileMethods, ",") {
-		m, err := bench.NewMethod(name, clients, etcd, *etcdPrefix, *ns, names)
+		m, err := bench.NewMethod(name, clients, cfg.Peer, etcd, *etcdPrefix, *ns, names)
 		if err != nil {
 			return err
 		}
+		// P's server is kube-apiserver: profile that one.
+		profiled := clients
+		if name == "P" {
+			if err := bench.EnsureNamespace(ctx, cfg.Peer, *ns); err != nil {
+				return err
+			}
+			if _, err := bench.EnsureVMs(ctx, cfg.Peer, cfg.Template, *ns, pc[0]); err != nil {
+				return err
+			}
+			profiled = cfg.Peer
+		}
 		cell := bench.Cell{Method: m, VMs: pc[0], Concurrency: pc[1], Warmup: *warmup, Duration: *duration, Random: *random}
-		r, files, err := bench.ProfileCell(ctx, clients, cell, *profileDir, fmt.Sprintf("%s-vms%d-c%d", name, pc[0], pc[1]))
+		r, files, err := bench.ProfileCell(ctx, profiled, cell, *profileDir, fmt.Sprintf("%s-vms%d-c%d", name, pc[0], pc[1]))
 		if err != nil {
 			return err
 		}
@@ -357,4 +398,19 @@ func ints(s string) ([]int, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// printCRD writes the VirtualMachine CRD, generated from the OpenAPI
+// definitions as the bench installs it, as YAML.
+func printCRD(w io.Writer) error {
+	def, err := crd.VirtualMachine()
+	if err != nil {
+		return err
+	}
+	out, err := yaml.Marshal(def)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(out)
+	return err
 }

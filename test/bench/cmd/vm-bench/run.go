@@ -12,10 +12,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/vm-apiserver/vm-apiserver/test/bench"
+	"github.com/vm-apiserver/vm-apiserver/test/bench/crd"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
@@ -24,14 +27,18 @@ const runUsage = `Usage: vm-bench run [flags] (hack/bench.sh builds vm-bench and
 
 Runs the benchmarks against real processes on this machine: one etcd 3.7.0
 (fsync on, data on disk under the output directory) and one vm-apiserver in
-front of it, standalone, over HTTPS with client certificates. It prints one
-line per figure ("BENCH ..."), the ratio lines A/B, A/C and A/D, the goals,
-the profile hot spots and the micro-benchmarks. Everything printed is also
-kept in <out>/results.txt.
+front of it, standalone, over HTTPS with client certificates; for method P,
+the peer, also kube-apiserver on the same etcd (its own --etcd-prefix)
+serving VirtualMachines from a CRD generated from the same types. It prints
+one line per figure ("BENCH ..."), the ratio lines A/B, A/C, A/D and A/P,
+the goals, the profile hot spots and the micro-benchmarks. Everything
+printed is also kept in <out>/results.txt.
 
 Phases:
-  1. etcd and server 1 (watch cache on); start-up time on an empty store
-  2. the action cells: method x VM count x concurrency, methods side by side
+  1. etcd and server 1 (watch cache on); start-up time on an empty store;
+     kube-apiserver and the VirtualMachine CRD if P is among the methods
+  2. the action cells: method x VM count x concurrency, methods side by side;
+     then kube-apiserver stops
   3. one profiled action cell (CPU and allocations, from /debug/pprof)
   4. scale: create N VMs; RSS; full and paged LISTs; watches
   5. server 2 on the same etcd: start-up time with N VMs stored
@@ -87,6 +94,7 @@ type benchRun struct {
 	server  string // vm-apiserver's binary
 	etcd    *framework.Etcd
 	vm      *framework.Process
+	peer    *framework.KubeAPIServer // for method P
 	apiURL  string
 	apiPort int
 }
@@ -104,7 +112,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	str(&c.warmup, "warmup", "BENCH_WARMUP", "1s", "unmeasured warm-up per cell")
 	str(&c.vms, "vms", "BENCH_VMS", "1,100", "VM set sizes")
 	str(&c.concurrency, "concurrency", "BENCH_CONCURRENCY", "1,8,64", "worker counts")
-	str(&c.methods, "methods", "BENCH_METHODS", "A,B,C,D", "methods")
+	str(&c.methods, "methods", "BENCH_METHODS", "A,B,C,D,P", "methods")
 	scaleN := fs.String("scale-n", envOr("BENCH_SCALE_N", "100000"), "VMs of the scale figures, 0 skips them (BENCH_SCALE_N)")
 	str(&c.profile, "profile", "BENCH_PROFILE", "1", "1 profiles one cell per method of --profile-methods")
 	str(&c.profileMethods, "profile-methods", "BENCH_PROFILE_METHODS", "A", "methods profiled at 100 VMs, c=64")
@@ -202,6 +210,15 @@ func (b *benchRun) run(ctx context.Context, stdout io.Writer) (err error) {
 	if err := bins.Check(framework.BinEtcd); err != nil {
 		return err
 	}
+	if b.withPeer() {
+		logf("getting kube-apiserver (built once, then cached)")
+		if err := command(ctx, io.Discard, "hack/build-test-binaries.sh", "kube-apiserver"); err != nil {
+			return err
+		}
+		if err := bins.Check(framework.BinKubeAPIServer); err != nil {
+			return err
+		}
+	}
 
 	if err := b.printMachine(ctx, bins.Etcd); err != nil {
 		return err
@@ -235,10 +252,18 @@ func (b *benchRun) run(ctx context.Context, stdout io.Writer) (err error) {
 	if b.profile == "1" {
 		actionArgs = append(actionArgs, "--profile-dir", b.profiles(), "--profile-methods", b.profileMethods, "--profile-cell", "100,64")
 	}
+	if b.withPeer() {
+		if err := b.startPeer(ctx, bins.KubeAPIServer); err != nil {
+			return err
+		}
+		actionArgs = append(actionArgs, "--peer-server", b.peer.URL, "--peer-dir", b.peer.PKI, "--peer-pid", strconv.Itoa(b.peer.Pid()))
+	}
 	logf("action cells: methods %s, VMs %s, concurrency %s, %s + %s each", b.methods, b.vms, b.concurrency, b.warmup, b.cell)
 	if err := actions(ctx, actionArgs, b.stdout); err != nil {
 		return fmt.Errorf("actions: %w", err)
 	}
+	// The peer is not measured past the action cells.
+	b.stopPeer()
 
 	// The hot spots, kept in files; the heads are printed as comments.
 	if b.profile == "1" {
@@ -334,8 +359,61 @@ func (b *benchRun) stopServer() {
 	}
 }
 
+// withPeer reports whether the run includes method P.
+func (b *benchRun) withPeer() bool {
+	return slices.Contains(strings.Split(b.methods, ","), "P") ||
+		slices.Contains(strings.Split(b.profileMethods, ","), "P") && b.profile == "1"
+}
+
+// peerPrefix is kube-apiserver's --etcd-prefix: its keys stay apart from
+// vm-apiserver's in the shared etcd.
+const peerPrefix = "/bench-peer"
+
+// startPeer starts kube-apiserver on the bench etcd, its output in
+// kube-apiserver.log, installs the VirtualMachine CRD and prints how long
+// both took.
+func (b *benchRun) startPeer(ctx context.Context, bin string) error {
+	var err error
+	b.peer, err = framework.NewKubeAPIServer(bin, b.out, "kube-apiserver", b.etcd.URL, "--etcd-prefix="+peerPrefix)
+	if err != nil {
+		return err
+	}
+	logf("starting kube-apiserver (the peer) on %s", b.peer.URL)
+	since := time.Now()
+	if err := b.peer.Start(); err != nil {
+		return err
+	}
+	if err := b.peer.WaitReady(ctx, 3*time.Minute); err != nil {
+		return fmt.Errorf("%w\n%s", err, b.peer.Tail(30))
+	}
+	ready := time.Since(since)
+	clients, err := bench.Target{Server: b.peer.URL, DataDir: b.peer.PKI}.Connect()
+	if err != nil {
+		return err
+	}
+	r, err := bench.EnsureCRD(ctx, clients, 2*time.Minute)
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, b.peer.Tail(30))
+	}
+	bench.Emit(b.stdout, "peer", bench.F("server", "kube-apiserver"), bench.F("version", framework.KubernetesVersion),
+		bench.F("etcd_prefix", peerPrefix), bench.F("readyz", ready), bench.F("crd", crd.Name),
+		bench.F("crd_bytes", r.Bytes), bench.F("crd_established", r.Established), bench.F("crd_served", r.Served))
+	return nil
+}
+
+// stopPeer stops kube-apiserver, if it runs, and waits until it has exited.
+func (b *benchRun) stopPeer() {
+	if b.peer == nil {
+		return
+	}
+	if err := b.peer.Stop(stopGrace); err != nil {
+		logf("%v", err)
+	}
+}
+
 // cleanup stops whatever still runs.
 func (b *benchRun) cleanup() {
+	b.stopPeer()
 	b.stopServer()
 	if b.etcd != nil {
 		if err := b.etcd.Stop(stopGrace); err != nil {

@@ -16,11 +16,12 @@ import (
 )
 
 // TestRun runs the whole benchmark at its smallest (one-second cells, one
-// VM, ten VMs to scale) against this tree's bin/vm-apiserver, and checks
-// what `make bench` prints: every kind of line, in the format of each.
+// VM, ten VMs to scale) against this tree's bin/vm-apiserver, with
+// kube-apiserver as the peer, and checks what `make bench` prints: every
+// kind of line, in the format of each.
 func TestRun(t *testing.T) {
 	framework.RequireSuite(t, "bench")
-	bins := framework.RequireBinaries(t, framework.BinVMAPIServer)
+	bins := framework.RequireBinaries(t, framework.BinVMAPIServer, framework.BinKubeAPIServer, framework.BinEtcd)
 	root, err := framework.RepoRoot()
 	require.NoError(t, err)
 	// run changes to the repository; this puts the directory back after.
@@ -46,14 +47,24 @@ func TestRun(t *testing.T) {
 		count int // 0: one or more
 	}{
 		{`BENCH machine nproc=\d+ mem=[0-9.]+GiB cpu=\S* go=go\S+ kernel=\S+ date=\S+Z commit=\S+ load=[0-9.]+,[0-9.]+,[0-9.]+`, 1},
-		{`BENCH settings cell=1s warmup=200ms vms=1 concurrency=1 methods=A,B,C,D scale_n=10 etcd=3\.7\.0 fsync=on server_env= server_args= server_bin=\S+`, 1},
+		{`BENCH settings cell=1s warmup=200ms vms=1 concurrency=1 methods=A,B,C,D,P scale_n=10 etcd=3\.7\.0 fsync=on server_env= server_args= server_bin=\S+`, 1},
 		{`BENCH startup label=empty vms=0 readyz=` + f, 1},
 		{`BENCH startup label=restart vms=10 readyz=` + f + ` full_list_from_cache=` + f + ` items=10`, 1},
 		{`BENCH startup label=no-watch-cache vms=0 readyz=` + f, 1},
 		{`BENCH memory phase=\S+ rss=[0-9.]+MiB peak_rss=[0-9.]+MiB`, 9},
 		{`BENCH client proto=HTTP/2\.0 tls=client-certificate encoding=json pick=own`, 1},
+		{`BENCH peer server=kube-apiserver version=v1\.37\.2 etcd_prefix=/bench-peer readyz=` + f +
+			` crd=virtualmachines\.kubevirt\.io crd_bytes=\d+ crd_established=` + f + ` crd_served=` + f, 1},
+		{`BENCH peer-client server=kube-apiserver proto=HTTP/2\.0 tls=client-certificate encoding=json`, 1},
 		{`BENCH action method=[ABCD] vms=1 c=1 flips/s=` + f + ` p50=` + f + ` .*`, 4},
+		// The peer's line has the fields of the others, with kube-apiserver
+		// as the server, and no failed flip.
+		{`BENCH action method=P vms=1 c=1 flips/s=` + f + ` p50=` + f + ` p99=` + f + ` max=` + f +
+			` flips=[1-9]\d* retries=\d+ errors=0 srv_cores=` + f + ` others_cores=` + f + ` srv_cpu/flip=` + f +
+			` etcd_cpu/flip=` + f + ` client_cpu/flip=` + f + ` srv_allocs/flip=\d+ srv_KiB/flip=` + f +
+			` etcd_reads/flip=` + f + ` etcd_writes/flip=` + f + ` fsyncs/flip=` + f, 1},
 		{`BENCH ratio A/[BCD] vms=1 c=1 flips/s=` + f + ` p50=` + f + ` p99=` + f, 3},
+		{`BENCH ratio A/P vms=1 c=1 flips/s=[0-9.]+ p50=[0-9.]+ p99=[0-9.]+`, 1},
 		{`BENCH goal \S+ vms=1 c=1 value=` + f + ` result=(met|missed)`, 1},
 		{`BENCH profile method=A vms=100 c=64 flips/s=` + f + ` files=\S+-cpu\.pprof,\S+-allocs\.pprof`, 1},
 		{`BENCH cpu-share profile=A-vms100-c64 gc=[0-9.]+% alloc=[0-9.]+% .* decide=[0-9.]+%`, 1},
@@ -86,7 +97,8 @@ func TestRun(t *testing.T) {
 	}
 	assert.True(t, strings.HasPrefix(lines[len(lines)-1], "BENCH done "), "the last line")
 
-	for _, f := range []string{"etcd.log", "server-empty.log", "server-restart.log", "server-no-watch-cache.log", "profiles/after-actions-heap.pprof"} {
+	for _, f := range []string{"etcd.log", "server-empty.log", "server-restart.log", "server-no-watch-cache.log",
+		"kube-apiserver.log", "kube-apiserver-pki/ca.crt", "profiles/after-actions-heap.pprof"} {
 		assert.FileExists(t, filepath.Join(out, f))
 	}
 }
