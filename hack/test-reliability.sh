@@ -19,6 +19,8 @@
 #   RELIABILITY_OUT=dir      where logs, histories and report.md go
 #                            (default _output/reliability)
 #   VM_APISERVER_KEEP_TMP=1  keep logs and state of passing tests too
+#   VM_APISERVER_PREVIOUS_BIN=path  the previous release for TestRollingUpgrade
+#                            (default: built from PREVIOUS_COMMIT below)
 set -o errexit -o nounset -o pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -43,6 +45,25 @@ export VM_APISERVER_BIN
 
 # The suite finds them where this puts them (test/framework/binaries.go).
 hack/build-test-binaries.sh etcd kube-apiserver >/dev/null
+
+# The previous release for TestRollingUpgrade: the commit before actions
+# passed the admission chain, built once from `git archive` (which changes
+# nothing in the repository) and cached under .cache/bin/.
+PREVIOUS_COMMIT=7eb2922667830ed1470805ed8b0a953496d1bd99
+if [[ -z "${VM_APISERVER_PREVIOUS_BIN:-}" ]]; then
+  prev="${ROOT}/.cache/bin/vm-apiserver-${PREVIOUS_COMMIT:0:12}/vm-apiserver"
+  if [[ ! -x "${prev}" ]]; then
+    echo "building vm-apiserver at ${PREVIOUS_COMMIT:0:12} (the previous release)" >&2
+    src=$(mktemp -d)
+    git archive "${PREVIOUS_COMMIT}" | tar -x -C "${src}"
+    mkdir -p "$(dirname "${prev}")"
+    (cd "${src}" && go build -trimpath -o "${prev}.tmp" ./cmd/vm-apiserver)
+    mv "${prev}.tmp" "${prev}"
+    rm -rf "${src}"
+  fi
+  VM_APISERVER_PREVIOUS_BIN="${prev}"
+fi
+export VM_APISERVER_PREVIOUS_BIN
 echo "binaries ready after $((SECONDS - start))s" >&2
 
 # The switch every heavy suite has (test/framework/suite.go).

@@ -4,7 +4,11 @@
 //     etcd and with standalone TLS, for end-to-end tests over HTTPS;
 //   - Process: a program run as its own process (etcd, kube-apiserver,
 //     vm-apiserver), with its output in a log file, which can be stopped,
-//     killed, paused and started again; Etcd runs etcd that way;
+//     killed, paused and started again; Etcd runs etcd that way, and
+//     EtcdCluster runs several members with their peer traffic through
+//     fault proxies;
+//   - FaultProxy: a TCP proxy on loopback that blackholes, stalls, delays
+//     or resets connections on command, to make partitions;
 //   - CA and KeyPair: certificate authorities, serving and client
 //     certificates, written as PEM files;
 //   - FindBinaries: etcd, kube-apiserver and kubectl as

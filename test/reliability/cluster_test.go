@@ -73,6 +73,12 @@ type vmServer struct {
 // verify the serving certificate the server will present.
 func startVMServer(t testing.TB, dir, name, dataDir string, roots *x509.CertPool, args ...string) *vmServer {
 	t.Helper()
+	return startVMServerBin(t, bins.VMAPIServer, dir, name, dataDir, roots, args...)
+}
+
+// startVMServerBin is startVMServer with the program bin.
+func startVMServerBin(t testing.TB, bin, dir, name, dataDir string, roots *x509.CertPool, args ...string) *vmServer {
+	t.Helper()
 	port := framework.FreePort(t)
 	s := &vmServer{url: fmt.Sprintf("https://127.0.0.1:%d", port), port: port, dataDir: dataDir, roots: roots}
 	all := append([]string{
@@ -81,7 +87,7 @@ func startVMServer(t testing.TB, dir, name, dataDir string, roots *x509.CertPool
 		"--data-dir=" + dataDir,
 		"--runtime=none",
 	}, args...)
-	s.Process = framework.StartProcess(t, dir, name, bins.VMAPIServer, all...)
+	s.Process = framework.StartProcess(t, dir, name, bin, all...)
 	require.NoError(t, s.waitReady(2*time.Minute), s.Tail(40))
 	return s
 }

@@ -1,0 +1,525 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vm-apiserver/vm-apiserver/test/framework"
+)
+
+// raftCluster is three etcd members and two vm-apiserver replicas. Each
+// replica reaches each member through its own FaultProxy, so that a replica
+// can be cut off from etcd; members reach each other through the peer
+// proxies of framework.EtcdCluster.
+type raftCluster struct {
+	etcd    *framework.EtcdCluster
+	servers []*vmServer
+	// proxies[r][m] carries replica r's traffic to member m.
+	proxies [][]*framework.FaultProxy
+	creds   *standaloneCreds
+}
+
+// startRaftCluster starts the three members and the two replicas, each
+// replica configured with all three client endpoints (through its proxies).
+// programs, if given, are the vm-apiserver binaries of the replicas.
+func startRaftCluster(t *testing.T, dir string, programs ...string) *raftCluster {
+	t.Helper()
+	c := &raftCluster{etcd: framework.StartEtcdCluster(t, bins.Etcd, dir, "etcd", 3)}
+	dataA, dataB := filepath.Join(dir, "replica-a"), filepath.Join(dir, "replica-b")
+	c.creds = ensureStandaloneCreds(t, dataA)
+	seedCA(t, dataA, dataB)
+	for r, data := range []string{dataA, dataB} {
+		var urls []string
+		var ps []*framework.FaultProxy
+		for _, m := range c.etcd.Members {
+			p := framework.StartFaultProxy(t, strings.TrimPrefix(m.URL, "http://"))
+			ps = append(ps, p)
+			urls = append(urls, p.URL("http"))
+		}
+		c.proxies = append(c.proxies, ps)
+		name := []string{"vm-apiserver-a", "vm-apiserver-b"}[r]
+		bin := bins.VMAPIServer
+		if r < len(programs) {
+			bin = programs[r]
+		}
+		c.servers = append(c.servers, startVMServerBin(t, bin, dir, name, data, c.creds.ca.Pool(), "--etcd-servers="+strings.Join(urls, ",")))
+	}
+	return c
+}
+
+// clients returns one admin client per replica.
+func (c *raftCluster) clients(t *testing.T) []*apiClient {
+	var cs []*apiClient
+	for _, s := range c.servers {
+		cl := newClient(s.url, c.creds.ca.Pool(), &c.creds.admin)
+		t.Cleanup(cl.close)
+		cs = append(cs, cl)
+	}
+	return cs
+}
+
+// watches polls /readyz of every replica until the test ends.
+func (c *raftCluster) watches(t *testing.T) []*readyzWatch {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	var ws []*readyzWatch
+	for _, s := range c.servers {
+		cl := newClient(s.url, c.creds.ca.Pool(), nil)
+		t.Cleanup(cl.close)
+		ws = append(ws, watchReadyz(ctx, s, cl))
+	}
+	return ws
+}
+
+// restartMember starts a killed member again from its data dir and waits
+// until it is healthy.
+func (c *raftCluster) restartMember(t *testing.T, i int) {
+	t.Helper()
+	m := c.etcd.Members[i]
+	require.NoError(t, m.Start())
+	require.NoError(t, m.WaitHealthy(context.Background(), time.Minute), m.Tail(30))
+	figures.fault("etcd member restart from its data dir")
+}
+
+// startLoad runs the workload until the returned stop is called; stop
+// waits for the workers to end.
+func startLoad(l *load, name string) (stop func()) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	done := make(chan struct{})
+	go func() { defer close(done); l.run(ctx, name) }()
+	return func() { cancel(); <-done }
+}
+
+// assertErrorAnswers checks that every error answer of the history was a
+// 503/504/429 metav1.Status given within the request timeout, and files
+// the shapes in the report.
+func assertErrorAnswers(t *testing.T, l *load, what string) {
+	t.Helper()
+	l.rec.mu.Lock()
+	defer l.rec.mu.Unlock()
+	for shape, n := range l.rec.shapes {
+		figures.errorShape(shape, n)
+	}
+	figures.note("%s: error answers %s; slowest answer %s", what, renderCounts(l.rec.shapes), l.rec.slowest.Round(time.Millisecond))
+	t.Logf("%s: error answers %s; slowest answer %s", what, renderCounts(l.rec.shapes), l.rec.slowest)
+	assert.Empty(t, l.rec.noAnswer, "calls to a live replica that got no answer at all")
+	assert.Empty(t, l.rec.wrongCode, "error answers that are not a 503/504/429 metav1.Status")
+	assert.Empty(t, l.rec.hangs, "calls that got no answer within %s", clientTimeout)
+	assert.Less(t, l.rec.slowest, serverRequestTimeout+hangSlack, "an answer came later than the request timeout")
+}
+
+// TestClusterMemberKilled kills (SIGKILL) the etcd leader under load, then,
+// once it is back, a follower. With two of three members up the replicas
+// go on answering; after both restarts nothing acknowledged is lost and the
+// history is linearizable.
+func TestClusterMemberKilled(t *testing.T) {
+	requireSuite(t)
+	t.Parallel()
+	dir := testDir(t)
+	c := startRaftCluster(t, dir)
+	clients := c.clients(t)
+	l := &load{
+		ns: "member-kill", vms: scenarioVMs("mk"), servers: clients, rec: newRecorder(),
+		workers: 4, maxOps: 100000, qps: 10, ledger: true,
+	}
+	l.setup(t)
+	stop := startLoad(l, t.Name())
+	defer stop()
+	watches := c.watches(t)
+	for i := range c.servers {
+		waitProgress(t, l, i, 30, time.Time{}, 2*time.Minute)
+	}
+
+	for _, role := range []string{"leader", "follower"} {
+		leader, err := c.etcd.WaitLeader(context.Background(), time.Minute)
+		require.NoError(t, err)
+		victim := leader
+		if role == "follower" {
+			victim = (leader + 1) % len(c.etcd.Members)
+		}
+		killedAt := time.Now()
+		require.NoError(t, c.etcd.Members[victim].Kill())
+		figures.fault("etcd " + role + " SIGKILL under load (3 members)")
+		newLeader, err := c.etcd.WaitLeader(context.Background(), time.Minute)
+		require.NoError(t, err)
+		t.Logf("%s %s killed; leader %s after %.1fs", role, c.etcd.Members[victim].Name, c.etcd.Members[newLeader].Name, time.Since(killedAt).Seconds())
+		// Two of three members keep quorum: both replicas keep answering.
+		for i := range c.servers {
+			waitProgress(t, l, i, 30, killedAt, time.Minute)
+		}
+		downFor := time.Since(killedAt)
+		c.restartMember(t, victim)
+		for i := range c.servers {
+			waitProgress(t, l, i, 20, time.Now(), time.Minute)
+		}
+		var unready []string
+		for i, w := range watches {
+			if f := w.failures(killedAt, time.Now()); len(f) > 0 {
+				unready = append(unready, fmt.Sprintf("replica %d: %d probes", i, len(f)))
+			}
+		}
+		figures.note("etcd %s killed (member down %.1fs, new leader elected): replicas unready: %v", role, downFor.Seconds(), unready)
+		assert.Empty(t, unready, "a replica went unready while two of three members were up (%s killed)", role)
+	}
+
+	stop()
+	l.finalReads(t)
+	l.check(t, dir, "etcd leader then follower SIGKILL under load, 3 members, two replicas")
+	assertErrorAnswers(t, l, "3-member etcd, leader and follower killed")
+	for _, s := range c.servers {
+		assert.False(t, s.Exited(), "%s exited:\n%s", s.Name, s.Tail(40))
+		assertNoPanic(t, s.Process)
+	}
+}
+
+// TestClusterQuorumLoss takes two of three members down under load, keeps
+// them down, and restores them. While quorum is lost the replicas answer
+// with a 503/504 metav1.Status within the request timeout and /readyz
+// fails; after the restore /readyz passes again within a bound, nothing
+// acknowledged is lost and the history is linearizable.
+func TestClusterQuorumLoss(t *testing.T) {
+	requireSuite(t)
+	t.Parallel()
+	dir := testDir(t)
+	c := startRaftCluster(t, dir)
+	clients := c.clients(t)
+	l := &load{
+		ns: "quorum-loss", vms: scenarioVMs("ql"), servers: clients, rec: newRecorder(),
+		workers: 4, maxOps: 100000, qps: 10, ledger: true,
+	}
+	l.setup(t)
+	stop := startLoad(l, t.Name())
+	defer stop()
+	watches := c.watches(t)
+	for i := range c.servers {
+		waitProgress(t, l, i, 30, time.Time{}, 2*time.Minute)
+	}
+
+	outage := scale(10*time.Second, 30*time.Second)
+	leader, err := c.etcd.WaitLeader(context.Background(), time.Minute)
+	require.NoError(t, err)
+	// The leader and one follower: the survivor is a follower with no
+	// leader to reach.
+	down := []int{leader, (leader + 1) % 3}
+	lostAt := time.Now()
+	for _, i := range down {
+		require.NoError(t, c.etcd.Members[i].Kill())
+		figures.fault("etcd member SIGKILL (quorum loss)")
+	}
+	for i, w := range watches {
+		at, err := w.waitFor(lostAt, time.Minute, fmt.Sprintf("replica %d unready", i), isUnready)
+		require.NoError(t, err)
+		figures.note("quorum loss: replica %d /readyz failed %.1fs after two members were killed", i, at.Sub(lostAt).Seconds())
+	}
+	// Calls made while quorum is lost, of every kind, beside the load's.
+	var burst sync.WaitGroup
+	rng := rngFor(t.Name() + "/burst")
+	for i := range 8 {
+		in := l.randomOp(rng, i%len(clients))
+		if i%4 == 0 {
+			in.Kind = opGet
+		}
+		burst.Add(1)
+		go func() {
+			defer burst.Done()
+			l.execute(context.Background(), l.workers+2+i, in, nil)
+		}()
+	}
+	time.Sleep(time.Until(lostAt.Add(outage)))
+	restoreAt := time.Now()
+	for _, i := range down {
+		c.restartMember(t, i)
+	}
+	backAt := time.Now()
+	for i, w := range watches {
+		// Generous: the etcd client's reconnect backoff is not tunable.
+		at, err := w.waitFor(backAt, 2*time.Minute, fmt.Sprintf("replica %d ready again", i), isReady)
+		require.NoError(t, err, c.servers[i].Tail(30))
+		figures.note("quorum lost %.0fs: replica %d /readyz passed again %.1fs after both members were healthy", backAt.Sub(lostAt).Seconds(), i, at.Sub(backAt).Seconds())
+		t.Logf("replica %d ready %.1fs after quorum was restored", i, at.Sub(backAt).Seconds())
+	}
+	burst.Wait()
+	for i := range c.servers {
+		waitProgress(t, l, i, 30, backAt, 2*time.Minute)
+	}
+
+	stop()
+	l.finalReads(t)
+	l.check(t, dir, fmt.Sprintf("etcd quorum loss (2 of 3 members down %s) under load, two replicas", outage))
+	// Without quorum no call can succeed: calls either wait for its return
+	// or fail. (Whether any fails within a short outage varies.) Answers
+	// that arrived within a second of the kill were on their way already.
+	var answeredWithoutQuorum, failedDuring int
+	for i := range c.servers {
+		okFrom, failedFrom := l.counts(i, lostAt.Add(time.Second))
+		okTo, failedTo := l.counts(i, restoreAt)
+		answeredWithoutQuorum += okFrom - okTo
+		failedDuring += failedFrom - failedTo
+	}
+	assert.Zero(t, answeredWithoutQuorum, "calls answered 2xx/409 while two of three members were down")
+	figures.note("quorum loss %s: %d calls failed during it, none succeeded", outage, failedDuring)
+	assertErrorAnswers(t, l, fmt.Sprintf("quorum loss %s", outage))
+	for _, s := range c.servers {
+		assert.False(t, s.Exited(), "%s exited:\n%s", s.Name, s.Tail(40))
+		assertNoPanic(t, s.Process)
+	}
+}
+
+// cutReplica blackholes, in both directions, everything between replica r
+// and every etcd member; healReplica ends it.
+func (c *raftCluster) cutReplica(r int) {
+	for _, p := range c.proxies[r] {
+		p.Blackhole(framework.BothDirections)
+	}
+}
+
+func (c *raftCluster) healReplica(r int) {
+	for _, p := range c.proxies[r] {
+		p.Heal()
+	}
+}
+
+// TestClusterPartitions partitions, under load and one at a time: one
+// replica from all of etcd; a follower from its peers; the leader from its
+// peers. The other replica answers every call while the first is cut off;
+// with a member cut off from its peers the majority elects a leader and
+// both replicas keep making progress; every error answer is a 503/504
+// Status within the request timeout; nothing acknowledged is lost and the
+// history is linearizable.
+func TestClusterPartitions(t *testing.T) {
+	requireSuite(t)
+	t.Parallel()
+	dir := testDir(t)
+	start := time.Now()
+	c := startRaftCluster(t, dir)
+	clients := c.clients(t)
+	t.Logf("at %s: cluster up", time.Since(start).Round(time.Second))
+	l := &load{
+		ns: "partitions", vms: scenarioVMs("pt"), servers: clients, rec: newRecorder(),
+		workers: 4, maxOps: 100000, qps: 10, ledger: true,
+	}
+	l.setup(t)
+	stop := startLoad(l, t.Name())
+	defer stop()
+	watches := c.watches(t)
+	for i := range c.servers {
+		waitProgress(t, l, i, 30, time.Time{}, 2*time.Minute)
+	}
+	hold := scale(10*time.Second, 20*time.Second)
+
+	// One replica from all of etcd. Its /readyz must fail (this shows the
+	// cut took effect); its calls in flight may fail or, retried by the
+	// etcd client, succeed after the heal.
+	cutAt := time.Now()
+	c.cutReplica(1)
+	figures.fault("replica partitioned from all etcd members")
+	at, err := watches[1].waitFor(cutAt, time.Minute, "the cut-off replica unready", isUnready)
+	require.NoError(t, err)
+	unreadyAfter := at.Sub(cutAt)
+	waitProgress(t, l, 0, 30, cutAt, time.Minute)
+	time.Sleep(time.Until(cutAt.Add(hold)))
+	healedAt := time.Now()
+	c.healReplica(1)
+	at, err = watches[1].waitFor(healedAt, 2*time.Minute, "the cut-off replica ready again", isReady)
+	require.NoError(t, err, c.servers[1].Tail(30))
+	readyAfter := at.Sub(healedAt)
+	waitProgress(t, l, 1, 20, healedAt, 2*time.Minute)
+	_, survivorFailed := l.counts(0, cutAt)
+	assert.Zero(t, survivorFailed, "calls to the replica that kept etcd failed")
+	assert.Empty(t, watches[0].failures(cutAt, time.Now()), "the replica that kept etcd went unready")
+	_, cutFailed := l.counts(1, cutAt)
+	// Cut off from etcd, the replica can answer no call; answers that
+	// arrived within a second of the cut were on their way already.
+	okFrom, _ := l.counts(1, cutAt.Add(time.Second))
+	okTo, _ := l.counts(1, healedAt)
+	assert.Zero(t, okFrom-okTo, "the replica cut off from etcd answered calls 2xx/409")
+	figures.note("replica cut off from etcd for %s: /readyz failed after %.1fs, passed again %.1fs after the heal; %d of its calls failed; the other replica answered all",
+		hold, unreadyAfter.Seconds(), readyAfter.Seconds(), cutFailed)
+	t.Logf("at %s: replica cut off %s: unready after %.1fs, ready %.1fs after heal, %d calls failed", time.Since(start).Round(time.Second), hold, unreadyAfter.Seconds(), readyAfter.Seconds(), cutFailed)
+
+	// One member from its peers: a follower, then the leader (-short: the
+	// leader only).
+	for _, role := range scale([]string{"leader"}, []string{"follower", "leader"}) {
+		leader, err := c.etcd.WaitLeader(context.Background(), time.Minute)
+		require.NoError(t, err)
+		victim := leader
+		if role == "follower" {
+			victim = (leader + 1) % len(c.etcd.Members)
+		}
+		cutAt := time.Now()
+		c.etcd.IsolateMember(victim)
+		figures.fault("etcd " + role + " partitioned from its peers")
+		majorityLeader, err := c.etcd.WaitLeader(context.Background(), time.Minute, victim)
+		require.NoError(t, err)
+		if role == "leader" {
+			assert.NotEqual(t, victim, majorityLeader, "the isolated leader still leads the majority")
+		}
+		electedAfter := time.Since(cutAt)
+		for i := range c.servers {
+			waitProgress(t, l, i, 20, cutAt, 2*time.Minute)
+		}
+		time.Sleep(time.Until(cutAt.Add(hold)))
+		healedAt := time.Now()
+		c.etcd.HealPeers()
+		_, err = c.etcd.WaitLeader(context.Background(), time.Minute)
+		require.NoError(t, err)
+		rejoined := time.Since(healedAt)
+		for i := range c.servers {
+			waitProgress(t, l, i, 20, time.Now(), 2*time.Minute)
+		}
+		var unready []string
+		for i, w := range watches {
+			if f := w.failures(cutAt, time.Now()); len(f) > 0 {
+				unready = append(unready, fmt.Sprintf("replica %d: %d probes", i, len(f)))
+			}
+		}
+		_, f0 := l.counts(0, cutAt)
+		_, f1 := l.counts(1, cutAt)
+		figures.note("etcd %s %s cut off from its peers for %s: majority leader after %.1fs, all members agree %.1fs after the heal; failed calls %d; unready probes %v",
+			role, c.etcd.Members[victim].Name, hold, electedAfter.Seconds(), rejoined.Seconds(), f0+f1, unready)
+		t.Logf("at %s: %s %s isolated: leader after %.1fs; rejoined %.1fs after heal; %d calls failed; unready %v", time.Since(start).Round(time.Second), role, c.etcd.Members[victim].Name, electedAfter.Seconds(), rejoined.Seconds(), f0+f1, unready)
+	}
+
+	stop()
+	l.finalReads(t)
+	l.check(t, dir, "partitions (replica from etcd, follower and leader from peers) under load, 3 members, two replicas")
+	assertErrorAnswers(t, l, "partitions")
+	for _, s := range c.servers {
+		assert.False(t, s.Exited(), "%s exited:\n%s", s.Name, s.Tail(40))
+		assertNoPanic(t, s.Process)
+	}
+}
+
+// TestClusterReplicaFrozen stops one replica with SIGSTOP under load, keeps
+// it frozen, and resumes it. The other replica answers every call and stays
+// ready meanwhile; the frozen one's calls in flight are answered after the
+// resume, and the history (checked with porcupine) shows none of its writes
+// applied twice or lost.
+func TestClusterReplicaFrozen(t *testing.T) {
+	requireSuite(t)
+	t.Parallel()
+	dir := testDir(t)
+	c := startRaftCluster(t, dir)
+	clients := c.clients(t)
+	l := &load{
+		ns: "replica-frozen", vms: scenarioVMs("fz"), servers: clients, rec: newRecorder(),
+		workers: 4, maxOps: 100000, qps: 10, ledger: true,
+	}
+	l.setup(t)
+	stop := startLoad(l, t.Name())
+	defer stop()
+	watches := c.watches(t)
+	for i := range c.servers {
+		waitProgress(t, l, i, 30, time.Time{}, 2*time.Minute)
+	}
+
+	frozen := c.servers[1]
+	freeze := 20 * time.Second
+	pausedAt := time.Now()
+	require.NoError(t, frozen.Pause())
+	figures.fault("vm-apiserver SIGSTOP under load")
+	waitProgress(t, l, 0, 30, pausedAt, time.Minute)
+	time.Sleep(time.Until(pausedAt.Add(freeze)))
+	resumedAt := time.Now()
+	require.NoError(t, frozen.Resume())
+	figures.fault("vm-apiserver SIGCONT")
+	at, err := watches[1].waitFor(resumedAt, time.Minute, "the resumed replica answering /readyz 200", isReady)
+	require.NoError(t, err, frozen.Tail(30))
+	waitProgress(t, l, 1, 30, resumedAt, 2*time.Minute)
+
+	_, survivorFailed := l.counts(0, pausedAt)
+	assert.Zero(t, survivorFailed, "calls to the replica that was not frozen failed")
+	assert.Empty(t, watches[0].failures(pausedAt, time.Now()), "the replica that was not frozen went unready")
+	answeredLate, _ := l.counts(1, resumedAt)
+	figures.note("replica frozen (SIGSTOP) %s: /readyz 200 %.1fs after SIGCONT; the other replica answered every call", freeze, at.Sub(resumedAt).Seconds())
+	t.Logf("frozen %s; ready %.1fs after SIGCONT; %d answers from it since", freeze, at.Sub(resumedAt).Seconds(), answeredLate)
+
+	stop()
+	l.finalReads(t)
+	l.check(t, dir, fmt.Sprintf("replica SIGSTOP %s under load, 3 members, two replicas", freeze))
+	assertErrorAnswers(t, l, "replica frozen")
+	// The calls in flight when it froze waited out the freeze.
+	assert.GreaterOrEqual(t, l.rec.slowest, freeze/2, "no call waited on the frozen replica: the freeze was not observed")
+	for _, s := range c.servers {
+		assert.False(t, s.Exited(), "%s exited:\n%s", s.Name, s.Tail(40))
+		assertNoPanic(t, s.Process)
+	}
+}
+
+// TestRollingUpgrade runs the previous release ($VM_APISERVER_PREVIOUS_BIN,
+// which hack/test-reliability.sh builds) side by side with the current one
+// on the same etcd under load, then replaces it with the current one on the
+// same data dir and port. The current replica answers every call and stays
+// ready throughout; both list the same objects afterwards; the history of
+// the mixed versions is linearizable and nothing acknowledged is lost.
+func TestRollingUpgrade(t *testing.T) {
+	requireSuite(t)
+	previous := os.Getenv("VM_APISERVER_PREVIOUS_BIN")
+	if previous == "" {
+		t.Skip("VM_APISERVER_PREVIOUS_BIN is not set; hack/test-reliability.sh builds the previous release")
+	}
+	t.Parallel()
+	dir := testDir(t)
+	c := startRaftCluster(t, dir, previous, bins.VMAPIServer)
+	clients := c.clients(t)
+	l := &load{
+		ns: "upgrade", vms: scenarioVMs("up"), servers: clients, rec: newRecorder(),
+		workers: 4, maxOps: 100000, qps: 10, ledger: true,
+	}
+	l.setup(t)
+	stop := startLoad(l, t.Name())
+	defer stop()
+	watches := c.watches(t)
+	// Both versions serve side by side for a while.
+	for i := range c.servers {
+		waitProgress(t, l, i, scale(60, 200), time.Time{}, 2*time.Minute)
+	}
+
+	old := c.servers[0]
+	replacedAt := time.Now()
+	require.NoError(t, old.Stop(30*time.Second), old.Tail(30))
+	figures.fault("previous release stopped (SIGTERM) under load")
+	old.Path = bins.VMAPIServer
+	old.restart(t)
+	figures.fault("replaced by the current release on the same data dir")
+	upAt := time.Now()
+	waitProgress(t, l, 0, 30, upAt, 2*time.Minute)
+	waitProgress(t, l, 1, 30, upAt, 2*time.Minute)
+
+	_, currentFailed := l.counts(1, replacedAt)
+	assert.Zero(t, currentFailed, "calls to the current replica failed during the upgrade")
+	assert.Empty(t, watches[1].failures(replacedAt, time.Now()), "the current replica went unready during the upgrade")
+	_, oldFailed := l.counts(0, replacedAt)
+	figures.note("rolling upgrade: previous release replaced in %.1fs (SIGTERM to /readyz 200); %d calls to it failed meanwhile; the current replica answered every call", upAt.Sub(replacedAt).Seconds(), oldFailed)
+	t.Logf("replaced in %.1fs; %d calls to the replaced replica failed", upAt.Sub(replacedAt).Seconds(), oldFailed)
+
+	stop()
+	l.finalReads(t)
+	l.check(t, dir, "rolling upgrade from the previous release under load, 3 members, two replicas")
+	assertSameData(t, l.ns, clients)
+	// While the replaced replica is down its port refuses connections; such
+	// calls were never sent. Every other error must be a 503/504 Status.
+	l.rec.mu.Lock()
+	var unexpected []string
+	for _, e := range l.rec.noAnswer {
+		if !strings.Contains(e, "dial tcp "+strings.TrimPrefix(old.url, "https://")) || !strings.Contains(e, "connection refused") {
+			unexpected = append(unexpected, e)
+		}
+	}
+	l.rec.noAnswer = nil
+	l.rec.mu.Unlock()
+	assert.Empty(t, unexpected, "calls to a live replica that got no answer at all")
+	assertErrorAnswers(t, l, "rolling upgrade")
+	for _, s := range c.servers {
+		assertNoPanic(t, s.Process)
+	}
+}
