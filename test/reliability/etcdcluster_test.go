@@ -117,6 +117,35 @@ func assertErrorAnswers(t *testing.T, l *load, what string) {
 	assert.Less(t, l.rec.slowest, serverRequestTimeout+hangSlack, "an answer came later than the request timeout")
 }
 
+// underLoad starts the suite's workload on the cluster's replicas, in
+// namespace ns on VMs named after prefix, and waits until each replica has
+// answered ops calls. The load stops when the test ends, or earlier through
+// the returned stop; watches follow each replica's /readyz.
+func (c *raftCluster) underLoad(t *testing.T, ns, prefix string, ops int) (l *load, stop func(), watches []*readyzWatch) {
+	t.Helper()
+	l = &load{
+		ns: ns, vms: scenarioVMs(prefix), servers: c.clients(t), rec: newRecorder(),
+		workers: 4, maxOps: 100000, qps: 10, ledger: true,
+	}
+	l.setup(t)
+	stop = startLoad(l, t.Name())
+	t.Cleanup(stop)
+	watches = c.watches(t)
+	for i := range c.servers {
+		waitProgress(t, l, i, ops, time.Time{}, 2*time.Minute)
+	}
+	return l, stop, watches
+}
+
+// assertServersAlive checks that no replica exited or panicked.
+func (c *raftCluster) assertServersAlive(t *testing.T) {
+	t.Helper()
+	for _, s := range c.servers {
+		assert.False(t, s.Exited(), "%s exited:\n%s", s.Name, s.Tail(40))
+		assertNoPanic(t, s.Process)
+	}
+}
+
 // TestClusterMemberKilled kills (SIGKILL) the etcd leader under load, then,
 // once it is back, a follower. With two of three members up the replicas
 // go on answering; after both restarts nothing acknowledged is lost and the
@@ -126,18 +155,7 @@ func TestClusterMemberKilled(t *testing.T) {
 	t.Parallel()
 	dir := testDir(t)
 	c := startRaftCluster(t, dir)
-	clients := c.clients(t)
-	l := &load{
-		ns: "member-kill", vms: scenarioVMs("mk"), servers: clients, rec: newRecorder(),
-		workers: 4, maxOps: 100000, qps: 10, ledger: true,
-	}
-	l.setup(t)
-	stop := startLoad(l, t.Name())
-	defer stop()
-	watches := c.watches(t)
-	for i := range c.servers {
-		waitProgress(t, l, i, 30, time.Time{}, 2*time.Minute)
-	}
+	l, stop, watches := c.underLoad(t, "member-kill", "mk", 30)
 
 	for _, role := range []string{"leader", "follower"} {
 		leader, err := c.etcd.WaitLeader(context.Background(), time.Minute)
@@ -175,10 +193,7 @@ func TestClusterMemberKilled(t *testing.T) {
 	l.finalReads(t)
 	l.check(t, dir, "etcd leader then follower SIGKILL under load, 3 members, two replicas")
 	assertErrorAnswers(t, l, "3-member etcd, leader and follower killed")
-	for _, s := range c.servers {
-		assert.False(t, s.Exited(), "%s exited:\n%s", s.Name, s.Tail(40))
-		assertNoPanic(t, s.Process)
-	}
+	c.assertServersAlive(t)
 }
 
 // TestClusterQuorumLoss takes two of three members down under load, keeps
@@ -191,18 +206,7 @@ func TestClusterQuorumLoss(t *testing.T) {
 	t.Parallel()
 	dir := testDir(t)
 	c := startRaftCluster(t, dir)
-	clients := c.clients(t)
-	l := &load{
-		ns: "quorum-loss", vms: scenarioVMs("ql"), servers: clients, rec: newRecorder(),
-		workers: 4, maxOps: 100000, qps: 10, ledger: true,
-	}
-	l.setup(t)
-	stop := startLoad(l, t.Name())
-	defer stop()
-	watches := c.watches(t)
-	for i := range c.servers {
-		waitProgress(t, l, i, 30, time.Time{}, 2*time.Minute)
-	}
+	l, stop, watches := c.underLoad(t, "quorum-loss", "ql", 30)
 
 	outage := scale(10*time.Second, 30*time.Second)
 	leader, err := c.etcd.WaitLeader(context.Background(), time.Minute)
@@ -224,7 +228,7 @@ func TestClusterQuorumLoss(t *testing.T) {
 	var burst sync.WaitGroup
 	rng := rngFor(t.Name() + "/burst")
 	for i := range 8 {
-		in := l.randomOp(rng, i%len(clients))
+		in := l.randomOp(rng, i%len(l.servers))
 		if i%4 == 0 {
 			in.Kind = opGet
 		}
@@ -268,10 +272,7 @@ func TestClusterQuorumLoss(t *testing.T) {
 	assert.Zero(t, answeredWithoutQuorum, "calls answered 2xx/409 while two of three members were down")
 	figures.note("quorum loss %s: %d calls failed during it, none succeeded", outage, failedDuring)
 	assertErrorAnswers(t, l, fmt.Sprintf("quorum loss %s", outage))
-	for _, s := range c.servers {
-		assert.False(t, s.Exited(), "%s exited:\n%s", s.Name, s.Tail(40))
-		assertNoPanic(t, s.Process)
-	}
+	c.assertServersAlive(t)
 }
 
 // cutReplica blackholes, in both directions, everything between replica r
@@ -301,19 +302,8 @@ func TestClusterPartitions(t *testing.T) {
 	dir := testDir(t)
 	start := time.Now()
 	c := startRaftCluster(t, dir)
-	clients := c.clients(t)
 	t.Logf("at %s: cluster up", time.Since(start).Round(time.Second))
-	l := &load{
-		ns: "partitions", vms: scenarioVMs("pt"), servers: clients, rec: newRecorder(),
-		workers: 4, maxOps: 100000, qps: 10, ledger: true,
-	}
-	l.setup(t)
-	stop := startLoad(l, t.Name())
-	defer stop()
-	watches := c.watches(t)
-	for i := range c.servers {
-		waitProgress(t, l, i, 30, time.Time{}, 2*time.Minute)
-	}
+	l, stop, watches := c.underLoad(t, "partitions", "pt", 30)
 	hold := scale(10*time.Second, 20*time.Second)
 
 	// One replica from all of etcd. Its /readyz must fail (this shows the
@@ -393,10 +383,7 @@ func TestClusterPartitions(t *testing.T) {
 	l.finalReads(t)
 	l.check(t, dir, "partitions (replica from etcd, follower and leader from peers) under load, 3 members, two replicas")
 	assertErrorAnswers(t, l, "partitions")
-	for _, s := range c.servers {
-		assert.False(t, s.Exited(), "%s exited:\n%s", s.Name, s.Tail(40))
-		assertNoPanic(t, s.Process)
-	}
+	c.assertServersAlive(t)
 }
 
 // TestClusterReplicaFrozen stops one replica with SIGSTOP under load, keeps
@@ -409,18 +396,7 @@ func TestClusterReplicaFrozen(t *testing.T) {
 	t.Parallel()
 	dir := testDir(t)
 	c := startRaftCluster(t, dir)
-	clients := c.clients(t)
-	l := &load{
-		ns: "replica-frozen", vms: scenarioVMs("fz"), servers: clients, rec: newRecorder(),
-		workers: 4, maxOps: 100000, qps: 10, ledger: true,
-	}
-	l.setup(t)
-	stop := startLoad(l, t.Name())
-	defer stop()
-	watches := c.watches(t)
-	for i := range c.servers {
-		waitProgress(t, l, i, 30, time.Time{}, 2*time.Minute)
-	}
+	l, stop, watches := c.underLoad(t, "replica-frozen", "fz", 30)
 
 	frozen := c.servers[1]
 	freeze := 20 * time.Second
@@ -449,10 +425,7 @@ func TestClusterReplicaFrozen(t *testing.T) {
 	assertErrorAnswers(t, l, "replica frozen")
 	// The calls in flight when it froze waited out the freeze.
 	assert.GreaterOrEqual(t, l.rec.slowest, freeze/2, "no call waited on the frozen replica: the freeze was not observed")
-	for _, s := range c.servers {
-		assert.False(t, s.Exited(), "%s exited:\n%s", s.Name, s.Tail(40))
-		assertNoPanic(t, s.Process)
-	}
+	c.assertServersAlive(t)
 }
 
 // TestRollingUpgrade runs the previous release ($VM_APISERVER_PREVIOUS_BIN,
@@ -470,19 +443,8 @@ func TestRollingUpgrade(t *testing.T) {
 	t.Parallel()
 	dir := testDir(t)
 	c := startRaftCluster(t, dir, previous, bins.VMAPIServer)
-	clients := c.clients(t)
-	l := &load{
-		ns: "upgrade", vms: scenarioVMs("up"), servers: clients, rec: newRecorder(),
-		workers: 4, maxOps: 100000, qps: 10, ledger: true,
-	}
-	l.setup(t)
-	stop := startLoad(l, t.Name())
-	defer stop()
-	watches := c.watches(t)
 	// Both versions serve side by side for a while.
-	for i := range c.servers {
-		waitProgress(t, l, i, scale(60, 200), time.Time{}, 2*time.Minute)
-	}
+	l, stop, watches := c.underLoad(t, "upgrade", "up", scale(60, 200))
 
 	old := c.servers[0]
 	replacedAt := time.Now()
@@ -505,7 +467,7 @@ func TestRollingUpgrade(t *testing.T) {
 	stop()
 	l.finalReads(t)
 	l.check(t, dir, "rolling upgrade from the previous release under load, 3 members, two replicas")
-	assertSameData(t, l.ns, clients)
+	assertSameData(t, l.ns, l.servers)
 	// While the replaced replica is down its port refuses connections; such
 	// calls were never sent. Every other error must be a 503/504 Status.
 	l.rec.mu.Lock()
