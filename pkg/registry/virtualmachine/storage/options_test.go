@@ -16,14 +16,35 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
 )
 
+// decodeCase is a body and dryRun query values given to decodeOptions, and
+// the options it must return or a part of its 400's message.
+type decodeCase struct {
+	name  string
+	body  string
+	query []string
+	want  *subresources.ActionOptions
+	err   string
+}
+
+// runDecodeCases decodes each case's body as options of action.
+func runDecodeCases(t *testing.T, action virtualmachine.Action, tests []decodeCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decodeOptions(action, []byte(tt.body), tt.query)
+			if tt.err != "" {
+				assertBadRequest(t, err, tt.err)
+				assert.Nil(t, got)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
 func TestDecodeStartOptions(t *testing.T) {
-	tests := []struct {
-		name  string
-		body  string
-		query []string
-		want  *subresources.ActionOptions
-		err   string // part of the 400's message
-	}{
+	tests := []decodeCase{
 		{name: "empty", body: "", want: &subresources.ActionOptions{}},
 		{name: "whitespace", body: " \n\t ", want: &subresources.ActionOptions{}},
 		{name: "empty object", body: "{}", want: &subresources.ActionOptions{}},
@@ -56,28 +77,11 @@ func TestDecodeStartOptions(t *testing.T) {
 		{name: "empty dry run query", query: []string{""}, err: `got ""`},
 		{name: "one bad among good", body: `{"dryRun":["All"]}`, query: []string{"All", "Some"}, err: `got "Some"`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := decodeOptions(virtualmachine.ActionStart, []byte(tt.body), tt.query)
-			if tt.err != "" {
-				assertBadRequest(t, err, tt.err)
-				assert.Nil(t, got)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, got)
-		})
-	}
+	runDecodeCases(t, virtualmachine.ActionStart, tests)
 }
 
 func TestDecodeStopOptions(t *testing.T) {
-	tests := []struct {
-		name  string
-		body  string
-		query []string
-		want  *subresources.ActionOptions
-		err   string
-	}{
+	tests := []decodeCase{
 		{name: "empty", want: &subresources.ActionOptions{}},
 		{name: "empty object", body: "{}", want: &subresources.ActionOptions{}},
 		{name: "grace 0", body: `{"gracePeriod":0}`, want: &subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}},
@@ -92,28 +96,11 @@ func TestDecodeStopOptions(t *testing.T) {
 		{name: "wrong kind", body: `{"kind":"RestartOptions"}`, err: `accepts only "StopOptions"`},
 		{name: "bad dry run query", query: []string{"all"}, err: `got "all"`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := decodeOptions(virtualmachine.ActionStop, []byte(tt.body), tt.query)
-			if tt.err != "" {
-				assertBadRequest(t, err, tt.err)
-				assert.Nil(t, got)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, got)
-		})
-	}
+	runDecodeCases(t, virtualmachine.ActionStop, tests)
 }
 
 func TestDecodeRestartOptions(t *testing.T) {
-	tests := []struct {
-		name  string
-		body  string
-		query []string
-		want  *subresources.ActionOptions
-		err   string
-	}{
+	tests := []decodeCase{
 		{name: "empty", want: &subresources.ActionOptions{}},
 		{name: "empty object", body: "{}", want: &subresources.ActionOptions{}},
 		{name: "forced", body: `{"gracePeriodSeconds":0}`, want: &subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}},
@@ -125,18 +112,7 @@ func TestDecodeRestartOptions(t *testing.T) {
 		{name: "stop's field", body: `{"gracePeriod":0}`, err: `unknown field "gracePeriod"`},
 		{name: "wrong apiVersion", body: `{"apiVersion":"subresources.kubevirt.io/v2"}`, err: `apiVersion "subresources.kubevirt.io/v2"`},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := decodeOptions(virtualmachine.ActionRestart, []byte(tt.body), tt.query)
-			if tt.err != "" {
-				assertBadRequest(t, err, tt.err)
-				assert.Nil(t, got)
-				return
-			}
-			require.NoError(t, err)
-			assert.Equal(t, tt.want, got)
-		})
-	}
+	runDecodeCases(t, virtualmachine.ActionRestart, tests)
 }
 
 func TestReadBody(t *testing.T) {
