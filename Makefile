@@ -86,6 +86,7 @@ bench: build
 ## test-bench: a one-second run of the benchmark harness, checking what `make bench` prints
 .PHONY: test-bench
 test-bench: build
+	hack/build-test-binaries.sh etcd kube-apiserver >/dev/null
 	VM_APISERVER_SUITE=bench $(GO) test -count=1 ./test/bench/...
 
 ## generate: regenerate deepcopy, conversion, defaults, OpenAPI and the client
