@@ -82,7 +82,7 @@ func TestEmitRatiosAndGoals(t *testing.T) {
 	results := []CellResult{
 		cell("A", 100, 8, 1500, ms(10)), cell("B", 100, 8, 500, ms(20)),
 		cell("C", 100, 8, 1000, ms(30)), cell("D", 100, 8, 3000, ms(4)),
-		cell("P", 100, 8, 500, ms(40)),
+		cell("P", 100, 8, 500, ms(40)), cell("R", 100, 8, 1250, ms(12)),
 		cell("A", 100, 64, 1000, ms(50)),
 	}
 	var buf bytes.Buffer
@@ -94,11 +94,15 @@ func TestEmitRatiosAndGoals(t *testing.T) {
 		"BENCH ratio A/C vms=100 c=8 flips/s=1.50 p50=0.33 p99=0.33",
 		"BENCH ratio A/D vms=100 c=8 flips/s=0.50 p50=2.50 p99=2.50",
 		"BENCH ratio A/P vms=100 c=8 flips/s=3.00 p50=0.25 p99=0.25",
+		"BENCH ratio A/R vms=100 c=8 flips/s=1.20 p50=0.83 p99=0.83",
+		"BENCH goal A/D>=0.5 vms=100 c=8 value=0.50 result=met",
+		"BENCH goal A(c=64)/A(c=8)>=1 vms=100 c=64 value=0.67 result=missed",
+		"BENCH goal p99(A)/p99(D)<=2 vms=100 c=8 value=2.50 result=missed",
+		"BENCH goal A/P>=4 vms=100 c=8 value=3.00 result=missed",
 		"BENCH goal A/C>=2 vms=100 c=8 value=1.50 result=missed",
 		"BENCH goal A/B>=1 vms=100 c=8 value=3.00 result=met",
 		"BENCH goal A>=1460/s vms=100 c=8 value=1500 result=met",
 		"BENCH goal A>=2030/s vms=100 c=64 value=1000 result=missed",
-		"BENCH goal p99(A)/p99(D)<=2 vms=100 c=8 value=2.50 result=missed",
 	}, lines, "goals whose peer cell is missing are skipped")
 }
 

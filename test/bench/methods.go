@@ -24,7 +24,7 @@ const maxRetries = 1000
 
 // Method is one way of flipping a VM between Halted and Always.
 type Method interface {
-	// Name is the method's letter: A, B, C, D or P.
+	// Name is the method's letter: A, B, C, D, P or R.
 	Name() string
 	// Prepare runs before each cell, outside the measured time.
 	Prepare(ctx context.Context) error
@@ -34,33 +34,52 @@ type Method interface {
 }
 
 // MethodNames are the methods in the order they run and print.
-var MethodNames = []string{"A", "B", "C", "D", "P"}
+var MethodNames = []string{"A", "B", "C", "D", "P", "R"}
+
+// Servers are the API servers the methods talk to.
+type Servers struct {
+	// Server is the vm-apiserver under test: A, B and C.
+	Server *Clients
+	// Peer is kube-apiserver serving VirtualMachines as a custom
+	// resource: P.
+	Peer *Clients
+	// Reference is a second vm-apiserver, the reference that a change is
+	// measured against (another build, environment or flags): R.
+	Reference *Clients
+}
 
 // NewMethod returns the method called name acting on the VMs names in
-// namespace ns. etcdPrefix is the server's --etcd-prefix, needed by D only;
-// peer is kube-apiserver serving VirtualMachines as a custom resource,
-// needed by P only.
-func NewMethod(name string, c, peer *Clients, etcd *clientv3.Client, etcdPrefix, ns string, names []string) (Method, error) {
-	vms := c.VMs.KubevirtV1().VirtualMachines(ns)
+// namespace ns. etcdPrefix is the server's --etcd-prefix, needed by D only.
+func NewMethod(name string, s Servers, etcd *clientv3.Client, etcdPrefix, ns string, names []string) (Method, error) {
+	vms := s.Server.VMs.KubevirtV1().VirtualMachines(ns)
 	switch name {
 	case "A":
-		return &actionMethod{vms: vms, names: names, running: make([]atomic.Bool, len(names))}, nil
+		return newActionMethod("A", vms, names), nil
+	case "R":
+		if s.Reference == nil {
+			return nil, fmt.Errorf("method R needs the reference vm-apiserver")
+		}
+		return newActionMethod("R", s.Reference.VMs.KubevirtV1().VirtualMachines(ns), names), nil
 	case "B":
 		return &updateMethod{vms: vms, names: names}, nil
 	case "C":
 		return &patchMethod{name: "C", vms: vms, names: names}, nil
 	case "P":
-		if peer == nil {
+		if s.Peer == nil {
 			return nil, fmt.Errorf("method P needs the peer kube-apiserver")
 		}
-		return &patchMethod{name: "P", vms: peer.VMs.KubevirtV1().VirtualMachines(ns), names: names}, nil
+		return &patchMethod{name: "P", vms: s.Peer.VMs.KubevirtV1().VirtualMachines(ns), names: names}, nil
 	case "D":
 		if etcd == nil {
 			return nil, fmt.Errorf("method D needs an etcd client")
 		}
 		return &etcdMethod{etcd: etcd, prefix: etcdPrefix, ns: ns, names: names}, nil
 	}
-	return nil, fmt.Errorf("unknown method %q (want one of A, B, C, D, P)", name)
+	return nil, fmt.Errorf("unknown method %q (want one of %s)", name, strings.Join(MethodNames, ", "))
+}
+
+func newActionMethod(name string, vms typedv1.VirtualMachineInterface, names []string) *actionMethod {
+	return &actionMethod{name: name, vms: vms, names: names, running: make([]atomic.Bool, len(names))}
 }
 
 // running reports whether vm's strategy is Always.
@@ -80,14 +99,16 @@ func flipped(vm *kubevirtv1.VirtualMachine) kubevirtv1.VirtualMachineRunStrategy
 // read: it sends stop to a VM it believes Always and start otherwise, and
 // learns the state from the answer. A 409 ("already running", "not
 // running") means another worker flipped the VM first; it sends the other
-// action, just as B and C read again after losing a race.
+// action, just as B and C read again after losing a race. Against the
+// reference vm-apiserver it is R.
 type actionMethod struct {
+	name    string
 	vms     typedv1.VirtualMachineInterface
 	names   []string
 	running []atomic.Bool
 }
 
-func (m *actionMethod) Name() string { return "A" }
+func (m *actionMethod) Name() string { return m.name }
 
 // Prepare reads each VM's state, which B, C or an earlier cell may have changed.
 func (m *actionMethod) Prepare(ctx context.Context) error {

@@ -150,7 +150,7 @@ func actions(ctx context.Context, args []string, w io.Writer) error {
 	ns := fs.String("namespace", "bench", "namespace of the VMs")
 	vms := fs.String("vms", "1,100", "VM set sizes")
 	conc := fs.String("concurrency", "1,8,64", "worker counts")
-	methods := fs.String("methods", "A,B,C,D", "methods to run (A action, B GET+PUT, C GET+JSON patch, D etcd, P GET+JSON patch on kube-apiserver's CRD)")
+	methods := fs.String("methods", "A,B,C,D", "methods to run (A action, B GET+PUT, C GET+JSON patch, D etcd, P GET+JSON patch on kube-apiserver's CRD, R action on the reference vm-apiserver)")
 	warmup := fs.Duration("warmup", time.Second, "unmeasured warm-up of each cell")
 	duration := fs.Duration("duration", 5*time.Second, "measured window of each cell")
 	seed := fs.String("seed", "artifacts/examples/vm-cirros.yaml", "the seed VM")
@@ -162,6 +162,9 @@ func actions(ctx context.Context, args []string, w io.Writer) error {
 	peerServer := fs.String("peer-server", "", "for method P: kube-apiserver's base URL, https://127.0.0.1:PORT")
 	peerDir := fs.String("peer-dir", "", "for method P: the directory of kube-apiserver's ca.crt and of the admin's admin.crt and admin.key")
 	peerPID := fs.Int("peer-pid", 0, "kube-apiserver's process id, for its CPU per flip (0: none)")
+	refServer := fs.String("reference-server", "", "for method R: the reference vm-apiserver's base URL, https://127.0.0.1:PORT")
+	refDir := fs.String("reference-dir", "", "for method R: the reference vm-apiserver's --data-dir")
+	refPID := fs.Int("reference-pid", 0, "the reference vm-apiserver's process id, for its CPU per flip (0: none)")
 	_ = fs.Parse(args)
 
 	t, err := c.target()
@@ -212,6 +215,21 @@ func actions(ctx context.Context, args []string, w io.Writer) error {
 	} else if slices.Contains(cfg.Methods, "P") {
 		return fmt.Errorf("method P needs --peer-server and --peer-dir")
 	}
+	if *refServer != "" {
+		ref := bench.Target{Server: *refServer, DataDir: *refDir}
+		if cfg.Reference, err = ref.Connect(); err != nil {
+			return err
+		}
+		proto, err := cfg.Reference.Protocol(ctx, ref.Server)
+		if err != nil {
+			return fmt.Errorf("reference: %w", err)
+		}
+		bench.Emit(w, "reference-client", bench.F("server", "vm-apiserver"), bench.F("proto", proto),
+			bench.F("tls", "client-certificate"), bench.F("encoding", "json"))
+		cfg.ReferenceMeter = &bench.Meter{Clients: cfg.Reference, ServerPID: *refPID, EtcdPID: *etcdPID, EtcdURL: *etcdURL}
+	} else if slices.Contains(cfg.Methods, "R") {
+		return fmt.Errorf("method R needs --reference-server and --reference-dir")
+	}
 	var etcd *clientv3.Client
 	if *etcdURL != "" {
 		if etcd, err = bench.NewEtcd(*etcdURL); err != nil {
@@ -244,12 +262,19 @@ func actions(ctx context.Context, args []string, w io.Writer) error {
 		return err
 	}
 	for _, name := range strings.Split(*profileMethods, ",") {
-		m, err := bench.NewMethod(name, clients, cfg.Peer, etcd, *etcdPrefix, *ns, names)
+		m, err := bench.NewMethod(name, bench.Servers{Server: clients, Peer: cfg.Peer, Reference: cfg.Reference}, etcd, *etcdPrefix, *ns, names)
 		if err != nil {
 			return err
 		}
-		// P's server is kube-apiserver: profile that one.
+		// P's server is kube-apiserver and R's the reference: profile
+		// the one that serves the cell.
 		profiled := clients
+		if name == "R" {
+			if _, err := bench.EnsureVMs(ctx, cfg.Reference, cfg.Template, *ns, pc[0]); err != nil {
+				return err
+			}
+			profiled = cfg.Reference
+		}
 		if name == "P" {
 			if err := bench.EnsureNamespace(ctx, cfg.Peer, *ns); err != nil {
 				return err

@@ -29,16 +29,21 @@ Runs the benchmarks against real processes on this machine: one etcd 3.7.0
 (fsync on, data on disk under the output directory) and one vm-apiserver in
 front of it, standalone, over HTTPS with client certificates; for method P,
 the peer, also kube-apiserver on the same etcd (its own --etcd-prefix)
-serving VirtualMachines from a CRD generated from the same types. It prints
-one line per figure ("BENCH ..."), the ratio lines A/B, A/C, A/D and A/P,
+serving VirtualMachines from a CRD generated from the same types; for
+method R, a second vm-apiserver on the same etcd (its own --etcd-prefix),
+the reference that a change is measured against: another build
+(--reference-bin), environment (--reference-env) or flags
+(--reference-args). Any of these adds R to the methods. It prints
+one line per figure ("BENCH ..."), the ratio lines A/B, A/C, A/D, A/P and A/R,
 the goals, the profile hot spots and the micro-benchmarks. Everything
 printed is also kept in <out>/results.txt.
 
 Phases:
   1. etcd and server 1 (watch cache on); start-up time on an empty store;
-     kube-apiserver and the VirtualMachine CRD if P is among the methods
+     kube-apiserver and the VirtualMachine CRD if P is among the methods;
+     the reference vm-apiserver if R is
   2. the action cells: method x VM count x concurrency, methods side by side;
-     then kube-apiserver stops
+     then kube-apiserver and the reference stop
   3. one profiled action cell (CPU and allocations, from /debug/pprof)
   4. scale: create N VMs; RSS; full and paged LISTs; watches
   5. server 2 on the same etcd: start-up time with N VMs stored
@@ -60,6 +65,8 @@ type runConfig struct {
 	micro, microTime                        string
 	out                                     string
 	serverEnv, serverArgs, serverBin        string
+	// The reference vm-apiserver of method R.
+	refEnv, refArgs, refBin string
 }
 
 // shares are the parts of the server whose share of its CPU profile the
@@ -97,6 +104,11 @@ type benchRun struct {
 	peer    *framework.KubeAPIServer // for method P
 	apiURL  string
 	apiPort int
+	// ref is the reference vm-apiserver, for method R: refServer's binary
+	// at refURL, on its own --etcd-prefix.
+	ref       *framework.Process
+	refServer string
+	refURL    string
 }
 
 // stopGrace is how long a process may take to exit after SIGTERM.
@@ -122,6 +134,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	str(&c.serverEnv, "server-env", "BENCH_SERVER_ENV", "", "environment of the server, e.g. GOGC=200")
 	str(&c.serverArgs, "server-args", "BENCH_SERVER_ARGS", "", "extra server flags, e.g. --watch-cache=false")
 	str(&c.serverBin, "server-bin", "BENCH_SERVER_BIN", "", "a vm-apiserver binary to measure instead of building this tree's")
+	str(&c.refBin, "reference-bin", "BENCH_REFERENCE_BIN", "", "method R: the reference vm-apiserver's binary, default the server's")
+	str(&c.refEnv, "reference-env", "BENCH_REFERENCE_ENV", "", "method R: the reference's environment, e.g. GOGC=100")
+	str(&c.refArgs, "reference-args", "BENCH_REFERENCE_ARGS", "", "method R: the reference's extra flags")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), runUsage)
 		fs.PrintDefaults()
@@ -150,11 +165,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if c.out == "" {
 		c.out = filepath.Join(root, "_output", "bench")
 	}
-	if c.serverBin != "" {
+	for _, bin := range []*string{&c.serverBin, &c.refBin} {
+		if *bin == "" {
+			continue
+		}
 		// Read before --out is emptied, should it lie there.
-		if c.serverBin, err = filepath.Abs(c.serverBin); err != nil {
+		if *bin, err = filepath.Abs(*bin); err != nil {
 			return err
 		}
+	}
+	// A reference given means R is measured, side by side with A.
+	if (c.refBin != "" || c.refEnv != "" || c.refArgs != "") && !slices.Contains(strings.Split(c.methods, ","), "R") {
+		c.methods += ",R"
 	}
 	b := &benchRun{runConfig: c, root: root}
 	return b.run(ctx, stdout)
@@ -163,9 +185,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 func (b *benchRun) run(ctx context.Context, stdout io.Writer) (err error) {
 	started := time.Now()
 	// A fresh run every time: the figures must not depend on an earlier one.
-	var serverBin []byte
+	var serverBin, refBin []byte
 	if b.serverBin != "" {
 		if serverBin, err = os.ReadFile(b.serverBin); err != nil {
+			return err
+		}
+	}
+	if b.refBin != "" {
+		if refBin, err = os.ReadFile(b.refBin); err != nil {
 			return err
 		}
 	}
@@ -197,6 +224,13 @@ func (b *benchRun) run(ctx context.Context, stdout io.Writer) (err error) {
 		// Built like `make build` (trimpath) but into the output directory,
 		// so that bin/ keeps its version-stamped binary.
 		return err
+	}
+	b.refServer = b.server
+	if refBin != nil {
+		b.refServer = filepath.Join(b.out, "bin", "vm-apiserver-reference")
+		if err := os.WriteFile(b.refServer, refBin, 0o755); err != nil {
+			return err
+		}
 	}
 	logf("getting etcd (built once, then cached)")
 	// It prints where it put etcd; FindBinaries knows that already.
@@ -258,12 +292,19 @@ func (b *benchRun) run(ctx context.Context, stdout io.Writer) (err error) {
 		}
 		actionArgs = append(actionArgs, "--peer-server", b.peer.URL, "--peer-dir", b.peer.PKI, "--peer-pid", strconv.Itoa(b.peer.Pid()))
 	}
+	if b.withReference() {
+		if err := b.startReference(ctx); err != nil {
+			return err
+		}
+		actionArgs = append(actionArgs, "--reference-server", b.refURL, "--reference-dir", b.refDataDir(), "--reference-pid", strconv.Itoa(b.ref.Pid()))
+	}
 	logf("action cells: methods %s, VMs %s, concurrency %s, %s + %s each", b.methods, b.vms, b.concurrency, b.warmup, b.cell)
 	if err := actions(ctx, actionArgs, b.stdout); err != nil {
 		return fmt.Errorf("actions: %w", err)
 	}
-	// The peer is not measured past the action cells.
+	// Neither the peer nor the reference is measured past the action cells.
 	b.stopPeer()
+	b.stopReference()
 
 	// The hot spots, kept in files; the heads are printed as comments.
 	if b.profile == "1" {
@@ -411,9 +452,60 @@ func (b *benchRun) stopPeer() {
 	}
 }
 
+// withReference reports whether the run includes method R.
+func (b *benchRun) withReference() bool {
+	return slices.Contains(strings.Split(b.methods, ","), "R") ||
+		slices.Contains(strings.Split(b.profileMethods, ","), "R") && b.profile == "1"
+}
+
+// referencePrefix is the reference vm-apiserver's --etcd-prefix: its VMs
+// and their watch events stay apart from the server's.
+const referencePrefix = "/bench-reference"
+
+func (b *benchRun) refDataDir() string { return filepath.Join(b.out, "server-reference") }
+
+// startReference starts the reference vm-apiserver (method R) on the bench
+// etcd, its output in server-reference.log, and prints its start-up time.
+// It runs beside the server, with the server's settings unless
+// --reference-env or --reference-args say otherwise.
+func (b *benchRun) startReference(ctx context.Context) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	b.refURL = fmt.Sprintf("https://127.0.0.1:%d", port)
+	logf("starting the reference vm-apiserver on %s", b.refURL)
+	args := append([]string{"--data-dir", b.refDataDir(), "--etcd-servers", b.etcd.URL, "--etcd-prefix", referencePrefix,
+		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--runtime", "none"},
+		strings.Fields(b.refArgs)...)
+	b.ref = framework.NewProcess(b.out, "server-reference", b.refServer, args...)
+	b.ref.Env = strings.Fields(b.refEnv)
+	since := time.Now()
+	if err := b.ref.Start(); err != nil {
+		return err
+	}
+	err = startup(ctx, []string{"--server", b.refURL, "--data-dir", b.refDataDir(), "--server-pid", strconv.Itoa(b.ref.Pid()),
+		"--since-ns", strconv.FormatInt(since.UnixNano(), 10), "--label", "reference", "--n", "0", "--namespace", "scale"}, b.stdout)
+	if err != nil {
+		return fmt.Errorf("startup of the reference: %w\n%s", err, b.ref.Tail(30))
+	}
+	return nil
+}
+
+// stopReference stops the reference vm-apiserver, if it runs.
+func (b *benchRun) stopReference() {
+	if b.ref == nil {
+		return
+	}
+	if err := b.ref.Stop(stopGrace); err != nil {
+		logf("%v", err)
+	}
+}
+
 // cleanup stops whatever still runs.
 func (b *benchRun) cleanup() {
 	b.stopPeer()
+	b.stopReference()
 	b.stopServer()
 	if b.etcd != nil {
 		if err := b.etcd.Stop(stopGrace); err != nil {
@@ -470,6 +562,14 @@ func (b *benchRun) printMachine(ctx context.Context, etcd string) error {
 	fmt.Fprintf(b.stdout, "BENCH settings cell=%s warmup=%s vms=%s concurrency=%s methods=%s scale_n=%d etcd=%s fsync=on server_env=%s server_args=%s server_bin=%s\n",
 		b.cell, b.warmup, b.vms, b.concurrency, b.methods, b.scaleN, etcdVersion,
 		strings.ReplaceAll(b.serverEnv, " ", ","), strings.ReplaceAll(b.serverArgs, " ", ","), serverBin)
+	if b.withReference() {
+		refBin := b.refBin
+		if refBin == "" {
+			refBin = "the_server's"
+		}
+		fmt.Fprintf(b.stdout, "BENCH reference-settings env=%s args=%s bin=%s\n",
+			strings.ReplaceAll(b.refEnv, " ", ","), strings.ReplaceAll(b.refArgs, " ", ","), refBin)
+	}
 	return nil
 }
 

@@ -32,7 +32,7 @@ func TestRun(t *testing.T) {
 	err = run(context.Background(), []string{
 		"--cell", "1s", "--warmup", "200ms", "--vms", "1", "--concurrency", "1",
 		"--scale-n", "10", "--profile", "1", "--micro", "0",
-		"--out", out, "--server-bin", bins.VMAPIServer,
+		"--out", out, "--server-bin", bins.VMAPIServer, "--reference-env", "GOGC=100",
 	}, &stdout)
 	require.NoError(t, err, stdout.String())
 
@@ -47,23 +47,26 @@ func TestRun(t *testing.T) {
 		count int // 0: one or more
 	}{
 		{`BENCH machine nproc=\d+ mem=[0-9.]+GiB cpu=\S* go=go\S+ kernel=\S+ date=\S+Z commit=\S+ load=[0-9.]+,[0-9.]+,[0-9.]+`, 1},
-		{`BENCH settings cell=1s warmup=200ms vms=1 concurrency=1 methods=A,B,C,D,P scale_n=10 etcd=3\.7\.0 fsync=on server_env= server_args= server_bin=\S+`, 1},
+		{`BENCH settings cell=1s warmup=200ms vms=1 concurrency=1 methods=A,B,C,D,P,R scale_n=10 etcd=3\.7\.0 fsync=on server_env= server_args= server_bin=\S+`, 1},
+		{`BENCH reference-settings env=GOGC=100 args= bin=the_server's`, 1},
+		{`BENCH startup label=reference vms=0 readyz=` + f, 1},
+		{`BENCH reference-client server=vm-apiserver proto=HTTP/2\.0 tls=client-certificate encoding=json`, 1},
 		{`BENCH startup label=empty vms=0 readyz=` + f, 1},
 		{`BENCH startup label=restart vms=10 readyz=` + f + ` full_list_from_cache=` + f + ` items=10`, 1},
 		{`BENCH startup label=no-watch-cache vms=0 readyz=` + f, 1},
-		{`BENCH memory phase=\S+ rss=[0-9.]+MiB peak_rss=[0-9.]+MiB`, 9},
+		{`BENCH memory phase=\S+ rss=[0-9.]+MiB peak_rss=[0-9.]+MiB`, 10},
 		{`BENCH client proto=HTTP/2\.0 tls=client-certificate encoding=json pick=own`, 1},
 		{`BENCH peer server=kube-apiserver version=v1\.37\.2 etcd_prefix=/bench-peer readyz=` + f +
 			` crd=virtualmachines\.kubevirt\.io crd_bytes=\d+ crd_established=` + f + ` crd_served=` + f, 1},
 		{`BENCH peer-client server=kube-apiserver proto=HTTP/2\.0 tls=client-certificate encoding=json`, 1},
-		{`BENCH action method=[ABCD] vms=1 c=1 flips/s=` + f + ` p50=` + f + ` .*`, 4},
+		{`BENCH action method=[ABCDR] vms=1 c=1 flips/s=` + f + ` p50=` + f + ` .*`, 5},
 		// The peer's line has the fields of the others, with kube-apiserver
 		// as the server, and no failed flip.
 		{`BENCH action method=P vms=1 c=1 flips/s=` + f + ` p50=` + f + ` p99=` + f + ` max=` + f +
 			` flips=[1-9]\d* retries=\d+ errors=0 srv_cores=` + f + ` others_cores=` + f + ` srv_cpu/flip=` + f +
 			` etcd_cpu/flip=` + f + ` client_cpu/flip=` + f + ` srv_allocs/flip=\d+ srv_KiB/flip=` + f +
 			` etcd_reads/flip=` + f + ` etcd_writes/flip=` + f + ` fsyncs/flip=` + f, 1},
-		{`BENCH ratio A/[BCD] vms=1 c=1 flips/s=` + f + ` p50=` + f + ` p99=` + f, 3},
+		{`BENCH ratio A/[BCDR] vms=1 c=1 flips/s=` + f + ` p50=` + f + ` p99=` + f, 4},
 		{`BENCH ratio A/P vms=1 c=1 flips/s=[0-9.]+ p50=[0-9.]+ p99=[0-9.]+`, 1},
 		{`BENCH goal \S+ vms=1 c=1 value=` + f + ` result=(met|missed)`, 1},
 		{`BENCH profile method=A vms=100 c=64 flips/s=` + f + ` files=\S+-cpu\.pprof,\S+-allocs\.pprof`, 1},
@@ -98,7 +101,7 @@ func TestRun(t *testing.T) {
 	assert.True(t, strings.HasPrefix(lines[len(lines)-1], "BENCH done "), "the last line")
 
 	for _, f := range []string{"etcd.log", "server-empty.log", "server-restart.log", "server-no-watch-cache.log",
-		"kube-apiserver.log", "kube-apiserver-pki/ca.crt", "profiles/after-actions-heap.pprof"} {
+		"server-reference.log", "kube-apiserver.log", "kube-apiserver-pki/ca.crt", "profiles/after-actions-heap.pprof"} {
 		assert.FileExists(t, filepath.Join(out, f))
 	}
 }
