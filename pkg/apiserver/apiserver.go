@@ -128,14 +128,9 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 
-	// The VM gauges of /metrics count what an informer sees, over the
-	// loopback connection like any client.
+	// The VM gauges of /metrics count what an informer on the store sees.
 	if err := generic.AddPostStartHook("vm-metrics", func(hctx genericapiserver.PostStartHookContext) error {
-		client, err := versioned.NewForConfig(hctx.LoopbackClientConfig)
-		if err != nil {
-			return err
-		}
-		return startVMMetrics(hctx, client)
+		return startVMMetrics(hctx, vms.VirtualMachine)
 	}); err != nil {
 		return nil, err
 	}

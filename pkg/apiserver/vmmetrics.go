@@ -5,18 +5,23 @@ import (
 	"sync"
 	"time"
 
+	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
-	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
-	"github.com/vm-apiserver/vm-apiserver/pkg/generated/informers/externalversions"
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 )
 
 // The gauges of VMs. They are computed at scrape time from what an informer
-// keeps of each VM — its status, run strategy and when its status was first
+// on the store keeps of each VM — its status, run strategy and when its status was first
 // seen — never from a LIST per scrape.
 var (
 	vmsByStatusDesc = metrics.NewDesc("vm_apiserver_virtualmachines_by_status",
@@ -130,23 +135,76 @@ func (c *vmCollector) remove(obj interface{}) {
 	delete(c.vms, vm.Namespace+"/"+vm.Name)
 }
 
-// run feeds the collector from an informer on client until ctx ends. The
+// vmLister lists and watches VMs: the registry's store.
+type vmLister interface {
+	rest.Lister
+	rest.Watcher
+}
+
+// storeListWatch lists and watches every namespace's VMs through store, in
+// this process. The objects come from the watch cache: nothing is encoded,
+// sent over the loopback connection and decoded again, which every write
+// would otherwise pay once more. Listed objects are shared with the cache
+// and must not be changed; a watch event's object comes wrapped for the
+// cache's serializations, and is unwrapped as a copy.
+func storeListWatch(store vmLister) *cache.ListWatch {
+	internal := func(opts metav1.ListOptions) (*metainternalversion.ListOptions, error) {
+		out := &metainternalversion.ListOptions{}
+		if err := metainternalversion.Convert_v1_ListOptions_To_internalversion_ListOptions(&opts, out, nil); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			o, err := internal(opts)
+			if err != nil {
+				return nil, err
+			}
+			return store.List(genericapirequest.WithNamespace(ctx, metav1.NamespaceAll), o)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			o, err := internal(opts)
+			if err != nil {
+				return nil, err
+			}
+			w, err := store.Watch(genericapirequest.WithNamespace(ctx, metav1.NamespaceAll), o)
+			if err != nil {
+				return nil, err
+			}
+			return watch.Filter(w, func(e watch.Event) (watch.Event, bool) {
+				if wrapped, ok := e.Object.(runtime.CacheableObject); ok {
+					e.Object = wrapped.GetObject()
+				}
+				return e, true
+			}), nil
+		},
+	}
+}
+
+// slimVM keeps of a stored VM what the gauges read, as a new object: the
+// stored one belongs to the watch cache.
+func slimVM(obj interface{}) (interface{}, error) {
+	vm, ok := obj.(*kubevirt.VirtualMachine)
+	if !ok {
+		return obj, nil
+	}
+	slim := &kubevirtv1.VirtualMachine{}
+	slim.Name, slim.Namespace, slim.UID, slim.ResourceVersion = vm.Name, vm.Namespace, vm.UID, vm.ResourceVersion
+	slim.Spec.RunStrategy, slim.Spec.Running = vm.Spec.RunStrategy, vm.Spec.Running
+	slim.Status.PrintableStatus = vm.Status.PrintableStatus
+	return slim, nil
+}
+
+// run feeds the collector from an informer on store until ctx ends. The
 // informer keeps only what the gauges read of each VM, so that its memory
 // stays small next to the watch cache it reads from.
-func (c *vmCollector) run(ctx context.Context, client versioned.Interface) error {
-	factory := externalversions.NewSharedInformerFactoryWithOptions(client, 0,
-		externalversions.WithTransform(func(obj interface{}) (interface{}, error) {
-			vm, ok := obj.(*kubevirtv1.VirtualMachine)
-			if !ok {
-				return obj, nil
-			}
-			slim := &kubevirtv1.VirtualMachine{}
-			slim.Name, slim.Namespace, slim.UID, slim.ResourceVersion = vm.Name, vm.Namespace, vm.UID, vm.ResourceVersion
-			slim.Spec.RunStrategy, slim.Spec.Running = vm.Spec.RunStrategy, vm.Spec.Running
-			slim.Status.PrintableStatus = vm.Status.PrintableStatus
-			return slim, nil
-		}))
-	informer := factory.Kubevirt().V1().VirtualMachines().Informer()
+func (c *vmCollector) run(ctx context.Context, store vmLister) error {
+	informer := cache.NewSharedIndexInformerWithOptions(storeListWatch(store), &kubevirt.VirtualMachine{},
+		cache.SharedIndexInformerOptions{})
+	if err := informer.SetTransform(slimVM); err != nil {
+		return err
+	}
 	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.set,
 		UpdateFunc: func(_, obj interface{}) { c.set(obj) },
@@ -154,20 +212,16 @@ func (c *vmCollector) run(ctx context.Context, client versioned.Interface) error
 	}); err != nil {
 		return err
 	}
-	factory.Start(ctx.Done())
-	go func() {
-		<-ctx.Done()
-		factory.Shutdown()
-	}()
-	klog.V(2).InfoS("Counting VirtualMachines for /metrics from an informer")
+	go informer.RunWithContext(ctx)
+	klog.V(2).InfoS("Counting VirtualMachines for /metrics from an informer on the store")
 	return nil
 }
 
 // startVMMetrics registers a collector of VM gauges for this server's life
-// and starts feeding it from an informer on client. Only one server in a
-// process can hold the gauges; another (as in tests that start several) is
-// told so and serves without them.
-func startVMMetrics(ctx context.Context, client versioned.Interface) error {
+// and starts feeding it from store. Only one server in a process can hold
+// the gauges; another (as in tests that start several) is told so and
+// serves without them.
+func startVMMetrics(ctx context.Context, store vmLister) error {
 	c := newVMCollector()
 	if err := legacyregistry.CustomRegister(c); err != nil {
 		klog.InfoS("VirtualMachine gauges are served by another server in this process", "err", err)
@@ -177,5 +231,5 @@ func startVMMetrics(ctx context.Context, client versioned.Interface) error {
 		<-ctx.Done()
 		legacyregistry.Registerer().Unregister(c)
 	}()
-	return c.run(ctx, client)
+	return c.run(ctx, store)
 }
