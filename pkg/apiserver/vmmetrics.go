@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -20,9 +21,10 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 )
 
-// The gauges of VMs. They are computed at scrape time from what an informer
-// on the store keeps of each VM — its status, run strategy and when its status was first
-// seen — never from a LIST per scrape.
+// The gauges of VMs. They are computed at scrape time from what the
+// collector keeps of each VM — its status, run strategy and when its status
+// was first seen — as a reflector on the VM store reports them, never from a
+// LIST per scrape.
 var (
 	vmsByStatusDesc = metrics.NewDesc("vm_apiserver_virtualmachines_by_status",
 		"VirtualMachines by status.printableStatus (Unknown when the runtime has written none).",
@@ -42,7 +44,8 @@ type vmSummary struct {
 	since       time.Time // when this replica first saw the VM in status
 }
 
-// vmCollector counts VMs for /metrics from an informer's events.
+// vmCollector counts VMs for /metrics. It is the store of a reflector on
+// the VMs.
 type vmCollector struct {
 	metrics.BaseStableCollector
 
@@ -87,7 +90,7 @@ func (c *vmCollector) CollectWithStability(ch chan<- metrics.Metric) {
 }
 
 // summarize keeps what the gauges need of vm.
-func summarize(vm *kubevirtv1.VirtualMachine) (status, strategy string) {
+func summarize(vm *kubevirt.VirtualMachine) (status, strategy string) {
 	status = string(vm.Status.PrintableStatus)
 	if status == "" {
 		status = "Unknown"
@@ -105,35 +108,76 @@ func summarize(vm *kubevirtv1.VirtualMachine) (status, strategy string) {
 	return status, strategy
 }
 
-// set records vm, keeping the time its status was first seen.
-func (c *vmCollector) set(obj interface{}) {
-	vm, ok := obj.(*kubevirtv1.VirtualMachine)
+// The collector is the store of a reflector on the VMs: it keeps a summary
+// of each VM and nothing else, so that 100,000 VMs cost it a few MB.
+
+// Add records a VM the reflector listed or was told about.
+func (c *vmCollector) Add(obj interface{}) error {
+	vm, ok := obj.(*kubevirt.VirtualMachine)
 	if !ok {
-		return
+		return fmt.Errorf("not a VirtualMachine: %T", obj)
 	}
-	key := vm.Namespace + "/" + vm.Name
 	status, strategy := summarize(vm)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	since := c.now()
-	if old, ok := c.vms[key]; ok && old.status == status {
-		since = old.since
-	}
-	c.vms[key] = vmSummary{status: status, runStrategy: strategy, since: since}
+	c.vms[vmKey(vm)] = c.summary(c.vms, vmKey(vm), status, strategy)
+	return nil
 }
 
-func (c *vmCollector) remove(obj interface{}) {
+// Update records a VM's new state.
+func (c *vmCollector) Update(obj interface{}) error { return c.Add(obj) }
+
+// Delete forgets a VM.
+func (c *vmCollector) Delete(obj interface{}) error {
 	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = tombstone.Obj
 	}
-	vm, ok := obj.(*kubevirtv1.VirtualMachine)
+	vm, ok := obj.(*kubevirt.VirtualMachine)
 	if !ok {
-		return
+		return fmt.Errorf("not a VirtualMachine: %T", obj)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.vms, vm.Namespace+"/"+vm.Name)
+	delete(c.vms, vmKey(vm))
+	return nil
 }
+
+// Replace starts over from a full list, keeping when each VM still in the
+// same status was first seen in it.
+func (c *vmCollector) Replace(list []interface{}, _ string) error {
+	summaries := make([]struct{ key, status, strategy string }, 0, len(list))
+	for _, obj := range list {
+		vm, ok := obj.(*kubevirt.VirtualMachine)
+		if !ok {
+			return fmt.Errorf("not a VirtualMachine: %T", obj)
+		}
+		status, strategy := summarize(vm)
+		summaries = append(summaries, struct{ key, status, strategy string }{vmKey(vm), status, strategy})
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	vms := make(map[string]vmSummary, len(summaries))
+	for _, s := range summaries {
+		vms[s.key] = c.summary(c.vms, s.key, s.status, s.strategy)
+	}
+	c.vms = vms
+	return nil
+}
+
+// Resync has nothing to do: nothing is queued.
+func (c *vmCollector) Resync() error { return nil }
+
+// summary is the summary of the VM key in status, keeping the time it was
+// first seen in it from old. c.mu is held.
+func (c *vmCollector) summary(old map[string]vmSummary, key, status, strategy string) vmSummary {
+	since := c.now()
+	if prev, ok := old[key]; ok && prev.status == status {
+		since = prev.since
+	}
+	return vmSummary{status: status, runStrategy: strategy, since: since}
+}
+
+func vmKey(vm *kubevirt.VirtualMachine) string { return vm.Namespace + "/" + vm.Name }
 
 // vmLister lists and watches VMs: the registry's store.
 type vmLister interface {
@@ -141,13 +185,13 @@ type vmLister interface {
 	rest.Watcher
 }
 
-// storeListWatch lists and watches every namespace's VMs through store, in
-// this process. The objects come from the watch cache: nothing is encoded,
-// sent over the loopback connection and decoded again, which every write
-// would otherwise pay once more. Listed objects are shared with the cache
-// and must not be changed; a watch event's object comes wrapped for the
-// cache's serializations, and is unwrapped as a copy.
-func storeListWatch(store vmLister) *cache.ListWatch {
+// storeListWatch lists and watches every namespace's VMs through a store,
+// in this process. The objects come from the watch cache: nothing is
+// encoded, sent over the loopback connection and decoded again, which every
+// write would otherwise pay once more. Listed objects are shared with the
+// cache and must not be changed; a watch event's object comes wrapped for
+// the cache's serializations, and is unwrapped as a copy.
+func storeListWatch(store vmLister) cache.ListerWatcher {
 	internal := func(opts metav1.ListOptions) (*metainternalversion.ListOptions, error) {
 		out := &metainternalversion.ListOptions{}
 		if err := metainternalversion.Convert_v1_ListOptions_To_internalversion_ListOptions(&opts, out, nil); err != nil {
@@ -155,7 +199,7 @@ func storeListWatch(store vmLister) *cache.ListWatch {
 		}
 		return out, nil
 	}
-	return &cache.ListWatch{
+	return listNotStream{&cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			o, err := internal(opts)
 			if err != nil {
@@ -179,48 +223,20 @@ func storeListWatch(store vmLister) *cache.ListWatch {
 				return e, true
 			}), nil
 		},
-	}
+	}}
 }
 
-// slimVM keeps of a stored VM what the gauges read, as a new object: the
-// stored one belongs to the watch cache.
-func slimVM(obj interface{}) (interface{}, error) {
-	vm, ok := obj.(*kubevirt.VirtualMachine)
-	if !ok {
-		return obj, nil
-	}
-	slim := &kubevirtv1.VirtualMachine{}
-	slim.Name, slim.Namespace, slim.UID, slim.ResourceVersion = vm.Name, vm.Namespace, vm.UID, vm.ResourceVersion
-	slim.Spec.RunStrategy, slim.Spec.Running = vm.Spec.RunStrategy, vm.Spec.Running
-	slim.Status.PrintableStatus = vm.Status.PrintableStatus
-	return slim, nil
-}
+// listNotStream makes a reflector list, not stream: a list from the watch
+// cache shares the cache's objects, where a streamed watch-list would hand
+// over a copy of each VM and hold them all until the stream ends.
+type listNotStream struct{ *cache.ListWatch }
 
-// run feeds the collector from an informer on store until ctx ends. The
-// informer keeps only what the gauges read of each VM, so that its memory
-// stays small next to the watch cache it reads from.
-func (c *vmCollector) run(ctx context.Context, store vmLister) error {
-	informer := cache.NewSharedIndexInformerWithOptions(storeListWatch(store), &kubevirt.VirtualMachine{},
-		cache.SharedIndexInformerOptions{})
-	if err := informer.SetTransform(slimVM); err != nil {
-		return err
-	}
-	if _, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.set,
-		UpdateFunc: func(_, obj interface{}) { c.set(obj) },
-		DeleteFunc: c.remove,
-	}); err != nil {
-		return err
-	}
-	go informer.RunWithContext(ctx)
-	klog.V(2).InfoS("Counting VirtualMachines for /metrics from an informer on the store")
-	return nil
-}
+func (listNotStream) IsWatchListSemanticsUnSupported() bool { return true }
 
 // startVMMetrics registers a collector of VM gauges for this server's life
-// and starts feeding it from store. Only one server in a process can hold
-// the gauges; another (as in tests that start several) is told so and
-// serves without them.
+// and starts feeding it from a reflector on store. Only one server in a
+// process can hold the gauges; another (as in tests that start several) is
+// told so and serves without them.
 func startVMMetrics(ctx context.Context, store vmLister) error {
 	c := newVMCollector()
 	if err := legacyregistry.CustomRegister(c); err != nil {
@@ -231,5 +247,9 @@ func startVMMetrics(ctx context.Context, store vmLister) error {
 		<-ctx.Done()
 		legacyregistry.Registerer().Unregister(c)
 	}()
-	return c.run(ctx, store)
+	reflector := cache.NewReflectorWithOptions(storeListWatch(store), &kubevirt.VirtualMachine{}, c,
+		cache.ReflectorOptions{Name: "vm-metrics"})
+	go reflector.RunWithContext(ctx)
+	klog.V(2).InfoS("Counting VirtualMachines for /metrics from the VM store")
+	return nil
 }
