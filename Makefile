@@ -8,6 +8,8 @@ DATA_DIR  ?= .vm-apiserver
 PORT      ?= 8443
 RUNTIME   ?= simulated
 FUZZTIME  ?= 10s
+# The deployment kit's soft memory limit (artifacts/base/deployment.yaml).
+GOMEMLIMIT ?= 768MiB
 
 GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 GIT_TREE   := $(shell test -z "$$(git status --porcelain 2>/dev/null)" && echo clean || echo dirty)
@@ -38,7 +40,7 @@ deps:
 ## run: start a standalone server on embedded etcd with the simulated runtime
 .PHONY: run
 run: build
-	$(BIN)/vm-apiserver --data-dir $(DATA_DIR) --secure-port $(PORT) --runtime $(RUNTIME)
+	GOMEMLIMIT=$(GOMEMLIMIT) $(BIN)/vm-apiserver --data-dir $(DATA_DIR) --secure-port $(PORT) --runtime $(RUNTIME)
 
 ## kubectl: build kubectl v1.37.2 into bin/ (for machines without one)
 .PHONY: kubectl

@@ -104,8 +104,10 @@ func (c CompletedConfig) New() (*Server, error) {
 
 	kubevirtGroup := genericapiserver.NewDefaultAPIGroupInfo(kubevirt.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
 	// Unknown fields anywhere in a VM are found, including inside the parts
-	// of KubeVirt's types that decode themselves (strictfields.go).
-	kubevirtGroup.NegotiatedSerializer = newStrictVMSerializer(scheme.Codecs)
+	// of KubeVirt's types that decode themselves (strictfields.go). The
+	// checks wrap the group's own codecs, which encode lists item by item
+	// as they are written instead of whole in memory.
+	kubevirtGroup.NegotiatedSerializer = newStrictVMSerializer(kubevirtGroup.NegotiatedSerializer)
 	kubevirtGroup.VersionedResourcesStorageMap[kubevirtv1.SchemeGroupVersion.Version] = map[string]rest.Storage{
 		"virtualmachines":        vms.VirtualMachine,
 		"virtualmachines/status": vms.Status,

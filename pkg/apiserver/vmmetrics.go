@@ -201,6 +201,10 @@ func storeListWatch(store vmLister) cache.ListerWatcher {
 	}
 	return listNotStream{&cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			// One list, without the reflector's pages: the watch cache
+			// serves it once it is filled, while a paged list before that
+			// would be sent to etcd, next to the cache's own initial list.
+			opts.Limit, opts.Continue = 0, ""
 			o, err := internal(opts)
 			if err != nil {
 				return nil, err

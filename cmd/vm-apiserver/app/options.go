@@ -85,8 +85,8 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	o.Recommended.Authorization.AddFlags(fss.FlagSet("authorization"))
 	o.Recommended.Audit.AddFlags(fss.FlagSet("auditing"))
 	o.Recommended.Features.AddFlags(fss.FlagSet("features"))
-	// The generic server's feature gates, e.g. ListFromCacheSnapshot=false
-	// to trade list latency for memory (docs/benchmarks.md).
+	// The generic server's feature gates, with this server's defaults
+	// (pkg/apiserver/features.go).
 	utilfeature.DefaultMutableFeatureGate.AddFlag(fss.FlagSet("features"))
 	o.Recommended.CoreAPI.AddFlags(fss.FlagSet("core api"))
 	o.Recommended.Admission.AddFlags(fss.FlagSet("admission"))
