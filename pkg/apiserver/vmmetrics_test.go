@@ -28,9 +28,9 @@ func boolPtr(b bool) *bool { return &b }
 
 func TestSummarize(t *testing.T) {
 	tests := []struct {
-		name                  string
-		vm                    *kubevirt.VirtualMachine
-		wantStatus, wantStrat string
+		name                     string
+		vm                       *kubevirt.VirtualMachine
+		wantStatus, wantStrategy string
 	}{
 		{"run strategy", testVM("a", kubevirtv1.VirtualMachineStatusRunning, strategy(kubevirtv1.RunStrategyManual), nil), "Running", "Manual"},
 		{"running true", testVM("a", kubevirtv1.VirtualMachineStatusStarting, nil, boolPtr(true)), "Starting", "Always"},
@@ -39,9 +39,9 @@ func TestSummarize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, strat := summarize(tt.vm)
+			status, runStrategy := summarize(tt.vm)
 			assert.Equal(t, tt.wantStatus, status)
-			assert.Equal(t, tt.wantStrat, strat)
+			assert.Equal(t, tt.wantStrategy, runStrategy)
 		})
 	}
 }
