@@ -15,7 +15,7 @@ GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 GIT_TREE   := $(shell test -z "$$(git status --porcelain 2>/dev/null)" && echo clean || echo dirty)
 VERSION    ?= v0.1.0-dev+$(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
-VERSION_PKG := k8s.io/component-base/version
+VERSION_PKG := github.com/vm-apiserver/vm-apiserver/pkg/version
 LDFLAGS := -X $(VERSION_PKG).gitVersion=$(VERSION) \
            -X $(VERSION_PKG).gitCommit=$(GIT_COMMIT) \
            -X $(VERSION_PKG).gitTreeState=$(GIT_TREE) \

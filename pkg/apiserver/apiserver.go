@@ -15,7 +15,7 @@ import (
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	restclient "k8s.io/client-go/rest"
 	basecompatibility "k8s.io/component-base/compatibility"
-	"k8s.io/component-base/version"
+	baseversion "k8s.io/component-base/version"
 	"k8s.io/klog/v2"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
@@ -27,6 +27,7 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	vmstorage "github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine/storage"
 	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
+	"github.com/vm-apiserver/vm-apiserver/pkg/version"
 )
 
 // ExtraConfig is what vm-apiserver adds to the generic server's config.
@@ -65,7 +66,7 @@ type Server struct {
 // chain. Options are applied to it before Complete.
 func NewRecommendedConfig() *genericapiserver.RecommendedConfig {
 	gc := genericapiserver.NewRecommendedConfig(scheme.Codecs)
-	gc.EffectiveVersion = basecompatibility.NewEffectiveVersionFromString(version.DefaultKubeBinaryVersion, "", "")
+	gc.EffectiveVersion = basecompatibility.NewEffectiveVersionFromString(baseversion.DefaultKubeBinaryVersion, "", "")
 	gc.OpenAPIConfig = openapi.Config("vm-apiserver", version.Get().GitVersion)
 	gc.OpenAPIV3Config = openapi.V3Config("vm-apiserver", version.Get().GitVersion)
 	gc.BuildHandlerChainFunc = BuildHandlerChain
@@ -123,7 +124,9 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err := generic.InstallAPIGroups(&kubevirtGroup, &subresourcesGroup); err != nil {
 		return nil, err
 	}
-	installVersionRoutes(generic)
+	if err := installVersionRoutes(generic); err != nil {
+		return nil, err
+	}
 	// /readyz passes only once the watch cache of virtualmachines is filled,
 	// so that a replica joining a large cluster serves no slow lists.
 	if err := generic.AddPostStartHook("storage-readiness", generic.StorageReadinessHook.Hook); err != nil {
@@ -181,10 +184,24 @@ func startSimulatedRuntime(hctx genericapiserver.PostStartHookContext, opts simu
 // actionVersions are the versions of subresources.kubevirt.io.
 var actionVersions = []schema.GroupVersion{subresourcesv1.SchemeGroupVersion, subresourcesv1.V1alpha3GroupVersion}
 
-// installVersionRoutes serves GET /apis/subresources.kubevirt.io/{v}/version,
-// which KubeVirt's virtctl reads to learn the server's version.
-func installVersionRoutes(s *genericapiserver.GenericAPIServer) {
-	for _, ws := range s.Handler.GoRestfulContainer.RegisteredWebServices() {
+// installVersionRoutes serves vm-apiserver's version at GET /version, in
+// place of the generic server's (which names the Kubernetes libraries'
+// version), and at GET /apis/subresources.kubevirt.io/{v}/version, which
+// KubeVirt's virtctl reads to learn the server's version.
+func installVersionRoutes(s *genericapiserver.GenericAPIServer) error {
+	container := s.Handler.GoRestfulContainer
+	for _, ws := range container.RegisteredWebServices() {
+		if ws.RootPath() == "/version" {
+			if err := container.Remove(ws); err != nil {
+				return err
+			}
+			root := new(restful.WebService).Path("/version").Produces(restful.MIME_JSON)
+			root.Route(root.GET("/").To(serveVersion).
+				Doc("get the version of vm-apiserver").
+				Operation("getCodeVersion"))
+			container.Add(root)
+			continue
+		}
 		for _, gv := range actionVersions {
 			if ws.RootPath() != "/apis/"+gv.String() {
 				continue
@@ -196,6 +213,7 @@ func installVersionRoutes(s *genericapiserver.GenericAPIServer) {
 				Produces(restful.MIME_JSON))
 		}
 	}
+	return nil
 }
 
 func serveVersion(_ *restful.Request, resp *restful.Response) {

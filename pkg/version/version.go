@@ -1,23 +1,53 @@
-// Package version names this build of vm-apiserver's programs. The version
-// is the one the Makefile stamps into k8s.io/component-base/version (which
-// the generic server also serves at /version); an unstamped build says so.
+// Package version names this build of vm-apiserver's programs. The
+// Makefile stamps the version into this package's variables; an unstamped
+// build says so.
+//
+// k8s.io/component-base/version is left alone: k8s.io/apiserver reads it as
+// the Kubernetes version of the binary, and derives from it the version its
+// feature gates emulate. Stamped with vm-apiserver's own version (0.1), the
+// gates would describe a Kubernetes 0.1 and none of 1.37's would exist.
 package version
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 
 	"github.com/spf13/pflag"
+	utilversion "k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/apimachinery/pkg/version"
-	baseversion "k8s.io/component-base/version"
 )
 
-// unstamped is component-base's placeholder when no version was stamped.
-const unstamped = "v0.0.0-master+$Format:%H$"
+// Set by the Makefile with -ldflags -X.
+var (
+	gitVersion   = unstamped
+	gitCommit    = ""
+	gitTreeState = ""
+	buildDate    = "1970-01-01T00:00:00Z"
+)
+
+// unstamped is gitVersion when no version was stamped.
+const unstamped = "v0.0.0-unstamped"
 
 // Get returns the version of this build.
-func Get() version.Info { return baseversion.Get() }
+func Get() version.Info {
+	var major, minor string
+	if v, err := utilversion.ParseSemantic(gitVersion); err == nil && gitVersion != unstamped {
+		major, minor = fmt.Sprint(v.Major()), fmt.Sprint(v.Minor())
+	}
+	return version.Info{
+		Major:        major,
+		Minor:        minor,
+		GitVersion:   gitVersion,
+		GitCommit:    gitCommit,
+		GitTreeState: gitTreeState,
+		BuildDate:    buildDate,
+		GoVersion:    runtime.Version(),
+		Compiler:     runtime.Compiler,
+		Platform:     runtime.GOOS + "/" + runtime.GOARCH,
+	}
+}
 
 // String describes info for program in one line, e.g.
 // "vm-apiserver v0.1.0 (commit 1a2b3c4d5e6f, clean tree, built 2026-11-29T10:00:00Z, go1.26.8 linux/amd64)".

@@ -14,7 +14,6 @@ import (
 	cliflag "k8s.io/component-base/cli/flag"
 	logsapi "k8s.io/component-base/logs/api/v1"
 	"k8s.io/component-base/term"
-	"k8s.io/component-base/version"
 	"k8s.io/klog/v2"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
@@ -90,7 +89,7 @@ func (o *Options) Run(ctx context.Context, out io.Writer) error {
 			return fmt.Errorf("writing admin kubeconfig: %w", err)
 		}
 		config.ExtraConfig.PostStartHooks["print-access"] = func(genericapiserver.PostStartHookContext) error {
-			fmt.Fprintf(out, "\nvm-apiserver %s is serving at %s (standalone, data in %s)\n", version.Get().GitVersion, serverURL, o.DataDir)
+			fmt.Fprintf(out, "\nvm-apiserver %s is serving at %s (standalone, data in %s)\n", vmversion.Get().GitVersion, serverURL, o.DataDir)
 			if o.Runtime == RuntimeSimulated {
 				fmt.Fprintf(out, "The simulated runtime runs inside the server: VMs move through Starting, Running and Stopping.\n")
 			}

@@ -195,38 +195,36 @@ func actions(ctx context.Context, args []string, w io.Writer) error {
 	bench.Emit(w, "client", bench.F("proto", proto), bench.F("tls", "client-certificate"),
 		bench.F("encoding", "json"), bench.F("pick", map[bool]string{true: "random", false: "own"}[*random]))
 	cfg.Meter = &bench.Meter{Clients: clients, ServerPID: c.serverPID, EtcdPID: *etcdPID, EtcdURL: *etcdURL}
+	// The peer and the reference get the server's client settings: one TLS
+	// connection with an admin certificate, HTTP/2, JSON.
+	other := func(label, server, name, dir string, pid int) (*bench.Clients, *bench.Meter, error) {
+		t := bench.Target{Server: server, DataDir: dir}
+		clients, err := t.Connect()
+		if err != nil {
+			return nil, nil, err
+		}
+		proto, err := clients.Protocol(ctx, t.Server)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", label, err)
+		}
+		bench.Emit(w, label+"-client", bench.F("server", name), bench.F("proto", proto),
+			bench.F("tls", "client-certificate"), bench.F("encoding", "json"))
+		return clients, &bench.Meter{Clients: clients, ServerPID: pid, EtcdPID: *etcdPID, EtcdURL: *etcdURL}, nil
+	}
 	if *peerServer != "" {
-		peer := bench.Target{Server: *peerServer, DataDir: *peerDir}
-		if cfg.Peer, err = peer.Connect(); err != nil {
+		if cfg.Peer, cfg.PeerMeter, err = other("peer", *peerServer, "kube-apiserver", *peerDir, *peerPID); err != nil {
 			return err
 		}
-		proto, err := cfg.Peer.Protocol(ctx, peer.Server)
-		if err != nil {
-			return fmt.Errorf("peer: %w", err)
-		}
-		// The same client settings as the server's: one TLS connection with
-		// an admin certificate, HTTP/2, JSON.
-		bench.Emit(w, "peer-client", bench.F("server", "kube-apiserver"), bench.F("proto", proto),
-			bench.F("tls", "client-certificate"), bench.F("encoding", "json"))
 		if _, err := bench.EnsureCRD(ctx, cfg.Peer, time.Minute); err != nil {
 			return err
 		}
-		cfg.PeerMeter = &bench.Meter{Clients: cfg.Peer, ServerPID: *peerPID, EtcdPID: *etcdPID, EtcdURL: *etcdURL}
 	} else if slices.Contains(cfg.Methods, "P") {
 		return fmt.Errorf("method P needs --peer-server and --peer-dir")
 	}
 	if *refServer != "" {
-		ref := bench.Target{Server: *refServer, DataDir: *refDir}
-		if cfg.Reference, err = ref.Connect(); err != nil {
+		if cfg.Reference, cfg.ReferenceMeter, err = other("reference", *refServer, "vm-apiserver", *refDir, *refPID); err != nil {
 			return err
 		}
-		proto, err := cfg.Reference.Protocol(ctx, ref.Server)
-		if err != nil {
-			return fmt.Errorf("reference: %w", err)
-		}
-		bench.Emit(w, "reference-client", bench.F("server", "vm-apiserver"), bench.F("proto", proto),
-			bench.F("tls", "client-certificate"), bench.F("encoding", "json"))
-		cfg.ReferenceMeter = &bench.Meter{Clients: cfg.Reference, ServerPID: *refPID, EtcdPID: *etcdPID, EtcdURL: *etcdURL}
 	} else if slices.Contains(cfg.Methods, "R") {
 		return fmt.Errorf("method R needs --reference-server and --reference-dir")
 	}

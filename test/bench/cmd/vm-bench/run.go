@@ -394,11 +394,7 @@ func (b *benchRun) startServer(ctx context.Context, label string, n int, flags .
 }
 
 // stopServer stops the server and waits until it has exited.
-func (b *benchRun) stopServer() {
-	if err := b.vm.Stop(stopGrace); err != nil {
-		logf("%v", err)
-	}
-}
+func (b *benchRun) stopServer() { b.stop(b.vm) }
 
 // withPeer reports whether the run includes method P.
 func (b *benchRun) withPeer() bool {
@@ -444,11 +440,8 @@ func (b *benchRun) startPeer(ctx context.Context, bin string) error {
 
 // stopPeer stops kube-apiserver, if it runs, and waits until it has exited.
 func (b *benchRun) stopPeer() {
-	if b.peer == nil {
-		return
-	}
-	if err := b.peer.Stop(stopGrace); err != nil {
-		logf("%v", err)
+	if b.peer != nil {
+		b.stop(b.peer.Process)
 	}
 }
 
@@ -494,10 +487,17 @@ func (b *benchRun) startReference(ctx context.Context) error {
 
 // stopReference stops the reference vm-apiserver, if it runs.
 func (b *benchRun) stopReference() {
-	if b.ref == nil {
+	if b.ref != nil {
+		b.stop(b.ref)
+	}
+}
+
+// stop stops a process, if it was started, and waits until it has exited.
+func (b *benchRun) stop(p *framework.Process) {
+	if p == nil {
 		return
 	}
-	if err := b.ref.Stop(stopGrace); err != nil {
+	if err := p.Stop(stopGrace); err != nil {
 		logf("%v", err)
 	}
 }
