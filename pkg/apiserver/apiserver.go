@@ -133,7 +133,7 @@ func (c CompletedConfig) New() (*Server, error) {
 		return nil, err
 	}
 
-	// The VM gauges of /metrics count what an informer on the store sees.
+	// The VM gauges of /metrics count what a reflector on the store reports.
 	if err := generic.AddPostStartHook("vm-metrics", func(hctx genericapiserver.PostStartHookContext) error {
 		return startVMMetrics(hctx, vms.VirtualMachine)
 	}); err != nil {

@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	apimachineryversion "k8s.io/apimachinery/pkg/version"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/utils/ptr"
 	v1 "kubevirt.io/api/core/v1"
@@ -24,6 +26,7 @@ import (
 type plugin struct {
 	t          *testing.T
 	kubeconfig string
+	client     typedv1.KubevirtV1Interface
 	vms        typedv1.VirtualMachineInterface
 }
 
@@ -37,7 +40,7 @@ func startPluginServer(t *testing.T) *plugin {
 	)
 	client, err := versioned.NewForConfig(s.RESTConfig)
 	require.NoError(t, err)
-	return &plugin{t: t, kubeconfig: s.Kubeconfig, vms: client.KubevirtV1().VirtualMachines("default")}
+	return &plugin{t: t, kubeconfig: s.Kubeconfig, client: client.KubevirtV1(), vms: client.KubevirtV1().VirtualMachines("default")}
 }
 
 // run executes `kubectl vm ARGS` and returns what it printed and its error
@@ -87,6 +90,14 @@ func TestPluginEndToEnd(t *testing.T) {
 		out, err = p.run("version", "--client")
 		require.NoError(t, err)
 		assert.Equal(t, "Client: "+want+"\n", out)
+
+		// The server's /version is vm-apiserver's too, not the Kubernetes
+		// libraries'.
+		raw, err := p.client.RESTClient().Get().AbsPath("/version").DoRaw(t.Context())
+		require.NoError(t, err)
+		var info apimachineryversion.Info
+		require.NoError(t, json.Unmarshal(raw, &info))
+		assert.Equal(t, vmversion.Get(), info)
 	})
 
 	t.Run("start --wait shows progress until Running", func(t *testing.T) {
