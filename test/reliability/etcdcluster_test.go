@@ -138,9 +138,9 @@ func (c *raftCluster) underLoad(t *testing.T, ns, prefix string, ops int) (l *lo
 }
 
 // assertServersAlive checks that no replica exited or panicked.
-func (c *raftCluster) assertServersAlive(t *testing.T) {
+func assertServersAlive(t *testing.T, servers []*vmServer) {
 	t.Helper()
-	for _, s := range c.servers {
+	for _, s := range servers {
 		assert.False(t, s.Exited(), "%s exited:\n%s", s.Name, s.Tail(40))
 		assertNoPanic(t, s.Process)
 	}
@@ -193,7 +193,7 @@ func TestClusterMemberKilled(t *testing.T) {
 	l.finalReads(t)
 	l.check(t, dir, "etcd leader then follower SIGKILL under load, 3 members, two replicas")
 	assertErrorAnswers(t, l, "3-member etcd, leader and follower killed")
-	c.assertServersAlive(t)
+	assertServersAlive(t, c.servers)
 }
 
 // TestClusterQuorumLoss takes two of three members down under load, keeps
@@ -272,7 +272,7 @@ func TestClusterQuorumLoss(t *testing.T) {
 	assert.Zero(t, answeredWithoutQuorum, "calls answered 2xx/409 while two of three members were down")
 	figures.note("quorum loss %s: %d calls failed during it, none succeeded", outage, failedDuring)
 	assertErrorAnswers(t, l, fmt.Sprintf("quorum loss %s", outage))
-	c.assertServersAlive(t)
+	assertServersAlive(t, c.servers)
 }
 
 // cutReplica blackholes, in both directions, everything between replica r
@@ -383,7 +383,7 @@ func TestClusterPartitions(t *testing.T) {
 	l.finalReads(t)
 	l.check(t, dir, "partitions (replica from etcd, follower and leader from peers) under load, 3 members, two replicas")
 	assertErrorAnswers(t, l, "partitions")
-	c.assertServersAlive(t)
+	assertServersAlive(t, c.servers)
 }
 
 // TestClusterReplicaFrozen stops one replica with SIGSTOP under load, keeps
@@ -425,7 +425,7 @@ func TestClusterReplicaFrozen(t *testing.T) {
 	assertErrorAnswers(t, l, "replica frozen")
 	// The calls in flight when it froze waited out the freeze.
 	assert.GreaterOrEqual(t, l.rec.slowest, freeze/2, "no call waited on the frozen replica: the freeze was not observed")
-	c.assertServersAlive(t)
+	assertServersAlive(t, c.servers)
 }
 
 // TestRollingUpgrade runs the previous release ($VM_APISERVER_PREVIOUS_BIN,

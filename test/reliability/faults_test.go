@@ -217,10 +217,7 @@ func TestFaultEtcdKilledUnderLoad(t *testing.T) {
 	assert.Empty(t, l.rec.wrongCode, "bug 2 (fixed) is back: error answers that are not a 503/504/429 metav1.Status")
 	assert.Empty(t, l.rec.hangs, "calls that got no answer within %s", clientTimeout)
 	assert.Less(t, l.rec.slowest, serverRequestTimeout+hangSlack, "an answer came later than the request timeout")
-	for _, s := range pair.servers {
-		assert.False(t, s.Exited(), "%s exited:\n%s", s.Name, s.Tail(40))
-		assertNoPanic(t, s.Process)
-	}
+	assertServersAlive(t, pair.servers)
 }
 
 // TestFaultReplicaKilledUnderLoad kills one replica (SIGKILL) under load.

@@ -79,7 +79,5 @@ func TestLinearizableAcrossReplicas(t *testing.T) {
 	assert.Empty(t, l.rec.hangs, "requests without an answer")
 	assert.Less(t, l.rec.slowest, serverRequestTimeout, "slowest answer without faults")
 	assert.Empty(t, l.rec.shapes, "error answers without faults")
-	for i, s := range pair.servers {
-		assert.False(t, s.Exited(), "replica %d exited: %s", i, s.Tail(30))
-	}
+	assertServersAlive(t, pair.servers)
 }
