@@ -58,13 +58,7 @@ func startRaftCluster(t *testing.T, dir string, programs ...string) *raftCluster
 
 // clients returns one admin client per replica.
 func (c *raftCluster) clients(t *testing.T) []*apiClient {
-	var cs []*apiClient
-	for _, s := range c.servers {
-		cl := newClient(s.url, c.creds.ca.Pool(), &c.creds.admin)
-		t.Cleanup(cl.close)
-		cs = append(cs, cl)
-	}
-	return cs
+	return adminClients(t, c.servers, c.creds)
 }
 
 // watches polls /readyz of every replica until the test ends.

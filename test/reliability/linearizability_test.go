@@ -39,9 +39,15 @@ func startReplicaPair(t *testing.T, dir string, extra ...string) *replicaPair {
 
 // clients returns one admin client per replica.
 func (p *replicaPair) clients(t *testing.T) []*apiClient {
-	var cs []*apiClient
-	for _, s := range p.servers {
-		c := newClient(s.url, p.creds.ca.Pool(), &p.creds.admin)
+	return adminClients(t, p.servers, p.creds)
+}
+
+// adminClients returns one client per server with the admin certificate,
+// closed when the test ends.
+func adminClients(t *testing.T, servers []*vmServer, creds *standaloneCreds) []*apiClient {
+	cs := make([]*apiClient, 0, len(servers))
+	for _, s := range servers {
+		c := newClient(s.url, creds.ca.Pool(), &creds.admin)
 		t.Cleanup(c.close)
 		cs = append(cs, c)
 	}
