@@ -4,6 +4,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	v1 "kubevirt.io/api/core/v1"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 )
 
 // Reasons of the Ready condition. They name the phase of the simulated
@@ -15,7 +17,7 @@ const (
 	ReasonRunning       = "Running"
 	ReasonPaused        = "Paused"
 	ReasonStopping      = "Stopping"
-	ReasonGuestCrashed  = "GuestCrashed"
+	ReasonGuestCrashed  = kubevirt.InstanceFailedReason
 	ReasonGuestShutdown = "GuestShutdown"
 )
 
@@ -65,7 +67,7 @@ func observePhase(status *v1.VirtualMachineStatus) phase {
 	case v1.VirtualMachineStatusStopping:
 		return phaseStopping
 	case v1.VirtualMachineStatusStopped:
-		if c := findCondition(status.Conditions, v1.VirtualMachineReady); c != nil && c.Reason == ReasonGuestCrashed {
+		if kubevirt.InstanceFailed(status) {
 			return phaseFailed
 		}
 		return phaseSucceeded

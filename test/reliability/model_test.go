@@ -30,7 +30,7 @@ const (
 const (
 	txtAlreadyRunning  = "VM is already running"
 	txtNotRunning      = "VM is not running"
-	txtAlreadyStopping = "VM is already stopping"
+	txtShorterGrace    = "VM is already stopping: Halted only supports manual stop requests with a shorter graceperiod"
 	txtPending         = "a start or stop request is already pending"
 	txtAlwaysNoStart   = "Always does not support manual start requests"
 	txtOnceNoStart     = "Once does not support manual start requests"
@@ -82,6 +82,20 @@ func stopReq(grace *int64) string {
 		return "Stop"
 	}
 	return "Stop{gracePeriodSeconds=" + strconv.FormatInt(*grace, 10) + "}"
+}
+
+// pendingStopGrace is the grace period of the first Stop in a rendered SCR
+// that carries one, or nil.
+func pendingStopGrace(scr string) *int64 {
+	const prefix = "Stop{gracePeriodSeconds="
+	for _, part := range strings.Split(scr, ",") {
+		if v, ok := strings.CutPrefix(part, prefix); ok {
+			if n, err := strconv.ParseInt(strings.TrimSuffix(v, "}"), 10, 64); err == nil {
+				return &n
+			}
+		}
+	}
+	return nil
 }
 
 // renderSCR renders status.stateChangeRequests as the model writes them.
@@ -244,8 +258,13 @@ func expectAction(s vmState, in opInput) (vmState, string) {
 			if !s.active() {
 				return s, txtNotRunning
 			}
+			// The load's templates set no grace period, so the one in
+			// force is a pending Stop's, if any.
 			if in.Grace == nil {
-				return s, txtAlreadyStopping
+				return s, txtShorterGrace
+			}
+			if inForce := pendingStopGrace(s.SCR); inForce != nil && *in.Grace >= *inForce {
+				return s, txtShorterGrace
 			}
 			next.SCR = stopReq(in.Grace)
 		default: // RerunOnFailure, Manual
@@ -261,13 +280,20 @@ func expectAction(s vmState, in opInput) (vmState, string) {
 		case once:
 			return s, txtOnceNoRestart
 		}
-		if !s.active() {
+		// A finished instance is restarted too.
+		if !s.Created {
 			return s, txtNotRunning
 		}
 		if pending {
 			return s, txtPending
 		}
-		next.SCR = stopReq(in.Grace) + "," + startReq(false)
+		// A forced restart gives the old instance one second.
+		var grace *int64
+		if in.Grace != nil {
+			one := int64(1)
+			grace = &one
+		}
+		next.SCR = stopReq(grace) + "," + startReq(false)
 	default:
 		panic("not an action: " + string(in.Kind))
 	}

@@ -1,6 +1,7 @@
 package kubevirt
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	virtv1 "kubevirt.io/api/core/v1"
 )
 
@@ -51,4 +52,42 @@ func InstanceActive(status *virtv1.VirtualMachineStatus) bool {
 // but has stopped: status.created is true and printableStatus is Stopped.
 func InstanceFinished(status *virtv1.VirtualMachineStatus) bool {
 	return status.Created && status.PrintableStatus == virtv1.VirtualMachineStatusStopped
+}
+
+// InstanceFailedReason is the reason of the Ready condition by which a
+// runtime reports that a finished instance failed (the guest crashed, or the
+// instance was lost), as opposed to one whose guest shut itself down. It is
+// how the VM's status tells KubeVirt's Failed instance phase from Succeeded.
+const InstanceFailedReason = "GuestCrashed"
+
+// InstanceExists reports whether the runtime says the VM has an instance,
+// active or finished: status.created is true.
+func InstanceExists(status *virtv1.VirtualMachineStatus) bool {
+	return status.Created
+}
+
+// InstanceFailed reports whether the VM's instance has finished by failing:
+// it is finished and the Ready condition's reason is InstanceFailedReason.
+func InstanceFailed(status *virtv1.VirtualMachineStatus) bool {
+	if !InstanceFinished(status) {
+		return false
+	}
+	ready := Condition(status, virtv1.VirtualMachineReady)
+	return ready != nil && ready.Reason == InstanceFailedReason
+}
+
+// Condition returns the status condition of type t, or nil.
+func Condition(status *virtv1.VirtualMachineStatus, t virtv1.VirtualMachineConditionType) *virtv1.VirtualMachineCondition {
+	for i := range status.Conditions {
+		if status.Conditions[i].Type == t {
+			return &status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// ConditionTrue reports whether the status has a condition of type t with status True.
+func ConditionTrue(status *virtv1.VirtualMachineStatus, t virtv1.VirtualMachineConditionType) bool {
+	c := Condition(status, t)
+	return c != nil && c.Status == corev1.ConditionTrue
 }

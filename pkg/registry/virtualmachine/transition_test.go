@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -35,10 +36,11 @@ type instance int
 const (
 	none     instance = iota // status never written
 	active                   // created, Running
-	finished                 // created, Stopped
+	finished                 // created, Stopped: the guest shut itself down
+	failed                   // created, Stopped, Ready reason GuestCrashed
 )
 
-func (i instance) String() string { return [...]string{"none", "active", "finished"}[i] }
+func (i instance) String() string { return [...]string{"none", "active", "finished", "failed"}[i] }
 
 // pendingSCR is the request list of a VM with a request pending.
 var pendingSCR = []virtv1.VirtualMachineStateChangeRequest{{Action: virtv1.StartRequest}}
@@ -65,8 +67,13 @@ func testVM(strategy string, inst instance, pending bool) *kubevirt.VirtualMachi
 	switch inst {
 	case active:
 		vm.Status.Created, vm.Status.Ready, vm.Status.PrintableStatus = true, true, virtv1.VirtualMachineStatusRunning
-	case finished:
+	case finished, failed:
 		vm.Status.Created, vm.Status.PrintableStatus = true, virtv1.VirtualMachineStatusStopped
+		reason := "GuestShutdown"
+		if inst == failed {
+			reason = kubevirt.InstanceFailedReason
+		}
+		vm.Status.Conditions = []virtv1.VirtualMachineCondition{{Type: virtv1.VirtualMachineReady, Status: "False", Reason: reason}}
 	}
 	if pending {
 		vm.Status.StateChangeRequests = append([]virtv1.VirtualMachineStateChangeRequest(nil), pendingSCR...)
@@ -140,33 +147,49 @@ var cells = []decideCase{
 	{sAlways, ActionStart, none, false, subresources.ActionOptions{}, fail(msgAlwaysNoStart)},
 	{sAlways, ActionStart, none, true, subresources.ActionOptions{}, fail(msgAlwaysNoStart)},
 	{sAlways, ActionStart, finished, false, subresources.ActionOptions{}, fail(msgAlwaysNoStart)},
+	{sAlways, ActionStart, failed, false, subresources.ActionOptions{}, fail(msgAlwaysNoStart)},
 	{sAlways, ActionStart, finished, true, subresources.ActionOptions{}, fail(msgAlwaysNoStart)},
+	{sAlways, ActionStart, failed, true, subresources.ActionOptions{}, fail(msgAlwaysNoStart)},
 	{sLegacyOn, ActionStart, none, false, subresources.ActionOptions{}, fail(msgAlwaysNoStart)},
 	{sLegacyOn, ActionStart, none, true, subresources.ActionOptions{}, fail(msgAlwaysNoStart)},
 	{sLegacyOn, ActionStart, finished, false, subresources.ActionOptions{}, fail(msgAlwaysNoStart)},
+	{sLegacyOn, ActionStart, failed, false, subresources.ActionOptions{}, fail(msgAlwaysNoStart)},
 	{sLegacyOn, ActionStart, finished, true, subresources.ActionOptions{}, fail(msgAlwaysNoStart)},
+	{sLegacyOn, ActionStart, failed, true, subresources.ActionOptions{}, fail(msgAlwaysNoStart)},
 	{sOnce, ActionStart, none, false, subresources.ActionOptions{}, fail(msgOnceNoStart)},
 	{sOnce, ActionStart, none, true, subresources.ActionOptions{}, fail(msgOnceNoStart)},
 	{sOnce, ActionStart, finished, false, subresources.ActionOptions{}, fail(msgOnceNoStart)},
+	{sOnce, ActionStart, failed, false, subresources.ActionOptions{}, fail(msgOnceNoStart)},
 	{sOnce, ActionStart, finished, true, subresources.ActionOptions{}, fail(msgOnceNoStart)},
-	// start: RerunOnFailure and Manual queue a Start, after a Stop of a finished instance.
+	{sOnce, ActionStart, failed, true, subresources.ActionOptions{}, fail(msgOnceNoStart)},
+	// start: RerunOnFailure and Manual queue a Start, after a Stop of a
+	// finished instance; a failed RerunOnFailure instance is the runtime's to
+	// replace.
 	{sRerun, ActionStart, none, false, subresources.ActionOptions{}, ok(sRerun, reqStart)},
 	{sRerun, ActionStart, none, true, subresources.ActionOptions{}, fail(msgPending)},
 	{sRerun, ActionStart, finished, false, subresources.ActionOptions{}, ok(sRerun, reqStop, reqStart)},
+	{sRerun, ActionStart, failed, false, subresources.ActionOptions{}, fail(msgRerunFailed)},
 	{sRerun, ActionStart, finished, true, subresources.ActionOptions{}, fail(msgPending)},
+	{sRerun, ActionStart, failed, true, subresources.ActionOptions{}, fail(msgRerunFailed)},
 	{sManual, ActionStart, none, false, subresources.ActionOptions{}, ok(sManual, reqStart)},
 	{sManual, ActionStart, none, true, subresources.ActionOptions{}, fail(msgPending)},
 	{sManual, ActionStart, finished, false, subresources.ActionOptions{}, ok(sManual, reqStop, reqStart)},
+	{sManual, ActionStart, failed, false, subresources.ActionOptions{}, ok(sManual, reqStop, reqStart)},
 	{sManual, ActionStart, finished, true, subresources.ActionOptions{}, fail(msgPending)},
+	{sManual, ActionStart, failed, true, subresources.ActionOptions{}, fail(msgPending)},
 	// start: Halted becomes Always and writes no request.
 	{sHalted, ActionStart, none, false, subresources.ActionOptions{}, ok(sAlways)},
 	{sHalted, ActionStart, none, true, subresources.ActionOptions{}, keep(sAlways, true)},
 	{sHalted, ActionStart, finished, false, subresources.ActionOptions{}, ok(sAlways)},
+	{sHalted, ActionStart, failed, false, subresources.ActionOptions{}, ok(sAlways)},
 	{sHalted, ActionStart, finished, true, subresources.ActionOptions{}, keep(sAlways, true)},
+	{sHalted, ActionStart, failed, true, subresources.ActionOptions{}, keep(sAlways, true)},
 	{sLegacyOf, ActionStart, none, false, subresources.ActionOptions{}, ok(sLegacyOn)},
 	{sLegacyOf, ActionStart, none, true, subresources.ActionOptions{}, keep(sLegacyOn, true)},
 	{sLegacyOf, ActionStart, finished, false, subresources.ActionOptions{}, ok(sLegacyOn)},
+	{sLegacyOf, ActionStart, failed, false, subresources.ActionOptions{}, ok(sLegacyOn)},
 	{sLegacyOf, ActionStart, finished, true, subresources.ActionOptions{}, keep(sLegacyOn, true)},
+	{sLegacyOf, ActionStart, failed, true, subresources.ActionOptions{}, keep(sLegacyOn, true)},
 
 	// stop: Always and Once become Halted whatever the instance, dropping what was pending.
 	{sAlways, ActionStop, none, false, subresources.ActionOptions{}, ok(sHalted)},
@@ -174,45 +197,59 @@ var cells = []decideCase{
 	{sAlways, ActionStop, active, false, subresources.ActionOptions{}, ok(sHalted)},
 	{sAlways, ActionStop, active, true, subresources.ActionOptions{}, ok(sHalted)},
 	{sAlways, ActionStop, finished, false, subresources.ActionOptions{}, ok(sHalted)},
+	{sAlways, ActionStop, failed, false, subresources.ActionOptions{}, ok(sHalted)},
 	{sAlways, ActionStop, finished, true, subresources.ActionOptions{}, ok(sHalted)},
+	{sAlways, ActionStop, failed, true, subresources.ActionOptions{}, ok(sHalted)},
 	{sLegacyOn, ActionStop, none, false, subresources.ActionOptions{}, ok(sLegacyOf)},
 	{sLegacyOn, ActionStop, none, true, subresources.ActionOptions{}, ok(sLegacyOf)},
 	{sLegacyOn, ActionStop, active, false, subresources.ActionOptions{}, ok(sLegacyOf)},
 	{sLegacyOn, ActionStop, active, true, subresources.ActionOptions{}, ok(sLegacyOf)},
 	{sLegacyOn, ActionStop, finished, false, subresources.ActionOptions{}, ok(sLegacyOf)},
+	{sLegacyOn, ActionStop, failed, false, subresources.ActionOptions{}, ok(sLegacyOf)},
 	{sLegacyOn, ActionStop, finished, true, subresources.ActionOptions{}, ok(sLegacyOf)},
+	{sLegacyOn, ActionStop, failed, true, subresources.ActionOptions{}, ok(sLegacyOf)},
 	{sOnce, ActionStop, none, false, subresources.ActionOptions{}, ok(sHalted)},
 	{sOnce, ActionStop, none, true, subresources.ActionOptions{}, ok(sHalted)},
 	{sOnce, ActionStop, active, false, subresources.ActionOptions{}, ok(sHalted)},
 	{sOnce, ActionStop, active, true, subresources.ActionOptions{}, ok(sHalted)},
 	{sOnce, ActionStop, finished, false, subresources.ActionOptions{}, ok(sHalted)},
+	{sOnce, ActionStop, failed, false, subresources.ActionOptions{}, ok(sHalted)},
 	{sOnce, ActionStop, finished, true, subresources.ActionOptions{}, ok(sHalted)},
+	{sOnce, ActionStop, failed, true, subresources.ActionOptions{}, ok(sHalted)},
 	// stop: RerunOnFailure and Manual need an active instance; the Stop replaces what was pending.
 	{sRerun, ActionStop, none, false, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sRerun, ActionStop, none, true, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sRerun, ActionStop, active, false, subresources.ActionOptions{}, ok(sRerun, reqStop)},
 	{sRerun, ActionStop, active, true, subresources.ActionOptions{}, ok(sRerun, reqStop)},
 	{sRerun, ActionStop, finished, false, subresources.ActionOptions{}, fail(msgNotRunning)},
+	{sRerun, ActionStop, failed, false, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sRerun, ActionStop, finished, true, subresources.ActionOptions{}, fail(msgNotRunning)},
+	{sRerun, ActionStop, failed, true, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sManual, ActionStop, none, false, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sManual, ActionStop, none, true, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sManual, ActionStop, active, false, subresources.ActionOptions{}, ok(sManual, reqStop)},
 	{sManual, ActionStop, active, true, subresources.ActionOptions{}, ok(sManual, reqStop)},
 	{sManual, ActionStop, finished, false, subresources.ActionOptions{}, fail(msgNotRunning)},
+	{sManual, ActionStop, failed, false, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sManual, ActionStop, finished, true, subresources.ActionOptions{}, fail(msgNotRunning)},
+	{sManual, ActionStop, failed, true, subresources.ActionOptions{}, fail(msgNotRunning)},
 	// stop: Halted is already stopping, or not running at all.
 	{sHalted, ActionStop, none, false, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sHalted, ActionStop, none, true, subresources.ActionOptions{}, fail(msgNotRunning)},
-	{sHalted, ActionStop, active, false, subresources.ActionOptions{}, fail(msgAlreadyStopping)},
-	{sHalted, ActionStop, active, true, subresources.ActionOptions{}, fail(msgAlreadyStopping)},
+	{sHalted, ActionStop, active, false, subresources.ActionOptions{}, fail(msgShorterGrace)},
+	{sHalted, ActionStop, active, true, subresources.ActionOptions{}, fail(msgShorterGrace)},
 	{sHalted, ActionStop, finished, false, subresources.ActionOptions{}, fail(msgNotRunning)},
+	{sHalted, ActionStop, failed, false, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sHalted, ActionStop, finished, true, subresources.ActionOptions{}, fail(msgNotRunning)},
+	{sHalted, ActionStop, failed, true, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sLegacyOf, ActionStop, none, false, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sLegacyOf, ActionStop, none, true, subresources.ActionOptions{}, fail(msgNotRunning)},
-	{sLegacyOf, ActionStop, active, false, subresources.ActionOptions{}, fail(msgAlreadyStopping)},
-	{sLegacyOf, ActionStop, active, true, subresources.ActionOptions{}, fail(msgAlreadyStopping)},
+	{sLegacyOf, ActionStop, active, false, subresources.ActionOptions{}, fail(msgShorterGrace)},
+	{sLegacyOf, ActionStop, active, true, subresources.ActionOptions{}, fail(msgShorterGrace)},
 	{sLegacyOf, ActionStop, finished, false, subresources.ActionOptions{}, fail(msgNotRunning)},
+	{sLegacyOf, ActionStop, failed, false, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sLegacyOf, ActionStop, finished, true, subresources.ActionOptions{}, fail(msgNotRunning)},
+	{sLegacyOf, ActionStop, failed, true, subresources.ActionOptions{}, fail(msgNotRunning)},
 
 	// restart: Halted and Once refuse whatever the state.
 	{sHalted, ActionRestart, none, false, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
@@ -220,19 +257,25 @@ var cells = []decideCase{
 	{sHalted, ActionRestart, active, false, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
 	{sHalted, ActionRestart, active, true, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
 	{sHalted, ActionRestart, finished, false, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
+	{sHalted, ActionRestart, failed, false, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
 	{sHalted, ActionRestart, finished, true, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
+	{sHalted, ActionRestart, failed, true, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
 	{sLegacyOf, ActionRestart, none, false, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
 	{sLegacyOf, ActionRestart, none, true, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
 	{sLegacyOf, ActionRestart, active, false, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
 	{sLegacyOf, ActionRestart, active, true, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
 	{sLegacyOf, ActionRestart, finished, false, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
+	{sLegacyOf, ActionRestart, failed, false, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
 	{sLegacyOf, ActionRestart, finished, true, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
+	{sLegacyOf, ActionRestart, failed, true, subresources.ActionOptions{}, fail(msgHaltedNoRestart)},
 	{sOnce, ActionRestart, none, false, subresources.ActionOptions{}, fail(msgOnceNoRestart)},
 	{sOnce, ActionRestart, none, true, subresources.ActionOptions{}, fail(msgOnceNoRestart)},
 	{sOnce, ActionRestart, active, false, subresources.ActionOptions{}, fail(msgOnceNoRestart)},
 	{sOnce, ActionRestart, active, true, subresources.ActionOptions{}, fail(msgOnceNoRestart)},
 	{sOnce, ActionRestart, finished, false, subresources.ActionOptions{}, fail(msgOnceNoRestart)},
+	{sOnce, ActionRestart, failed, false, subresources.ActionOptions{}, fail(msgOnceNoRestart)},
 	{sOnce, ActionRestart, finished, true, subresources.ActionOptions{}, fail(msgOnceNoRestart)},
+	{sOnce, ActionRestart, failed, true, subresources.ActionOptions{}, fail(msgOnceNoRestart)},
 	// WaitAsReceiver: every action is refused; a start first says that an
 	// active instance is running.
 	{sReceiver, ActionStart, active, false, subresources.ActionOptions{}, fail(msgAlreadyRunning)},
@@ -240,44 +283,58 @@ var cells = []decideCase{
 	{sReceiver, ActionStart, none, false, subresources.ActionOptions{}, fail(msgReceiverNoStart)},
 	{sReceiver, ActionStart, none, true, subresources.ActionOptions{}, fail(msgReceiverNoStart)},
 	{sReceiver, ActionStart, finished, false, subresources.ActionOptions{}, fail(msgReceiverNoStart)},
+	{sReceiver, ActionStart, failed, false, subresources.ActionOptions{}, fail(msgReceiverNoStart)},
 	{sReceiver, ActionStart, finished, true, subresources.ActionOptions{}, fail(msgReceiverNoStart)},
+	{sReceiver, ActionStart, failed, true, subresources.ActionOptions{}, fail(msgReceiverNoStart)},
 	{sReceiver, ActionStop, none, false, subresources.ActionOptions{}, fail(msgReceiverNoStop)},
 	{sReceiver, ActionStop, none, true, subresources.ActionOptions{}, fail(msgReceiverNoStop)},
 	{sReceiver, ActionStop, active, false, subresources.ActionOptions{}, fail(msgReceiverNoStop)},
 	{sReceiver, ActionStop, active, true, subresources.ActionOptions{}, fail(msgReceiverNoStop)},
 	{sReceiver, ActionStop, finished, false, subresources.ActionOptions{}, fail(msgReceiverNoStop)},
+	{sReceiver, ActionStop, failed, false, subresources.ActionOptions{}, fail(msgReceiverNoStop)},
 	{sReceiver, ActionStop, finished, true, subresources.ActionOptions{}, fail(msgReceiverNoStop)},
+	{sReceiver, ActionStop, failed, true, subresources.ActionOptions{}, fail(msgReceiverNoStop)},
 	{sReceiver, ActionRestart, none, false, subresources.ActionOptions{}, fail(msgReceiverNoRest)},
 	{sReceiver, ActionRestart, none, true, subresources.ActionOptions{}, fail(msgReceiverNoRest)},
 	{sReceiver, ActionRestart, active, false, subresources.ActionOptions{}, fail(msgReceiverNoRest)},
 	{sReceiver, ActionRestart, active, true, subresources.ActionOptions{}, fail(msgReceiverNoRest)},
 	{sReceiver, ActionRestart, finished, false, subresources.ActionOptions{}, fail(msgReceiverNoRest)},
+	{sReceiver, ActionRestart, failed, false, subresources.ActionOptions{}, fail(msgReceiverNoRest)},
 	{sReceiver, ActionRestart, finished, true, subresources.ActionOptions{}, fail(msgReceiverNoRest)},
-	// restart: the others need an active instance and nothing pending.
+	{sReceiver, ActionRestart, failed, true, subresources.ActionOptions{}, fail(msgReceiverNoRest)},
+	// restart: the others need an instance, active or finished, and nothing pending.
 	{sAlways, ActionRestart, none, false, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sAlways, ActionRestart, none, true, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sAlways, ActionRestart, active, false, subresources.ActionOptions{}, ok(sAlways, reqStop, reqStart)},
 	{sAlways, ActionRestart, active, true, subresources.ActionOptions{}, fail(msgPending)},
-	{sAlways, ActionRestart, finished, false, subresources.ActionOptions{}, fail(msgNotRunning)},
-	{sAlways, ActionRestart, finished, true, subresources.ActionOptions{}, fail(msgNotRunning)},
+	{sAlways, ActionRestart, finished, false, subresources.ActionOptions{}, ok(sAlways, reqStop, reqStart)},
+	{sAlways, ActionRestart, failed, false, subresources.ActionOptions{}, ok(sAlways, reqStop, reqStart)},
+	{sAlways, ActionRestart, finished, true, subresources.ActionOptions{}, fail(msgPending)},
+	{sAlways, ActionRestart, failed, true, subresources.ActionOptions{}, fail(msgPending)},
 	{sLegacyOn, ActionRestart, none, false, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sLegacyOn, ActionRestart, none, true, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sLegacyOn, ActionRestart, active, false, subresources.ActionOptions{}, ok(sLegacyOn, reqStop, reqStart)},
 	{sLegacyOn, ActionRestart, active, true, subresources.ActionOptions{}, fail(msgPending)},
-	{sLegacyOn, ActionRestart, finished, false, subresources.ActionOptions{}, fail(msgNotRunning)},
-	{sLegacyOn, ActionRestart, finished, true, subresources.ActionOptions{}, fail(msgNotRunning)},
+	{sLegacyOn, ActionRestart, finished, false, subresources.ActionOptions{}, ok(sLegacyOn, reqStop, reqStart)},
+	{sLegacyOn, ActionRestart, failed, false, subresources.ActionOptions{}, ok(sLegacyOn, reqStop, reqStart)},
+	{sLegacyOn, ActionRestart, finished, true, subresources.ActionOptions{}, fail(msgPending)},
+	{sLegacyOn, ActionRestart, failed, true, subresources.ActionOptions{}, fail(msgPending)},
 	{sRerun, ActionRestart, none, false, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sRerun, ActionRestart, none, true, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sRerun, ActionRestart, active, false, subresources.ActionOptions{}, ok(sRerun, reqStop, reqStart)},
 	{sRerun, ActionRestart, active, true, subresources.ActionOptions{}, fail(msgPending)},
-	{sRerun, ActionRestart, finished, false, subresources.ActionOptions{}, fail(msgNotRunning)},
-	{sRerun, ActionRestart, finished, true, subresources.ActionOptions{}, fail(msgNotRunning)},
+	{sRerun, ActionRestart, finished, false, subresources.ActionOptions{}, ok(sRerun, reqStop, reqStart)},
+	{sRerun, ActionRestart, failed, false, subresources.ActionOptions{}, ok(sRerun, reqStop, reqStart)},
+	{sRerun, ActionRestart, finished, true, subresources.ActionOptions{}, fail(msgPending)},
+	{sRerun, ActionRestart, failed, true, subresources.ActionOptions{}, fail(msgPending)},
 	{sManual, ActionRestart, none, false, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sManual, ActionRestart, none, true, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sManual, ActionRestart, active, false, subresources.ActionOptions{}, ok(sManual, reqStop, reqStart)},
 	{sManual, ActionRestart, active, true, subresources.ActionOptions{}, fail(msgPending)},
-	{sManual, ActionRestart, finished, false, subresources.ActionOptions{}, fail(msgNotRunning)},
-	{sManual, ActionRestart, finished, true, subresources.ActionOptions{}, fail(msgNotRunning)},
+	{sManual, ActionRestart, finished, false, subresources.ActionOptions{}, ok(sManual, reqStop, reqStart)},
+	{sManual, ActionRestart, failed, false, subresources.ActionOptions{}, ok(sManual, reqStop, reqStart)},
+	{sManual, ActionRestart, finished, true, subresources.ActionOptions{}, fail(msgPending)},
+	{sManual, ActionRestart, failed, true, subresources.ActionOptions{}, fail(msgPending)},
 
 	// paused start.
 	{sRerun, ActionStart, none, false, subresources.ActionOptions{Paused: true}, ok(sRerun, reqStartPaused)},
@@ -309,9 +366,9 @@ var cells = []decideCase{
 	{sLegacyOf, ActionStop, active, false, subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](5)}, ok(sLegacyOf, reqStopGrace(5))},
 
 	// forced restart.
-	{sAlways, ActionRestart, active, false, subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}, ok(sAlways, reqStopGrace(0), reqStart)},
-	{sRerun, ActionRestart, active, false, subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}, ok(sRerun, reqStopGrace(0), reqStart)},
-	{sLegacyOn, ActionRestart, active, false, subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}, ok(sLegacyOn, reqStopGrace(0), reqStart)},
+	{sAlways, ActionRestart, active, false, subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}, ok(sAlways, reqStopGrace(1), reqStart)},
+	{sRerun, ActionRestart, active, false, subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}, ok(sRerun, reqStopGrace(1), reqStart)},
+	{sLegacyOn, ActionRestart, active, false, subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}, ok(sLegacyOn, reqStopGrace(1), reqStart)},
 	{sManual, ActionRestart, active, true, subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}, fail(msgPending)},
 	{sHalted, ActionRestart, active, false, subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}, fail(msgHaltedNoRestart)},
 }
@@ -338,14 +395,14 @@ func conflictMessage(msg string) string {
 }
 
 func TestDecideTable(t *testing.T) {
-	// Every default-option cell of the 8 rows x 3 actions x 3 instances x 2 is listed.
+	// Every default-option cell of the 8 rows x 3 actions x 4 instances x 2 is listed.
 	seen := map[string]bool{}
 	for _, c := range cells {
 		if !c.opts.Paused && c.opts.GracePeriodSeconds == nil && c.opts.DryRun == nil {
 			seen[fmt.Sprint(c.strategy, c.action, c.inst, c.pending)] = true
 		}
 	}
-	require.Len(t, seen, 8*3*3*2, "every cell of the table has a case")
+	require.Len(t, seen, 8*3*4*2, "every cell of the table has a case")
 
 	for _, c := range cells {
 		t.Run(c.name(), func(t *testing.T) {
@@ -444,4 +501,131 @@ func statusCode(err error) int32 {
 		return status.Status().Code
 	}
 	return 0
+}
+
+// TestDecideHaltedStopGrace: a Halted VM whose instance is still shutting
+// down takes a stop only with a grace period shorter than the one in force,
+// which is a pending Stop's, else the template's. The first five rows are
+// KubeVirt's "for VM with RunStrategyHalted, should" entries, with the
+// instance's terminationGracePeriodSeconds as the template's.
+func TestDecideHaltedStopGrace(t *testing.T) {
+	stopGrace := func(n int) []virtv1.VirtualMachineStateChangeRequest {
+		return []virtv1.VirtualMachineStateChangeRequest{reqStopGrace(n)}
+	}
+	tests := []struct {
+		name     string
+		template *int64
+		pending  []virtv1.VirtualMachineStateChangeRequest
+		grace    *int64
+		want     outcome
+	}{
+		{"fail with nil graceperiod", ptr.To[int64](1800), nil, nil, fail(msgShorterGrace)},
+		{"fail with equal graceperiod", ptr.To[int64](1800), nil, ptr.To[int64](1800), fail(msgShorterGrace)},
+		{"fail with greater graceperiod", ptr.To[int64](1800), nil, ptr.To[int64](2400), fail(msgShorterGrace)},
+		{"not fail with non-nil graceperiod and nil termination graceperiod", nil, nil, ptr.To[int64](1800), ok(sHalted, reqStopGrace(1800))},
+		{"not fail with shorter graceperiod and non-nil termination graceperiod", ptr.To[int64](1800), nil, ptr.To[int64](800), ok(sHalted, reqStopGrace(800))},
+		{"a pending Stop's grace is the one in force", ptr.To[int64](1800), stopGrace(60), ptr.To[int64](60), fail(msgShorterGrace)},
+		{"shorter than a pending Stop's grace", ptr.To[int64](1800), stopGrace(60), ptr.To[int64](5), ok(sHalted, reqStopGrace(5))},
+		{"a pending Stop without grace leaves the template's", ptr.To[int64](30), []virtv1.VirtualMachineStateChangeRequest{reqStop}, ptr.To[int64](10), ok(sHalted, reqStopGrace(10))},
+		{"a pending Start is replaced", ptr.To[int64](30), pendingSCR, ptr.To[int64](0), ok(sHalted, reqStopGrace(0))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := testVM(sHalted, active, false)
+			in.Spec.Template.Spec.TerminationGracePeriodSeconds = tt.template
+			in.Status.StateChangeRequests = tt.pending
+			got, err := Decide(in, ActionStop, &subresources.ActionOptions{GracePeriodSeconds: tt.grace})
+			if tt.want.conflict != "" {
+				require.Error(t, err)
+				assert.Equal(t, int32(http.StatusConflict), statusCode(err))
+				assert.Equal(t, conflictMessage(tt.want.conflict), err.Error())
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, wantVM(in, tt.want), got)
+		})
+	}
+}
+
+// TestDecideStartFailure: every write of a Start or Stop request removes
+// status.startFailure, so a manual action ends the crash-loop back-off; a
+// write of the strategy alone keeps it, as in KubeVirt.
+func TestDecideStartFailure(t *testing.T) {
+	tests := []struct {
+		strategy string
+		action   Action
+		inst     instance
+		opts     subresources.ActionOptions
+		kept     bool
+	}{
+		{sManual, ActionStart, none, subresources.ActionOptions{}, false},
+		{sRerun, ActionStart, finished, subresources.ActionOptions{}, false},
+		{sManual, ActionStop, active, subresources.ActionOptions{}, false},
+		{sRerun, ActionStop, active, subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](3)}, false},
+		{sAlways, ActionRestart, active, subresources.ActionOptions{}, false},
+		{sManual, ActionRestart, failed, subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}, false},
+		{sHalted, ActionStart, none, subresources.ActionOptions{Paused: true}, false},
+		{sHalted, ActionStop, active, subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}, false},
+		{sHalted, ActionStart, none, subresources.ActionOptions{}, true},
+		{sLegacyOf, ActionStart, failed, subresources.ActionOptions{}, true},
+		{sAlways, ActionStop, active, subresources.ActionOptions{}, true},
+		{sOnce, ActionStop, active, subresources.ActionOptions{}, true},
+		{sAlways, ActionStop, active, subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](5)}, true},
+	}
+	for _, tt := range tests {
+		name := fmt.Sprintf("%s/%s/%s/paused=%t/grace=%v", tt.strategy, tt.action, tt.inst, tt.opts.Paused, ptr.Deref(tt.opts.GracePeriodSeconds, -1))
+		t.Run(name, func(t *testing.T) {
+			in := testVM(tt.strategy, tt.inst, false)
+			failure := &virtv1.VirtualMachineStartFailure{ConsecutiveFailCount: 3, RetryAfterTimestamp: &metav1.Time{}}
+			in.Status.StartFailure = failure.DeepCopy()
+			got, err := Decide(in, tt.action, &tt.opts)
+			require.NoError(t, err)
+			if tt.kept {
+				assert.Equal(t, failure, got.Status.StartFailure)
+			} else {
+				assert.Nil(t, got.Status.StartFailure)
+			}
+			assert.Equal(t, failure, in.Status.StartFailure, "the input is never changed")
+		})
+	}
+}
+
+// TestDecideRecoveryConditions: KubeVirt's "should fail when the volume
+// migration in ongoing" for start (ManualRecoveryRequired) and restart
+// (VolumesChange); other actions and False conditions are not affected.
+func TestDecideRecoveryConditions(t *testing.T) {
+	withCondition := func(vm *kubevirt.VirtualMachine, c virtv1.VirtualMachineConditionType, status string) *kubevirt.VirtualMachine {
+		vm.Status.Conditions = append(vm.Status.Conditions, virtv1.VirtualMachineCondition{Type: c, Status: corev1.ConditionStatus(status)})
+		return vm
+	}
+	recovery := virtv1.VirtualMachineManualRecoveryRequired
+	volumes := virtv1.VirtualMachineConditionType(virtv1.VirtualMachineInstanceVolumesChange)
+	tests := []struct {
+		name   string
+		vm     *kubevirt.VirtualMachine
+		action Action
+		want   outcome
+	}{
+		{"start with ManualRecoveryRequired", withCondition(testVM(sManual, none, false), recovery, "True"), ActionStart, fail(msgRecovery)},
+		{"start of Halted with ManualRecoveryRequired", withCondition(testVM(sHalted, finished, false), recovery, "True"), ActionStart, fail(msgRecovery)},
+		{"start of an active VM says it runs first", withCondition(testVM(sManual, active, false), recovery, "True"), ActionStart, fail(msgAlreadyRunning)},
+		{"start with ManualRecoveryRequired False", withCondition(testVM(sManual, none, false), recovery, "False"), ActionStart, ok(sManual, reqStart)},
+		{"restart with VolumesChange", withCondition(testVM(sAlways, active, false), volumes, "True"), ActionRestart, fail(msgRecovery)},
+		{"restart of Halted with VolumesChange", withCondition(testVM(sHalted, active, false), volumes, "True"), ActionRestart, fail(msgRecovery)},
+		{"restart with VolumesChange False", withCondition(testVM(sAlways, active, false), volumes, "False"), ActionRestart, ok(sAlways, reqStop, reqStart)},
+		{"stop with ManualRecoveryRequired", withCondition(testVM(sManual, active, false), recovery, "True"), ActionStop, ok(sManual, reqStop)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Decide(tt.vm, tt.action, &subresources.ActionOptions{})
+			if tt.want.conflict != "" {
+				require.Error(t, err)
+				assert.Equal(t, int32(http.StatusConflict), statusCode(err))
+				assert.Equal(t, conflictMessage(tt.want.conflict), err.Error())
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, wantVM(tt.vm, tt.want), got)
+		})
+	}
 }

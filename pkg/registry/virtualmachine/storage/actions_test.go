@@ -160,7 +160,7 @@ func TestActionsThroughConnect(t *testing.T) {
 			wantSCR: []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest}}},
 		{name: "forced restart", spec: strategySpec(kubevirtv1.RunStrategyAlways), status: activeStatus, action: virtualmachine.ActionRestart,
 			body: `{"gracePeriodSeconds":0}`, code: http.StatusAccepted, wantSpec: strategySpec(kubevirtv1.RunStrategyAlways),
-			wantSCR: []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest, Data: map[string]string{"gracePeriodSeconds": "0"}}, {Action: kubevirtv1.StartRequest}}},
+			wantSCR: []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest, Data: map[string]string{"gracePeriodSeconds": "1"}}, {Action: kubevirtv1.StartRequest}}},
 
 		{name: "start always", spec: strategySpec(kubevirtv1.RunStrategyAlways), action: virtualmachine.ActionStart,
 			code: http.StatusConflict, reason: metav1.StatusReasonConflict, message: "Always does not support manual start requests"},
