@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
@@ -139,7 +141,7 @@ func TestActionsAsVirtctlSendsThem(t *testing.T) {
 		assert.Equal(t, kubevirtv1.RunStrategyAlways, *vm.Spec.RunStrategy)
 		require.Len(t, vm.Status.StateChangeRequests, 2)
 		assert.Equal(t, kubevirtv1.StopRequest, vm.Status.StateChangeRequests[0].Action)
-		assert.Equal(t, "0", vm.Status.StateChangeRequests[0].Data["gracePeriodSeconds"])
+		assert.Equal(t, "1", vm.Status.StateChangeRequests[0].Data["gracePeriodSeconds"], "KubeVirt's forced restart gives the guest one second")
 		assert.Equal(t, kubevirtv1.StartRequest, vm.Status.StateChangeRequests[1].Action)
 	})
 	t.Run("a YAML body, with and without Content-Type", func(t *testing.T) {
@@ -179,7 +181,7 @@ func TestActionsAsVirtctlSendsThem(t *testing.T) {
 			{"restart", `{"gracePeriodSeconds":30}`},
 			{"start", `{"paused":`},
 			{"start", `{"kind":"StopOptions"}`},
-			{"start", `{"unknown":true}`},
+			{"start?fieldValidation=Strict", `{"unknown":true}`},
 			{"start", `{"dryRun":["Everything"]}`},
 		} {
 			code, body := actions.do(http.MethodPut, "v1", "bad", tc.action, "", tc.body)
@@ -307,4 +309,68 @@ func TestActionsOwnTheFieldsTheyChange(t *testing.T) {
 	require.NoError(t, err)
 	strategy, _, _ := unstructured.NestedString(applied.Object, "spec", "runStrategy")
 	assert.Equal(t, "Always", strategy)
+}
+
+// TestOptionBodiesFromNewerClients: a body with an option this server does
+// not know, as a newer virtctl or client-go sends it, is handled by
+// fieldValidation as kube-apiserver handles built-in kinds: by default the
+// action goes ahead with a warning, Strict refuses it, Ignore is silent.
+func TestOptionBodiesFromNewerClients(t *testing.T) {
+	s := framework.StartServer(t)
+	ctx := context.Background()
+	client, err := versioned.NewForConfig(s.RESTConfig)
+	require.NoError(t, err)
+	vms := client.KubevirtV1().VirtualMachines("default")
+	transport, err := rest.TransportFor(s.RESTConfig)
+	require.NoError(t, err)
+	httpClient := &http.Client{Transport: transport}
+
+	put := func(name, query, body string) (int, []string, map[string]any) {
+		t.Helper()
+		url := s.URL + "/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines/" + name + "/stop" + query
+		req, err := http.NewRequest(http.MethodPut, url, strings.NewReader(body))
+		require.NoError(t, err)
+		resp, err := httpClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		out := map[string]any{}
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp.StatusCode, resp.Header.Values("Warning"), out
+	}
+	const body = `{"kind":"StopOptions","apiVersion":"kubevirt.io/v1","gracePeriod":5,"forceful":true,"reason":"maintenance"}`
+	tests := []struct {
+		query    string
+		code     int
+		warnings []string
+		message  string
+	}{
+		{"", http.StatusAccepted, []string{`299 - "unknown field \"forceful\""`, `299 - "unknown field \"reason\""`}, ""},
+		{"?fieldValidation=Warn", http.StatusAccepted, []string{`299 - "unknown field \"forceful\""`, `299 - "unknown field \"reason\""`}, ""},
+		{"?fieldValidation=Ignore", http.StatusAccepted, nil, ""},
+		{"?fieldValidation=Strict", http.StatusBadRequest, nil, `unknown field "forceful"`},
+		{"?fieldValidation=Sometimes", http.StatusUnprocessableEntity, nil, "fieldValidation"},
+	}
+	for i, tt := range tests {
+		t.Run("stop"+tt.query, func(t *testing.T) {
+			name := fmt.Sprintf("newer-%d", i)
+			vm := typedVM(t, name)
+			vm.Spec.RunStrategy = ptr.To(kubevirtv1.RunStrategyAlways)
+			_, err := vms.Create(ctx, vm, metav1.CreateOptions{})
+			require.NoError(t, err)
+
+			code, warnings, out := put(name, tt.query, body)
+			require.Equal(t, tt.code, code, "%v", out)
+			assert.Equal(t, tt.warnings, warnings)
+			stored, err := vms.Get(ctx, name, metav1.GetOptions{})
+			require.NoError(t, err)
+			if tt.code != http.StatusAccepted {
+				assert.Contains(t, out["message"], tt.message)
+				assert.Equal(t, kubevirtv1.RunStrategyAlways, *stored.Spec.RunStrategy, "a refused action writes nothing")
+				return
+			}
+			assert.Equal(t, kubevirtv1.RunStrategyHalted, *stored.Spec.RunStrategy)
+			require.Len(t, stored.Status.StateChangeRequests, 1)
+			assert.Equal(t, "5", stored.Status.StateChangeRequests[0].Data["gracePeriodSeconds"], "the known options are applied")
+		})
+	}
 }

@@ -22,6 +22,7 @@ import (
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/apiserver/pkg/warning"
 	"k8s.io/client-go/tools/events"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
@@ -103,9 +104,12 @@ func (r *ActionREST) perform(ctx context.Context, name string, req *http.Request
 	if err != nil {
 		return nil, err
 	}
-	opts, err := decodeOptions(r.action, body, dryRunQuery(req))
+	opts, warnings, err := decodeOptions(r.action, body, dryRunQuery(req), req.URL.Query().Get("fieldValidation"))
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range warnings {
+		warning.AddWarning(ctx, "", w)
 	}
 	dryRun = len(opts.DryRun) > 0
 	options := &metav1.UpdateOptions{DryRun: opts.DryRun}

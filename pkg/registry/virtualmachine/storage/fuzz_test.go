@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
 )
@@ -14,13 +15,16 @@ import (
 var fuzzActions = []virtualmachine.Action{virtualmachine.ActionStart, virtualmachine.ActionStop, virtualmachine.ActionRestart}
 
 // FuzzDecodeOptions feeds arbitrary bodies and dryRun query values to the
-// decoder of each action: they never panic, fail only with a 400 or 413, and what
-// they accept is within the contract.
+// decoder of each action, under each fieldValidation: they never panic, fail
+// only with a 400 or 413, and what they accept is within the contract. The
+// directives agree: Strict accepts exactly the bodies that Warn accepts
+// without a warning, with the same options; Ignore accepts what Warn
+// accepts, silently and with the same options.
 func FuzzDecodeOptions(f *testing.F) {
 	seeds := []string{
 		"", " ", "{}", "null", "---", `{"paused":true}`, `{"dryRun":["All"]}`, `{"gracePeriod":0}`,
 		`{"gracePeriodSeconds":0}`, `{"gracePeriodSeconds":5}`, `{"gracePeriod":-1}`, "paused: true\n",
-		`{"kind":"StopOptions","apiVersion":"kubevirt.io/v1"}`, `{"kind":"X"}`, `{"foo":1}`, `{"paused":`,
+		`{"kind":"StopOptions","apiVersion":"kubevirt.io/v1"}`, `{"kind":"X"}`, `{"foo":1}`, `{"paused":`, `{"Paused":true}`, `{"paused":true,"paused":false}`, "paused: true\nnewOption: x\n",
 		"[", "a: [", "&a [*a]", `{"dryRun":"All"}`, "gracePeriod: 1e400", "\xff\xfe",
 	}
 	for i, s := range seeds {
@@ -35,7 +39,19 @@ func FuzzDecodeOptions(f *testing.F) {
 			dryRunQuery = []string{query}
 		}
 		action := fuzzActions[int(which)%len(fuzzActions)]
-		o, err := decodeOptions(action, body, dryRunQuery)
+		o, warnings, err := decodeOptions(action, body, dryRunQuery, metav1.FieldValidationWarn)
+		strict, strictWarnings, strictErr := decodeOptions(action, body, dryRunQuery, metav1.FieldValidationStrict)
+		ignored, ignoredWarnings, ignoredErr := decodeOptions(action, body, dryRunQuery, metav1.FieldValidationIgnore)
+		assert.Empty(t, strictWarnings)
+		assert.Empty(t, ignoredWarnings)
+		assert.Equal(t, err == nil && len(warnings) == 0, strictErr == nil, "Strict accepts what Warn accepts without warnings")
+		if strictErr == nil {
+			assert.Equal(t, o, strict)
+		}
+		assert.Equal(t, err == nil, ignoredErr == nil, "Ignore accepts what Warn accepts")
+		if err == nil {
+			assert.Equal(t, o, ignored)
+		}
 		if err == nil {
 			switch action {
 			case virtualmachine.ActionStart:

@@ -12,6 +12,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -90,15 +91,25 @@ func readBody(body io.Reader) ([]byte, error) {
 }
 
 // decodeOptions turns the body of an action request (JSON, YAML or empty)
-// and the request's dryRun query values into the options Decide reads. This
-// is the one place where an action's options, dry-run included, are decided:
-// the body is decoded by the scheme's strict codec into the action's option
-// kind, the query's dryRun values are merged in, and the result is validated.
-// Every failure is a 400.
-func decodeOptions(action virtualmachine.Action, body []byte, dryRunQuery []string) (*subresources.ActionOptions, error) {
+// and the request's dryRun and fieldValidation query values into the options
+// Decide reads. This is the one place where an action's options, dry-run
+// included, are decided: the body is decoded by the scheme's strict codec
+// into the action's option kind, the query's dryRun values are merged in,
+// and the result is validated. Every failure is a 400, but for an invalid
+// fieldValidation value, which is a 422 as kube-apiserver answers it.
+//
+// Unknown, duplicate and mis-cased fields are handled as kube-apiserver
+// handles them in the bodies of built-in kinds: fieldValidation Strict
+// refuses them, Warn (the default) returns one warning each and decodes the
+// rest, Ignore decodes the rest silently. A newer client that sends an option
+// this server does not know therefore still works, as it does with KubeVirt.
+func decodeOptions(action virtualmachine.Action, body []byte, dryRunQuery []string, fieldValidation string) (_ *subresources.ActionOptions, warnings []string, _ error) {
 	k, ok := optionKinds[action]
 	if !ok {
-		return nil, apierrors.NewBadRequest("unknown action " + strconv.Quote(string(action)))
+		return nil, nil, apierrors.NewBadRequest("unknown action " + strconv.Quote(string(action)))
+	}
+	if errs := metav1validation.ValidateFieldValidation(field.NewPath("fieldValidation"), fieldValidation); len(errs) > 0 {
+		return nil, nil, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "UpdateOptions"}, "", errs)
 	}
 	obj := k.new()
 	if body = bytes.TrimSpace(body); len(body) > 0 {
@@ -108,11 +119,20 @@ func decodeOptions(action virtualmachine.Action, body []byte, dryRunQuery []stri
 			decoder = jsonOptionsDecoder
 		}
 		decoded, gvk, err := decoder.Decode(body, &defaults, nil)
+		if strict, isStrict := runtime.AsStrictDecodingError(err); isStrict && decoded != nil && fieldValidation != metav1.FieldValidationStrict {
+			// The body decoded without the fields the strict codec named.
+			if fieldValidation != metav1.FieldValidationIgnore {
+				for _, e := range strict.Errors() {
+					warnings = append(warnings, e.Error())
+				}
+			}
+			err = nil
+		}
 		if err != nil {
-			return nil, decodeError(body, k.kind, gvk, err)
+			return nil, nil, decodeError(body, k.kind, gvk, err)
 		}
 		if reflect.TypeOf(decoded) != reflect.TypeOf(obj) {
-			return nil, wrongKind(gvk.Kind, k.kind)
+			return nil, nil, wrongKind(gvk.Kind, k.kind)
 		}
 		obj = decoded.(subresources.OptionsObject)
 	}
@@ -123,7 +143,7 @@ func decodeOptions(action virtualmachine.Action, body []byte, dryRunQuery []stri
 		for _, e := range errs {
 			msgs = append(msgs, e.Field+" "+e.Detail)
 		}
-		return nil, apierrors.NewBadRequest(strings.Join(msgs, "; "))
+		return nil, nil, apierrors.NewBadRequest(strings.Join(msgs, "; "))
 	}
 	// Every value is "All" now; one says it.
 	if len(opts.DryRun) > 0 {
@@ -131,7 +151,7 @@ func decodeOptions(action virtualmachine.Action, body []byte, dryRunQuery []stri
 	} else {
 		opts.DryRun = nil
 	}
-	return opts, nil
+	return opts, warnings, nil
 }
 
 // decodeError is the 400 for a body the codec refused, worded for the

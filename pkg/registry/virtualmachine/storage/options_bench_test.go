@@ -12,15 +12,15 @@ import (
 // sends, bodies with options, YAML, and dryRun from the query.
 func BenchmarkDecodeOptions(b *testing.B) {
 	start := func(body []byte, q []string) error {
-		_, err := decodeOptions(virtualmachine.ActionStart, body, q)
+		_, _, err := decodeOptions(virtualmachine.ActionStart, body, q, "")
 		return err
 	}
 	stop := func(body []byte, q []string) error {
-		_, err := decodeOptions(virtualmachine.ActionStop, body, q)
+		_, _, err := decodeOptions(virtualmachine.ActionStop, body, q, "")
 		return err
 	}
 	restart := func(body []byte, q []string) error {
-		_, err := decodeOptions(virtualmachine.ActionRestart, body, q)
+		_, _, err := decodeOptions(virtualmachine.ActionRestart, body, q, "")
 		return err
 	}
 	cases := []struct {

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"bytes"
-	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
+	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
 )
 
 // decodeCase is a body and dryRun query values given to decodeOptions, and
@@ -26,12 +26,14 @@ type decodeCase struct {
 	err   string
 }
 
-// runDecodeCases decodes each case's body as options of action.
+// runDecodeCases decodes each case's body as options of action, with
+// fieldValidation Strict so that every unknown field is an error.
 func runDecodeCases(t *testing.T, action virtualmachine.Action, tests []decodeCase) {
 	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := decodeOptions(action, []byte(tt.body), tt.query)
+			got, warnings, err := decodeOptions(action, []byte(tt.body), tt.query, metav1.FieldValidationStrict)
+			assert.Empty(t, warnings)
 			if tt.err != "" {
 				assertBadRequest(t, err, tt.err)
 				assert.Nil(t, got)
@@ -149,4 +151,66 @@ func assertBadRequest(t *testing.T, err error, part string) {
 	assert.Equal(t, int32(http.StatusBadRequest), status.Status().Code)
 	assert.Equal(t, metav1.StatusReasonBadRequest, status.Status().Reason)
 	assert.True(t, strings.Contains(status.Status().Message, part), "message %q should contain %q", status.Status().Message, part)
+}
+
+// TestDecodeOptionsFieldValidation: unknown, duplicate and mis-cased fields
+// in option bodies follow fieldValidation as kube-apiserver treats them in
+// built-in kinds; Warn is the default.
+func TestDecodeOptionsFieldValidation(t *testing.T) {
+	tests := []struct {
+		name       string
+		action     virtualmachine.Action
+		body       string
+		validation string
+		want       *subresources.ActionOptions
+		warnings   []string
+		err        string
+	}{
+		{"a newer client's option, default", virtualmachine.ActionStop, `{"gracePeriod":5,"force":true}`, "",
+			&subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](5)}, []string{`unknown field "force"`}, ""},
+		{"a newer client's option, Warn", virtualmachine.ActionStart, `{"paused":true,"startStrategy":"x"}`, metav1.FieldValidationWarn,
+			&subresources.ActionOptions{Paused: true}, []string{`unknown field "startStrategy"`}, ""},
+		{"a newer client's option, Ignore", virtualmachine.ActionStart, `{"paused":true,"startStrategy":"x"}`, metav1.FieldValidationIgnore,
+			&subresources.ActionOptions{Paused: true}, nil, ""},
+		{"a newer client's option, Strict", virtualmachine.ActionStart, `{"paused":true,"startStrategy":"x"}`, metav1.FieldValidationStrict,
+			nil, nil, `unknown field "startStrategy"`},
+		{"two unknown fields warn twice", virtualmachine.ActionRestart, `{"a":1,"gracePeriodSeconds":0,"b":2}`, "",
+			&subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}, []string{`unknown field "a"`, `unknown field "b"`}, ""},
+		{"a mis-cased key is not read", virtualmachine.ActionStart, `{"Paused":true}`, metav1.FieldValidationWarn,
+			&subresources.ActionOptions{}, []string{`unknown field "Paused"`}, ""},
+		{"a duplicate key warns and the last wins", virtualmachine.ActionStart, `{"paused":false,"paused":true}`, metav1.FieldValidationWarn,
+			&subresources.ActionOptions{Paused: true}, []string{`duplicate field "paused"`}, ""},
+		{"a duplicate key, Strict", virtualmachine.ActionStart, `{"paused":false,"paused":true}`, metav1.FieldValidationStrict,
+			nil, nil, `duplicate field "paused"`},
+		{"an unknown YAML field, default", virtualmachine.ActionStop, "gracePeriod: 3\nreason: maintenance\n", "",
+			&subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](3)}, []string{`unknown field "reason"`}, ""},
+		{"kubevirt.io/v1 body with a new field", virtualmachine.ActionStop, `{"kind":"StopOptions","apiVersion":"kubevirt.io/v1","gracePeriod":0,"newField":{}}`, "",
+			&subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}, []string{`unknown field "newField"`}, ""},
+		{"unknown fields do not excuse invalid values", virtualmachine.ActionStop, `{"gracePeriod":-1,"x":1}`, metav1.FieldValidationWarn,
+			nil, nil, "must not be negative"},
+		{"a wrong type is an error under Warn", virtualmachine.ActionStart, `{"paused":"yes","x":1}`, metav1.FieldValidationWarn,
+			nil, nil, "paused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, warnings, err := decodeOptions(tt.action, []byte(tt.body), nil, tt.validation)
+			if tt.err != "" {
+				assertBadRequest(t, err, tt.err)
+				assert.Nil(t, got)
+				assert.Empty(t, warnings)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.warnings, warnings)
+		})
+	}
+
+	t.Run("an unknown directive is a 422 on UpdateOptions", func(t *testing.T) {
+		got, _, err := decodeOptions(virtualmachine.ActionStart, nil, nil, "Lenient")
+		require.Error(t, err)
+		assert.Nil(t, got)
+		assert.True(t, apierrors.IsInvalid(err), err.Error())
+		assert.Contains(t, err.Error(), "fieldValidation")
+	})
 }
