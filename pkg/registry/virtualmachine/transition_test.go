@@ -164,7 +164,10 @@ var cells = []decideCase{
 	{sOnce, ActionStart, failed, true, subresources.ActionOptions{}, fail(msgOnceNoStart)},
 	// start: RerunOnFailure and Manual queue a Start, after a Stop of a
 	// finished instance; a failed RerunOnFailure instance is the runtime's to
-	// replace.
+	// replace. KubeVirt's "error handling for StartVMRequestHandler / should
+	// fail on VM with RunStrategy / RerunOnFailure with VMI in phase Failed"
+	// and "should not fail on VM with RunStrategy / Manual with VMI in state
+	// Failed".
 	{sRerun, ActionStart, none, false, subresources.ActionOptions{}, ok(sRerun, reqStart)},
 	{sRerun, ActionStart, none, true, subresources.ActionOptions{}, fail(msgPending)},
 	{sRerun, ActionStart, finished, false, subresources.ActionOptions{}, ok(sRerun, reqStop, reqStart)},
@@ -302,7 +305,10 @@ var cells = []decideCase{
 	{sReceiver, ActionRestart, failed, false, subresources.ActionOptions{}, fail(msgReceiverNoRest)},
 	{sReceiver, ActionRestart, finished, true, subresources.ActionOptions{}, fail(msgReceiverNoRest)},
 	{sReceiver, ActionRestart, failed, true, subresources.ActionOptions{}, fail(msgReceiverNoRest)},
-	// restart: the others need an instance, active or finished, and nothing pending.
+	// restart: the others need an instance, active or finished, and nothing
+	// pending. KubeVirt's "error handling for RestartVMRequestHandler /
+	// should not fail with VMI and RunStrategy" (a Failed VMI) and "should
+	// fail anytime without VMI and RunStrategy".
 	{sAlways, ActionRestart, none, false, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sAlways, ActionRestart, none, true, subresources.ActionOptions{}, fail(msgNotRunning)},
 	{sAlways, ActionRestart, active, false, subresources.ActionOptions{}, ok(sAlways, reqStop, reqStart)},
