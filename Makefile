@@ -48,6 +48,11 @@ kubectl:
 	hack/build-test-binaries.sh kubectl
 	@mkdir -p $(BIN) && cp -f .cache/bin/*/kubectl $(BIN)/kubectl && echo "kubectl is in $(BIN)/kubectl"
 
+## virtctl: build KubeVirt's virtctl (the version test/virtctl/go.mod pins) into bin/
+.PHONY: virtctl
+virtctl:
+	eval "$$(hack/build-test-binaries.sh virtctl)" && mkdir -p $(BIN) && cp -f "$$VIRTCTL_BIN_DIR/virtctl" $(BIN)/virtctl && echo "virtctl is in $(BIN)/virtctl"
+
 ## test: lint, unit, storage, end-to-end, short fuzz, bench harness, integration and bounded reliability tests, with a timing summary
 .PHONY: test
 test:
@@ -56,7 +61,7 @@ test:
 ## test-unit: unit, storage (in-process etcd) and end-to-end (HTTPS) tests, with -race
 .PHONY: test-unit
 test-unit: deps
-	hack/build-test-binaries.sh kubectl
+	hack/build-test-binaries.sh kubectl virtctl
 	hack/ensure-prometheus.sh
 	$(GO) test -race -count=1 -timeout 20m ./...
 

@@ -13,12 +13,15 @@ import (
 
 // The versions of the programs that hack/build-test-binaries.sh builds.
 // It takes them from test/integration/go.mod (k8s.io/kubernetes and
-// go.etcd.io/etcd/server/v3); a test checks that these agree.
+// go.etcd.io/etcd/server/v3) and test/virtctl/go.mod (kubevirt.io/kubevirt);
+// a test checks that these agree.
 const (
 	// KubernetesVersion is the version of kube-apiserver and kubectl.
 	KubernetesVersion = "v1.37.2"
 	// EtcdVersion is the version of etcd.
 	EtcdVersion = "v3.7.0"
+	// VirtctlVersion is the version of KubeVirt's virtctl.
+	VirtctlVersion = "v1.9.0"
 )
 
 // mainModule is the module path of the repository's root go.mod.
@@ -30,14 +33,15 @@ const (
 	BinKubeAPIServer = "kube-apiserver"
 	BinKubectl       = "kubectl"
 	BinVMAPIServer   = "vm-apiserver"
+	BinVirtctl       = "virtctl"
 )
 
 // Binaries are the paths of the programs the suites run.
 type Binaries struct {
-	// Etcd, KubeAPIServer and Kubectl are in the cache that
+	// Etcd, KubeAPIServer, Kubectl and Virtctl are in the cache that
 	// hack/build-test-binaries.sh fills: .cache/bin/<version>/, or
 	// $VM_APISERVER_TEST_CACHE/<version>/.
-	Etcd, KubeAPIServer, Kubectl string
+	Etcd, KubeAPIServer, Kubectl, Virtctl string
 	// VMAPIServer is $VM_APISERVER_BIN, or bin/vm-apiserver.
 	VMAPIServer string
 }
@@ -57,6 +61,7 @@ func FindBinaries() (Binaries, error) {
 		Etcd:          filepath.Join(cache, EtcdVersion, "etcd"),
 		KubeAPIServer: filepath.Join(cache, KubernetesVersion, "kube-apiserver"),
 		Kubectl:       filepath.Join(cache, KubernetesVersion, "kubectl"),
+		Virtctl:       filepath.Join(cache, VirtctlVersion, "virtctl"),
 		VMAPIServer:   os.Getenv("VM_APISERVER_BIN"),
 	}
 	if b.VMAPIServer == "" {
@@ -66,7 +71,7 @@ func FindBinaries() (Binaries, error) {
 }
 
 // Path returns the path of the program named BinEtcd, BinKubeAPIServer,
-// BinKubectl or BinVMAPIServer.
+// BinKubectl, BinVMAPIServer or BinVirtctl.
 func (b Binaries) Path(name string) string {
 	switch name {
 	case BinEtcd:
@@ -77,6 +82,8 @@ func (b Binaries) Path(name string) string {
 		return b.Kubectl
 	case BinVMAPIServer:
 		return b.VMAPIServer
+	case BinVirtctl:
+		return b.Virtctl
 	}
 	return ""
 }
@@ -99,8 +106,11 @@ func (b Binaries) Check(names ...string) error {
 }
 
 func howToBuild(name string) string {
-	if name == BinVMAPIServer {
+	switch name {
+	case BinVMAPIServer:
 		return "build it with `make build` (or go build -o bin/vm-apiserver ./cmd/vm-apiserver), or set VM_APISERVER_BIN"
+	case BinVirtctl:
+		return "build it with `hack/build-test-binaries.sh virtctl` (make test-unit does)"
 	}
 	return fmt.Sprintf("build it with `hack/build-test-binaries.sh %s` (the hack/test-*.sh scripts do)", name)
 }
@@ -115,6 +125,26 @@ func RequireBinaries(t testing.TB, names ...string) Binaries {
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+	return b
+}
+
+// BinariesOrSkip finds the programs named. If any is missing, it fails the
+// test, saying how to build them, when the CI environment variable is
+// "true" (CI builds every test binary first, so a missing one is a broken
+// build), and skips the test otherwise, so that a plain go test on a
+// developer's machine does not demand a long build.
+func BinariesOrSkip(t testing.TB, names ...string) Binaries {
+	t.Helper()
+	b, err := FindBinaries()
+	if err == nil {
+		err = b.Check(names...)
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI=true and a test binary is missing: %v", err)
+		}
+		t.Skip(err)
 	}
 	return b
 }
