@@ -151,6 +151,47 @@ func TestVirtctl(t *testing.T) {
 		assert.NotContains(t, res.stdout, "Server Version")
 	})
 
+	// finish gives the VM a finished instance, as a runtime reports a guest
+	// that shut itself down, or crashed (the Ready reason GuestCrashed).
+	finish := func(t *testing.T, name string, crashed bool) {
+		t.Helper()
+		vm := v.get(t, name)
+		reason := "GuestShutdown"
+		if crashed {
+			reason = "GuestCrashed"
+		}
+		vm.Status = kubevirtv1.VirtualMachineStatus{Created: true, PrintableStatus: kubevirtv1.VirtualMachineStatusStopped,
+			Conditions: []kubevirtv1.VirtualMachineCondition{{Type: kubevirtv1.VirtualMachineReady, Status: "False", Reason: reason}}}
+		_, err := v.vms.UpdateStatus(context.Background(), vm, metav1.UpdateOptions{})
+		require.NoError(t, err)
+	}
+
+	t.Run("restart of a Manual VM whose guest shut down", func(t *testing.T) {
+		v.create(t, "shutdown", kubevirtv1.RunStrategyManual, false)
+		finish(t, "shutdown", false)
+		v.ok(t, "VM shutdown was scheduled to restart\n", "restart", "shutdown")
+		assert.Equal(t, []string{"Stop", "Start"}, requests(v.get(t, "shutdown")))
+	})
+
+	t.Run("start of a RerunOnFailure VM whose guest crashed is refused", func(t *testing.T) {
+		v.create(t, "crashed", kubevirtv1.RunStrategyRerunOnFailure, false)
+		finish(t, "crashed", true)
+		stderr := v.refused(t, "start", "crashed")
+		assert.Contains(t, stderr, "RerunOnFailure does not support starting VM from failed state")
+		assert.Empty(t, requests(v.get(t, "crashed")))
+	})
+
+	t.Run("stop of a stopping Halted VM needs a shorter grace period", func(t *testing.T) {
+		vm := v.create(t, "stopping", kubevirtv1.RunStrategyHalted, true)
+		vm.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr.To[int64](60)
+		_, err := v.vms.Update(context.Background(), vm, metav1.UpdateOptions{})
+		require.NoError(t, err)
+		stderr := v.refused(t, "stop", "stopping", "--force", "--grace-period=60")
+		assert.Contains(t, stderr, "Halted only supports manual stop requests with a shorter graceperiod")
+		v.ok(t, "VM stopping was scheduled to stop\n", "stop", "stopping", "--force", "--grace-period=5")
+		assert.Equal(t, []string{"Stop{gracePeriodSeconds=5}"}, requests(v.get(t, "stopping")))
+	})
+
 	t.Run("start, then stop, a Halted VM", func(t *testing.T) {
 		v.create(t, "halted", kubevirtv1.RunStrategyHalted, false)
 		v.ok(t, "VM halted was scheduled to start\n", "start", "halted")
@@ -212,7 +253,8 @@ func TestVirtctl(t *testing.T) {
 		v.ok(t, "VM rerun was scheduled to restart\n", "restart", "rerun", "--force", "--grace-period=0")
 		vm := v.get(t, "rerun")
 		assert.Equal(t, kubevirtv1.RunStrategyRerunOnFailure, *vm.Spec.RunStrategy)
-		assert.Equal(t, []string{"Stop{gracePeriodSeconds=0}", "Start"}, requests(vm))
+		// KubeVirt gives the old instance one second, not zero.
+		assert.Equal(t, []string{"Stop{gracePeriodSeconds=1}", "Start"}, requests(vm))
 	})
 
 	t.Run("stop --force --grace-period", func(t *testing.T) {
