@@ -128,7 +128,7 @@ func TestPluginEndToEnd(t *testing.T) {
 	t.Run("restart --force --grace-period=0 --wait", func(t *testing.T) {
 		out, err := p.run("restart", "vm-cirros", "--force", "--grace-period=0", "--wait")
 		require.NoError(t, err)
-		assert.Contains(t, out, "pending Stop(gracePeriodSeconds=0), Start")
+		assert.Contains(t, out, "pending Stop(gracePeriodSeconds=1), Start", "a forced restart gives the guest one second")
 		assert.Contains(t, out, "VM vm-cirros is Running\n")
 		assert.Empty(t, p.get("vm-cirros").Status.StateChangeRequests)
 	})
