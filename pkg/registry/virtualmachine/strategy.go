@@ -1,4 +1,4 @@
-// Package virtualmachine is the registry of kubevirt.io/v1 VirtualMachines:
+// Package virtualmachine is the registry of kubevirt.io VirtualMachines:
 // the strategies of the generic store and the run-strategy transition table
 // of the lifecycle actions. Package storage, below it, builds the stores and
 // the REST storages from them.
