@@ -72,8 +72,8 @@ func TestKubectlV1alpha3(t *testing.T) {
 		assert.Equal(t, []string{"virtualmachine.kubevirt.io/vm-old unchanged"}, lines)
 	})
 
-	t.Run("get vm.v1alpha3.kubevirt.io", func(t *testing.T) {
-		lines, warnings := k(t, "get", "vm.v1alpha3.kubevirt.io", "-o", "wide")
+	t.Run("get virtualmachines.v1alpha3.kubevirt.io", func(t *testing.T) {
+		lines, warnings := k(t, "get", "virtualmachines.v1alpha3.kubevirt.io", "-o", "wide")
 		assert.Equal(t, deprecated, warnings)
 		require.Len(t, lines, 2)
 		assert.Equal(t, []string{"NAME", "AGE", "STATUS", "READY", "RUNSTRATEGY"}, strings.Fields(lines[0]))
@@ -82,8 +82,21 @@ func TestKubectlV1alpha3(t *testing.T) {
 		assert.Equal(t, "vm-old", row[0])
 		assert.Equal(t, []string{"Stopped", "False", "Halted"}, row[2:])
 
-		lines, _ = k(t, "get", "vm.v1alpha3.kubevirt.io", "vm-old", "-o", "jsonpath={.apiVersion}")
+		lines, _ = k(t, "get", "virtualmachines.v1alpha3.kubevirt.io", "vm-old", "-o", "jsonpath={.apiVersion}")
 		assert.Equal(t, []string{vmGroupVersionV1a}, lines)
+	})
+
+	// kubectl expands a short name to its group and resource and drops the
+	// version (client-go's shortcut expander), so vm.v1alpha3.kubevirt.io
+	// is read in the preferred version, v1, as against KubeVirt itself.
+	t.Run("get vm.v1alpha3.kubevirt.io", func(t *testing.T) {
+		lines, warnings := k(t, "get", "vm.v1alpha3.kubevirt.io")
+		assert.Empty(t, warnings)
+		require.Len(t, lines, 2)
+		assert.Equal(t, []string{"NAME", "AGE", "STATUS", "READY"}, strings.Fields(lines[0]))
+		assert.Equal(t, "vm-old", strings.Fields(lines[1])[0])
+		lines, _ = k(t, "get", "vm.v1alpha3.kubevirt.io", "vm-old", "-o", "jsonpath={.apiVersion}")
+		assert.Equal(t, []string{vmGroupVersion}, lines)
 	})
 
 	t.Run("the same VM in v1, without a warning", func(t *testing.T) {
@@ -120,8 +133,9 @@ func TestKubectlV1alpha3(t *testing.T) {
 	})
 
 	t.Run("delete in v1alpha3", func(t *testing.T) {
-		lines, warnings := k(t, "delete", "vm.v1alpha3.kubevirt.io", "vm-old", "--wait=false")
-		assert.Equal(t, []string{`virtualmachine.kubevirt.io "vm-old" deleted`}, lines)
+		lines, warnings := k(t, "delete", "virtualmachines.v1alpha3.kubevirt.io", "vm-old", "--wait=false")
+		require.Len(t, lines, 1)
+		assert.True(t, strings.HasPrefix(lines[0], `virtualmachine.kubevirt.io "vm-old" deleted`), lines[0])
 		assert.Equal(t, deprecated, warnings)
 		lines, _ = k(t, "get", "vm", "-o", "name")
 		assert.Equal(t, []string{"virtualmachine.kubevirt.io/vm-ssa-old"}, lines)
