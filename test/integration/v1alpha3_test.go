@@ -1,6 +1,10 @@
 package integration
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -9,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -16,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	kubevirtv1 "kubevirt.io/api/core/v1"
 )
 
 // v1alpha3Warning is KubeVirt's deprecation warning, word for word.
@@ -208,5 +214,102 @@ func TestV1alpha3ThroughKubeAPIServer(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			require.FailNow(t, "no watch event within 30s", "want %s", want)
 		}
+	}
+}
+
+// TestV1alpha3Admission: a ValidatingAdmissionPolicy written for
+// kubevirt.io/v1 (with the default matchPolicy, Equivalent) also sees
+// requests to v1alpha3, converted to v1, as for KubeVirt's CRD.
+func TestV1alpha3Admission(t *testing.T) {
+	ns := newNamespace(t)
+	name := "no-once-" + ns
+	policies := env.kube.AdmissionregistrationV1().ValidatingAdmissionPolicies()
+	bindings := env.kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings()
+	_, err := policies.Create(t.Context(), &admissionregistrationv1.ValidatingAdmissionPolicy{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			FailurePolicy: ptrTo(admissionregistrationv1.Fail),
+			MatchConstraints: &admissionregistrationv1.MatchResources{
+				NamespaceSelector: namespaceSelector(ns),
+				ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+					RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+						Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+						Rule: admissionregistrationv1.Rule{
+							APIGroups:   []string{"kubevirt.io"},
+							APIVersions: []string{"v1"},
+							Resources:   []string{"virtualmachines"},
+						},
+					},
+				}},
+			},
+			Validations: []admissionregistrationv1.Validation{{
+				Expression: "object.apiVersion == 'kubevirt.io/v1' && " +
+					"(!has(object.spec.runStrategy) || object.spec.runStrategy != 'Once')",
+				Message: "runStrategy Once is not allowed here",
+				Reason:  ptrTo(metav1.StatusReasonForbidden),
+			}},
+		},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { deleteClusterObject(t, "ValidatingAdmissionPolicy "+name, policies.Delete, name) })
+	_, err = bindings.Create(t.Context(), &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
+			PolicyName:        name,
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
+			MatchResources:    &admissionregistrationv1.MatchResources{NamespaceSelector: namespaceSelector(ns)},
+		},
+	}, metav1.CreateOptions{})
+	require.NoError(t, err)
+	t.Cleanup(func() { deleteClusterObject(t, "ValidatingAdmissionPolicyBinding "+name, bindings.Delete, name) })
+
+	create := func(ctx context.Context, gv, vmName, strategy string, dryRun bool) (rawResponse, error) {
+		body, err := json.Marshal(newVM(vmName, kubevirtv1.VirtualMachineRunStrategy(strategy)))
+		if err != nil {
+			return rawResponse{}, err
+		}
+		body = []byte(strings.Replace(string(body), "{", `{"apiVersion":"`+gv+`","kind":"VirtualMachine",`, 1))
+		path := "/apis/" + gv + "/namespaces/" + ns + "/virtualmachines"
+		if dryRun {
+			path += "?dryRun=All"
+		}
+		return do(ctx, env.admin, http.MethodPost, path, body, "application/json")
+	}
+	// The first denial through v1 shows that the server has the policy.
+	err = pollAdmission(t.Context(), "the policy to deny a v1 create", func(ctx context.Context) (bool, error) {
+		resp, err := create(ctx, vmGroupVersion, "probe", "Once", true)
+		if err != nil {
+			return false, err
+		}
+		if resp.code == http.StatusForbidden {
+			return true, nil
+		}
+		return false, fmt.Errorf("dry-run create in v1: %d %s", resp.code, resp.body)
+	})
+	require.NoError(t, err)
+
+	tests := []struct {
+		name     string
+		strategy string
+		code     int
+	}{
+		{"denied", "Once", http.StatusForbidden},
+		{"allowed", "Halted", http.StatusCreated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := create(t.Context(), vmGroupVersionV1a, "vm-"+tt.name, tt.strategy, false)
+			require.NoError(t, err)
+			require.Equal(t, tt.code, resp.code, string(resp.body))
+			if tt.code == http.StatusForbidden {
+				s := statusOf(t, resp)
+				assert.Contains(t, s.Message, "ValidatingAdmissionPolicy '"+name+"'")
+				assert.Contains(t, s.Message, "runStrategy Once is not allowed here")
+				return
+			}
+			var tm metav1.TypeMeta
+			require.NoError(t, json.Unmarshal(resp.body, &tm))
+			assert.Equal(t, vmGroupVersionV1a, tm.APIVersion)
+		})
 	}
 }
