@@ -232,7 +232,7 @@ func TestV1alpha3Patches(t *testing.T) {
 		require.Len(t, managed, 1)
 		assert.Equal(t, "old-pipeline", managed[0].Manager)
 		assert.Equal(t, "kubevirt.io/v1alpha3", managed[0].APIVersion)
-		assert.NotContains(t, string(managed[0].FieldsV1.Raw), `"f:status"`)
+		assert.NotContains(t, managed[0].FieldsV1.GetRawString(), `"f:status"`)
 
 		// A v1 manager taking an owned field conflicts, across versions.
 		v1VMs := alpha.Resource(vmGVR).Namespace("default")

@@ -180,8 +180,8 @@ func TestVersionsShareOneStore(t *testing.T) {
 		assert.Equal(t, "pipeline", got.ManagedFields[0].Manager)
 		assert.Equal(t, "kubevirt.io/v1alpha3", got.ManagedFields[0].APIVersion)
 		require.NotNil(t, got.ManagedFields[0].FieldsV1)
-		assert.Contains(t, string(got.ManagedFields[0].FieldsV1.Raw), `"f:runStrategy"`)
-		assert.NotContains(t, string(got.ManagedFields[0].FieldsV1.Raw), `"f:status"`, "status is reset in v1alpha3 as in v1")
+		assert.Contains(t, got.ManagedFields[0].FieldsV1.GetRawString(), `"f:runStrategy"`)
+		assert.NotContains(t, got.ManagedFields[0].FieldsV1.GetRawString(), `"f:status"`, "status is reset in v1alpha3 as in v1")
 		assert.Equal(t, "kubevirt.io/v1", apiVersionOf(t, storedJSON(t, server, namespace, "applied")))
 	})
 }
