@@ -144,6 +144,12 @@ func TestV1alpha3OverHTTPS(t *testing.T) {
 			require.True(t, apierrors.IsBadRequest(err), "got %v", err)
 			assert.Contains(t, err.Error(), "spec.template.spec.domain.bogusField")
 		}},
+		{"an unknown field in a Strict patch is a 400, warned too", 1, func(t *testing.T) {
+			_, err := oldVMs.Patch(ctx, "old", types.MergePatchType, []byte(`{"spec":{"bogusField":1}}`),
+				metav1.PatchOptions{FieldValidation: metav1.FieldValidationStrict})
+			require.True(t, apierrors.IsBadRequest(err), "got %v", err)
+			assert.Contains(t, err.Error(), "spec.bogusField")
+		}},
 		{"status subresource in v1alpha3", 3, func(t *testing.T) {
 			got, err := oldVMs.Get(ctx, "old", metav1.GetOptions{})
 			require.NoError(t, err)
