@@ -17,11 +17,11 @@ import (
 	basecompatibility "k8s.io/component-base/compatibility"
 	baseversion "k8s.io/component-base/version"
 	"k8s.io/klog/v2"
-	kubevirtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/openapi"
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
+	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
 	subresourcesv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
@@ -109,9 +109,16 @@ func (c CompletedConfig) New() (*Server, error) {
 	// checks wrap the group's own codecs, which encode lists item by item
 	// as they are written instead of whole in memory.
 	kubevirtGroup.NegotiatedSerializer = newStrictVMSerializer(kubevirtGroup.NegotiatedSerializer)
-	kubevirtGroup.VersionedResourcesStorageMap[kubevirtv1.SchemeGroupVersion.Version] = map[string]rest.Storage{
-		"virtualmachines":        vms.VirtualMachine,
-		"virtualmachines/status": vms.Status,
+	// kubevirt.io/v1alpha3 is served by the same storages as v1, so both
+	// read and write one store, kept as v1; the scheme converts between the
+	// versions and the request's version names the apiVersion of what is
+	// returned. Its requests are warned of the deprecation by
+	// WithDeprecatedVersionWarning (deprecation.go).
+	for _, gv := range vmVersions {
+		kubevirtGroup.VersionedResourcesStorageMap[gv.Version] = map[string]rest.Storage{
+			"virtualmachines":        vms.VirtualMachine,
+			"virtualmachines/status": vms.Status,
+		}
 	}
 
 	// Both versions of the actions group are served by the same storages;
@@ -180,6 +187,9 @@ func startSimulatedRuntime(hctx genericapiserver.PostStartHookContext, opts simu
 	klog.InfoS("Simulated runtime started", "startDelay", opts.StartDelay, "stopDelay", opts.StopDelay)
 	return nil
 }
+
+// vmVersions are the versions of kubevirt.io, preferred first.
+var vmVersions = kubevirtv1.Versions
 
 // actionVersions are the versions of subresources.kubevirt.io.
 var actionVersions = []schema.GroupVersion{subresourcesv1.SchemeGroupVersion, subresourcesv1.V1alpha3GroupVersion}

@@ -14,6 +14,8 @@ import (
 // installs it, so every server made from a Config serves through it.
 //
 // Inside the default chain, from the outside in:
+//   - WithDeprecatedVersionWarning, so that every request for a resource of
+//     kubevirt.io/v1alpha3 is warned of its deprecation, refused ones too;
 //   - the actions' dry-run filter, because the generic connect handler
 //     refuses any ?dryRun query before an action could see it;
 //   - WithStrictPatchFields, so that patches of VMs are checked for unknown
@@ -24,6 +26,6 @@ import (
 // Around it, WithBodyReadDeadline stops slow bodies from outliving the
 // request timeout.
 func BuildHandlerChain(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
-	inner := vmstorage.WithActionDryRun(WithStrictPatchFields(WithDeadlineMargin(apiHandler)))
+	inner := WithDeprecatedVersionWarning(vmstorage.WithActionDryRun(WithStrictPatchFields(WithDeadlineMargin(apiHandler))))
 	return WithBodyReadDeadline(genericapiserver.DefaultBuildHandlerChain(inner, c), c.RequestTimeout)
 }

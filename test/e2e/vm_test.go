@@ -55,6 +55,12 @@ func (w *warnings) HandleWarningHeader(_ int, _ string, text string) {
 	w.msgs = append(w.msgs, text)
 }
 
+func (w *warnings) reset() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = nil
+}
+
 func (w *warnings) list() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -33,6 +33,8 @@ type expectedResource struct {
 var expectedResources = []expectedResource{
 	{vmGroupVersion, "virtualmachines", "VirtualMachine", vmVerbs},
 	{vmGroupVersion, "virtualmachines/status", "VirtualMachine", []string{"get", "patch", "update"}},
+	{vmGroupVersionV1a, "virtualmachines", "VirtualMachine", vmVerbs},
+	{vmGroupVersionV1a, "virtualmachines/status", "VirtualMachine", []string{"get", "patch", "update"}},
 	{subresourcesV1, "virtualmachines/start", "", []string{"update"}},
 	{subresourcesV1, "virtualmachines/stop", "", []string{"update"}},
 	{subresourcesV1, "virtualmachines/restart", "", []string{"update"}},
@@ -72,9 +74,21 @@ func TestDiscovery(t *testing.T) {
 	assert.True(t, vm.Namespaced)
 	assert.ElementsMatch(t, vmVerbs, []string(vm.Verbs))
 
+	// kubevirt.io prefers v1 over the deprecated v1alpha3.
+	groups, err := dc.ServerGroups()
+	require.NoError(t, err)
+	group := findGroup(groups.Groups, "kubevirt.io")
+	require.NotNil(t, group)
+	assert.Equal(t, vmGroupVersion, group.PreferredVersion.GroupVersion)
+	var versions []string
+	for _, v := range group.Versions {
+		versions = append(versions, v.GroupVersion)
+	}
+	assert.Equal(t, []string{vmGroupVersion, vmGroupVersionV1a}, versions)
+
 	// Each group-version, subresources included, through the aggregator.
 	var lists []*metav1.APIResourceList
-	for _, gv := range []string{vmGroupVersion, subresourcesV1, subresourcesV1a} {
+	for _, gv := range []string{vmGroupVersion, vmGroupVersionV1a, subresourcesV1, subresourcesV1a} {
 		l, err := dc.ServerResourcesForGroupVersion(gv)
 		require.NoError(t, err)
 		lists = append(lists, l)
@@ -116,7 +130,8 @@ const aggregatedDiscoveryAccept = "application/json;g=apidiscovery.k8s.io;v=v2;a
 
 func TestAggregatedDiscovery(t *testing.T) {
 	wantSubresources := map[string]map[string][]string{
-		"kubevirt.io/v1": {"status": {"get", "patch", "update"}},
+		"kubevirt.io/v1":       {"status": {"get", "patch", "update"}},
+		"kubevirt.io/v1alpha3": {"status": {"get", "patch", "update"}},
 		"subresources.kubevirt.io/v1": {
 			"start": {"update"}, "stop": {"update"}, "restart": {"update"},
 		},
@@ -157,7 +172,7 @@ func TestAggregatedDiscovery(t *testing.T) {
 			}
 			require.NotNil(t, vm, "virtualmachines not in %s", gv)
 			assert.Equal(t, apidiscoveryv2.ScopeNamespace, vm.Scope)
-			if gv == vmGroupVersion {
+			if gv == vmGroupVersion || gv == vmGroupVersionV1a {
 				assert.ElementsMatch(t, vmVerbs, vm.Verbs)
 				assert.ElementsMatch(t, []string{"vm", "vms"}, vm.ShortNames)
 			}
@@ -224,7 +239,7 @@ func TestDiscoveryAgrees(t *testing.T) {
 			assert.ElementsMatch(t, ours.Versions, kube.Versions)
 		})
 	}
-	for _, gv := range []string{vmGroupVersion, subresourcesV1, subresourcesV1a} {
+	for _, gv := range []string{vmGroupVersion, vmGroupVersionV1a, subresourcesV1, subresourcesV1a} {
 		t.Run("/apis/"+gv, func(t *testing.T) {
 			var ours, kube metav1.APIResourceList
 			direct(t, "/apis/"+gv, &ours)

@@ -41,7 +41,7 @@ const (
 )
 
 // kitAPIServices are the APIServices that artifacts/ registers.
-var kitAPIServices = []string{"v1.kubevirt.io", "v1.subresources.kubevirt.io", "v1alpha3.subresources.kubevirt.io"}
+var kitAPIServices = []string{"v1.kubevirt.io", "v1alpha3.kubevirt.io", "v1.subresources.kubevirt.io", "v1alpha3.subresources.kubevirt.io"}
 
 // environment is etcd, kube-apiserver and vm-apiserver as separate processes,
 // wired like a cluster: the aggregator reaches vm-apiserver through the

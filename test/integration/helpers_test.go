@@ -19,9 +19,10 @@ import (
 )
 
 const (
-	vmGroupVersion  = "kubevirt.io/v1"
-	subresourcesV1  = "subresources.kubevirt.io/v1"
-	subresourcesV1a = "subresources.kubevirt.io/v1alpha3"
+	vmGroupVersion    = "kubevirt.io/v1"
+	vmGroupVersionV1a = "kubevirt.io/v1alpha3" // KubeVirt's deprecated version
+	subresourcesV1    = "subresources.kubevirt.io/v1"
+	subresourcesV1a   = "subresources.kubevirt.io/v1alpha3"
 )
 
 // newNamespace creates a namespace of the test's own. Nothing deletes it:

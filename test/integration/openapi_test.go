@@ -46,7 +46,10 @@ func TestOpenAPI(t *testing.T) {
 		for _, name := range []string{vmSchema, vmSchema + "List", vmSchema + "Spec", vmSchema + "Status"} {
 			assert.Contains(t, doc.Definitions, name)
 		}
-		assert.Contains(t, doc.Paths, "/apis/kubevirt.io/v1/namespaces/{namespace}/virtualmachines/{name}/status")
+		for _, gv := range []string{vmGroupVersion, vmGroupVersionV1a} {
+			assert.Contains(t, doc.Paths, "/apis/"+gv+"/namespaces/{namespace}/virtualmachines/{name}")
+			assert.Contains(t, doc.Paths, "/apis/"+gv+"/namespaces/{namespace}/virtualmachines/{name}/status")
+		}
 		for _, gv := range []string{subresourcesV1, subresourcesV1a} {
 			for _, action := range []string{"start", "stop", "restart"} {
 				ops := doc.Paths["/apis/"+gv+"/namespaces/{namespace}/virtualmachines/{name}/"+action]
@@ -62,24 +65,32 @@ func TestOpenAPI(t *testing.T) {
 			Paths map[string]json.RawMessage `json:"paths"`
 		}
 		require.NoError(t, get(t.Context(), "/openapi/v3", &index))
-		for _, gv := range []string{vmGroupVersion, subresourcesV1, subresourcesV1a} {
+		for _, gv := range []string{vmGroupVersion, vmGroupVersionV1a, subresourcesV1, subresourcesV1a} {
 			assert.Contains(t, index.Paths, "apis/"+gv)
 		}
 
-		var doc struct {
-			Components struct {
-				Schemas map[string]struct {
-					Properties map[string]json.RawMessage `json:"properties"`
-					GVK        []map[string]string        `json:"x-kubernetes-group-version-kind"`
-				} `json:"schemas"`
-			} `json:"components"`
+		// Both versions are one Go type, so one model that names both kinds.
+		for _, gv := range []string{vmGroupVersion, vmGroupVersionV1a} {
+			t.Run(gv, func(t *testing.T) {
+				var doc struct {
+					Components struct {
+						Schemas map[string]struct {
+							Properties map[string]json.RawMessage `json:"properties"`
+							GVK        []map[string]string        `json:"x-kubernetes-group-version-kind"`
+						} `json:"schemas"`
+					} `json:"components"`
+				}
+				require.NoError(t, get(t.Context(), "/openapi/v3/apis/"+gv, &doc))
+				vm, ok := doc.Components.Schemas[vmSchema]
+				require.True(t, ok, "%s not in /openapi/v3/apis/%s", vmSchema, gv)
+				assert.ElementsMatch(t, []map[string]string{
+					{"group": "kubevirt.io", "version": "v1", "kind": "VirtualMachine"},
+					{"group": "kubevirt.io", "version": "v1alpha3", "kind": "VirtualMachine"},
+				}, vm.GVK)
+				assert.Contains(t, vm.Properties, "spec")
+				assert.Contains(t, vm.Properties, "status")
+				assert.Contains(t, doc.Components.Schemas[vmSchema+"Spec"].Properties, "runStrategy")
+			})
 		}
-		require.NoError(t, get(t.Context(), "/openapi/v3/apis/kubevirt.io/v1", &doc))
-		vm, ok := doc.Components.Schemas[vmSchema]
-		require.True(t, ok, "%s not in /openapi/v3/apis/kubevirt.io/v1", vmSchema)
-		assert.Equal(t, []map[string]string{{"group": "kubevirt.io", "version": "v1", "kind": "VirtualMachine"}}, vm.GVK)
-		assert.Contains(t, vm.Properties, "spec")
-		assert.Contains(t, vm.Properties, "status")
-		assert.Contains(t, doc.Components.Schemas[vmSchema+"Spec"].Properties, "runStrategy")
 	})
 }

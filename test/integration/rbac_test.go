@@ -82,6 +82,14 @@ var rbacOps = []rbacOp{
 	{"start v1alpha3", "Halted", false, func(ns, vm string) (string, string, string) {
 		return http.MethodPut, actionPath(subresourcesV1a, ns, vm, "start"), ""
 	}, http.StatusAccepted},
+	// Rules name the group, not the version: kubevirt.io/v1alpha3 is allowed
+	// to whoever may use kubevirt.io/v1.
+	{"get v1alpha3", "Halted", false, func(ns, vm string) (string, string, string) {
+		return http.MethodGet, "/apis/" + vmGroupVersionV1a + "/namespaces/" + ns + "/virtualmachines/" + vm, ""
+	}, http.StatusOK},
+	{"update status v1alpha3", "Halted", false, func(ns, vm string) (string, string, string) {
+		return http.MethodPatch, "/apis/" + vmGroupVersionV1a + "/namespaces/" + ns + "/virtualmachines/" + vm + "/status", `{"status":{"ready":false}}`
+	}, http.StatusOK},
 }
 
 // TestRBAC checks the kit's aggregated ClusterRoles, the runtime role and a
@@ -103,11 +111,11 @@ func TestRBAC(t *testing.T) {
 	bind(t, ns, "rita-runtime", "ClusterRole", "vm-apiserver:runtime")
 
 	allowed := map[string]map[string]bool{
-		"ann-admin":    {"get": true, "list": true, "create": true, "patch": true, "delete": true, "start": true, "stop": true, "restart": true, "start v1alpha3": true, "version": true},
-		"ed-editor":    {"get": true, "list": true, "create": true, "patch": true, "delete": true, "start": true, "stop": true, "restart": true, "start v1alpha3": true, "version": true},
-		"vic-viewer":   {"get": true, "list": true, "version": true},
-		"sam-starter":  {"get": true, "start": true, "start v1alpha3": true, "version": true},
-		"rita-runtime": {"get": true, "list": true, "update status": true, "version": true},
+		"ann-admin":    {"get": true, "get v1alpha3": true, "list": true, "create": true, "patch": true, "delete": true, "start": true, "stop": true, "restart": true, "start v1alpha3": true, "version": true},
+		"ed-editor":    {"get": true, "get v1alpha3": true, "list": true, "create": true, "patch": true, "delete": true, "start": true, "stop": true, "restart": true, "start v1alpha3": true, "version": true},
+		"vic-viewer":   {"get": true, "get v1alpha3": true, "list": true, "version": true},
+		"sam-starter":  {"get": true, "get v1alpha3": true, "start": true, "start v1alpha3": true, "version": true},
+		"rita-runtime": {"get": true, "get v1alpha3": true, "list": true, "update status": true, "update status v1alpha3": true, "version": true},
 		"nobody":       {"version": true},
 	}
 	i := 0

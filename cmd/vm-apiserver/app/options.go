@@ -63,7 +63,8 @@ func NewOptions() *Options {
 		Runtime:     RuntimeNone,
 		Logs:        logsapi.NewLoggingConfiguration(),
 	}
-	// Objects are stored as kubevirt.io/v1, the only version there is.
+	// Objects are stored as kubevirt.io/v1, whichever version of the group
+	// (v1 or the deprecated v1alpha3) a client wrote them in.
 	o.Recommended.Etcd.StorageConfig.EncodeVersioner = runtime.NewMultiGroupVersioner(kubevirtv1.SchemeGroupVersion, schema.GroupKind{Group: kubevirtv1.GroupName})
 	o.Recommended.SecureServing.BindPort = 8443
 	o.Recommended.SecureServing.BindAddress = net.ParseIP("127.0.0.1")

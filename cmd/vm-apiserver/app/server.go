@@ -28,8 +28,9 @@ func NewCommand(ctx context.Context, out io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "vm-apiserver",
 		Short: "Serve the KubeVirt VirtualMachine lifecycle API",
-		Long: `vm-apiserver serves kubevirt.io/v1 virtualmachines, stored in etcd, and their
-start, stop and restart actions in subresources.kubevirt.io/v1.
+		Long: `vm-apiserver serves kubevirt.io/v1 virtualmachines, stored in etcd (and, over
+the same store, the deprecated kubevirt.io/v1alpha3), and their start, stop and
+restart actions in subresources.kubevirt.io/v1.
 
 Without cluster flags it runs standalone: an embedded etcd and a private CA in
 --data-dir, and an admin kubeconfig written to <data-dir>/admin.kubeconfig.

@@ -1,4 +1,4 @@
-// Package virtualmachine is the registry of kubevirt.io/v1 VirtualMachines:
+// Package virtualmachine is the registry of kubevirt.io VirtualMachines:
 // the strategies of the generic store and the run-strategy transition table
 // of the lifecycle actions. Package storage, below it, builds the stores and
 // the REST storages from them.
@@ -23,6 +23,7 @@ import (
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
+	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/validation"
 )
 
@@ -30,8 +31,16 @@ import (
 // sets the deprecated spec.running.
 const RunningDeprecatedWarning = "spec.running is deprecated; use spec.runStrategy"
 
-// resetFieldsVersion is the version whose field paths GetResetFields names.
-var resetFieldsVersion = fieldpath.APIVersion(v1.SchemeGroupVersion.String())
+// resetFields names the same field paths in every served version of
+// kubevirt.io: the field manager looks the set up by the version of the
+// request, and v1alpha3 has the schema of v1.
+func resetFields(paths ...fieldpath.Path) map[fieldpath.APIVersion]*fieldpath.Set {
+	out := make(map[fieldpath.APIVersion]*fieldpath.Set, len(kubevirtv1.Versions))
+	for _, gv := range kubevirtv1.Versions {
+		out[fieldpath.APIVersion(gv.String())] = fieldpath.NewSet(paths...)
+	}
+	return out
+}
 
 // virtualMachineStrategy is the strategy of the main virtualmachines resource.
 type virtualMachineStrategy struct {
@@ -81,9 +90,7 @@ func (virtualMachineStrategy) NamespaceScoped() bool {
 
 // GetResetFields names the fields that the main resource never writes: status.
 func (virtualMachineStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return map[fieldpath.APIVersion]*fieldpath.Set{
-		resetFieldsVersion: fieldpath.NewSet(fieldpath.MakePathOrDie("status")),
-	}
+	return resetFields(fieldpath.MakePathOrDie("status"))
 }
 
 // PrepareForCreate drops any status the client sent and sets generation 1.
@@ -139,13 +146,11 @@ func (virtualMachineStrategy) AllowUnconditionalUpdate(ctx context.Context) bool
 // GetResetFields names what a status update never writes: spec, labels and
 // annotations.
 func (virtualMachineStatusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return map[fieldpath.APIVersion]*fieldpath.Set{
-		resetFieldsVersion: fieldpath.NewSet(
-			fieldpath.MakePathOrDie("spec"),
-			fieldpath.MakePathOrDie("metadata", "labels"),
-			fieldpath.MakePathOrDie("metadata", "annotations"),
-		),
-	}
+	return resetFields(
+		fieldpath.MakePathOrDie("spec"),
+		fieldpath.MakePathOrDie("metadata", "labels"),
+		fieldpath.MakePathOrDie("metadata", "annotations"),
+	)
 }
 
 // PrepareForUpdate keeps the stored spec, labels, annotations and generation,
@@ -171,12 +176,10 @@ func (virtualMachineStatusStrategy) WarningsOnUpdate(ctx context.Context, obj, o
 
 // GetResetFields names what an action never writes: labels and annotations.
 func (virtualMachineActionStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
-	return map[fieldpath.APIVersion]*fieldpath.Set{
-		resetFieldsVersion: fieldpath.NewSet(
-			fieldpath.MakePathOrDie("metadata", "labels"),
-			fieldpath.MakePathOrDie("metadata", "annotations"),
-		),
-	}
+	return resetFields(
+		fieldpath.MakePathOrDie("metadata", "labels"),
+		fieldpath.MakePathOrDie("metadata", "annotations"),
+	)
 }
 
 // PrepareForUpdate keeps the new spec and status and the stored labels and

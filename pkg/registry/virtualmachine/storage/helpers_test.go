@@ -20,7 +20,15 @@ import (
 // none). The storages are destroyed when the test ends.
 func newTestStorage(t *testing.T, admit admission.Interface) *VirtualMachineStorage {
 	t.Helper()
-	_, etcdConfig := etcd3testing.NewUnsecuredEtcd3TestClientServer(t)
+	vms, _ := newTestStorageAndEtcd(t, admit)
+	return vms
+}
+
+// newTestStorageAndEtcd is newTestStorage, and the etcd it stores in, for
+// tests that read what was stored.
+func newTestStorageAndEtcd(t *testing.T, admit admission.Interface) (*VirtualMachineStorage, *etcd3testing.EtcdTestServer) {
+	t.Helper()
+	server, etcdConfig := etcd3testing.NewUnsecuredEtcd3TestClientServer(t)
 	etcdConfig.Codec = scheme.Codecs.LegacyCodec(kubevirtv1.SchemeGroupVersion)
 	etcdConfig.EncodeVersioner = kubevirtv1.SchemeGroupVersion
 	typeConverter, err := openapi.NewTypeConverter()
@@ -33,7 +41,7 @@ func newTestStorage(t *testing.T, admit admission.Interface) *VirtualMachineStor
 	}, admit, typeConverter, nil)
 	require.NoError(t, err)
 	t.Cleanup(vms.VirtualMachine.Destroy)
-	return vms
+	return vms, server
 }
 
 // benchSinkErr keeps benchmarked results alive.
