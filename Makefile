@@ -48,10 +48,10 @@ kubectl:
 	hack/build-test-binaries.sh kubectl
 	@mkdir -p $(BIN) && cp -f .cache/bin/*/kubectl $(BIN)/kubectl && echo "kubectl is in $(BIN)/kubectl"
 
-## test: lint, unit, storage, end-to-end, short fuzz, bench harness, integration and bounded reliability tests, with a timing summary
+## test: lint, unit, storage, end-to-end, every benchmark once, short fuzz, bench harness, integration and bounded reliability tests, with a timing summary
 .PHONY: test
 test:
-	@MAKE="$(MAKE)" hack/run-stages.sh lint test-unit test-fuzz test-bench test-integration test-reliability-short
+	@MAKE="$(MAKE)" hack/run-stages.sh lint test-unit test-benchmarks test-fuzz test-bench test-integration test-reliability-short
 
 ## test-unit: unit, storage (in-process etcd) and end-to-end (HTTPS) tests, with -race
 .PHONY: test-unit
@@ -59,6 +59,11 @@ test-unit: deps
 	hack/build-test-binaries.sh kubectl
 	hack/ensure-prometheus.sh
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+## test-benchmarks: run every Go benchmark once (-benchtime=1x), without -race
+.PHONY: test-benchmarks
+test-benchmarks: deps
+	hack/test-benchmarks.sh
 
 ## test-fuzz: run each fuzz target for FUZZTIME
 .PHONY: test-fuzz

@@ -679,33 +679,93 @@ func (b *benchRun) top(ctx context.Context, name, file string, flags ...string) 
 }
 
 // microBenchmarks runs the benchmarks of microPackages and prints their
-// result lines.
+// result lines, and every failure with the go test output around it.
 func (b *benchRun) microBenchmarks(ctx context.Context) error {
 	args := append([]string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", b.microTime}, microPackages...)
 	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
+	// One stream, in order: a build failure is reported on stderr.
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	printed := 0
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if l := sc.Text(); strings.HasPrefix(l, "Benchmark") || strings.HasPrefix(l, "pkg:") {
-			fmt.Fprintln(b.stdout, l)
-			printed++
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("micro-benchmarks: %w", err)
-	}
-	if printed == 0 {
+	waited := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		_ = pw.Close()
+		waited <- err
+	}()
+	printed, failed := filterMicro(pr, b.stdout)
+	err := <-waited
+	switch {
+	case err != nil:
+		return fmt.Errorf("micro-benchmarks: go test %s: %w", strings.Join(args[1:], " "), err)
+	case failed:
+		return errors.New("micro-benchmarks: a benchmark failed")
+	case printed == 0:
 		return errors.New("micro-benchmarks: no result")
 	}
 	return nil
+}
+
+// filterMicro copies the output of go test -bench from r to w: the result
+// lines (Benchmark..., pkg:) always; on a failure, every line of the failing
+// package from its pkg: line (or from the start, for a build failure) to its
+// end. It returns how many result lines it printed and whether anything
+// failed. Lines held back are printed, too, if the output ends inside a
+// package (go test died before it said ok or FAIL).
+func filterMicro(r io.Reader, w io.Writer) (results int, failed bool) {
+	var held []string // this package's lines not yet printed
+	failing := false
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		switch {
+		case failing:
+			fmt.Fprintln(w, l)
+		case strings.HasPrefix(l, "Benchmark") && strings.Contains(l, "\t"):
+			// A result: name, iterations and figures, tab-separated.
+			fmt.Fprintln(w, l)
+			results++
+			continue
+		case strings.HasPrefix(l, "pkg:"):
+			fmt.Fprintln(w, l)
+			held = held[:0]
+			continue
+		case microFailure(l):
+			failing, failed = true, true
+			for _, h := range held {
+				fmt.Fprintln(w, h)
+			}
+			held = held[:0]
+			fmt.Fprintln(w, l)
+		default:
+			held = append(held, l)
+		}
+		// A package ends with "ok" or "FAIL" and its import path.
+		if strings.HasPrefix(l, "ok  ") || strings.HasPrefix(l, "FAIL\t") {
+			failing = false
+			held = held[:0]
+		}
+	}
+	if len(held) > 0 {
+		for _, h := range held {
+			fmt.Fprintln(w, h)
+		}
+	}
+	return results, failed
+}
+
+// microFailure reports whether a line of go test's output says something
+// failed: a test or benchmark, a package, its build, or a panic.
+func microFailure(l string) bool {
+	for _, p := range []string{"--- FAIL", "FAIL", "panic:", "# ", "fatal error:"} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return strings.Contains(l, "[build failed]") || strings.Contains(l, "[setup failed]")
 }
 
 // command runs a program with its stdout on stdout and its stderr on
