@@ -54,11 +54,13 @@ test:
 	@MAKE="$(MAKE)" hack/run-stages.sh lint test-unit test-benchmarks test-fuzz test-bench test-integration test-reliability-short
 
 ## test-unit: unit, storage (in-process etcd) and end-to-end (HTTPS) tests, with -race
+# The heavy suites have stages of their own: switched off on purpose here,
+# their process-level tests skip even under CI=true (test/framework/suite.go).
 .PHONY: test-unit
 test-unit: deps
 	hack/build-test-binaries.sh kubectl
 	hack/ensure-prometheus.sh
-	$(GO) test -race -count=1 -timeout 20m ./...
+	VM_APISERVER_SUITE=none $(GO) test -race -count=1 -timeout 20m ./...
 
 ## test-benchmarks: run every Go benchmark once (-benchtime=1x), without -race
 .PHONY: test-benchmarks

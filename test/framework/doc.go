@@ -16,8 +16,9 @@
 //   - Poll: waiting for a condition, with the reason it did not hold;
 //   - NewEtcdStorage: the VM resource's storage options on an etcd inside
 //     the test process, for storage tests;
-//   - RequireSuite: the switch that turns a heavy suite on
-//     (VM_APISERVER_SUITE).
+//   - Suite: the switch of a heavy suite (VM_APISERVER_SUITE), which skips
+//     its tests when off, fails them under CI=true, and fails a suite that
+//     is on and ran no test.
 //
 // Nothing under pkg/ or cmd/ may import it.
 package framework

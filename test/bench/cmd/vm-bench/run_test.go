@@ -20,7 +20,7 @@ import (
 // kube-apiserver as the peer, and checks what `make bench` prints: every
 // kind of line, in the format of each.
 func TestRun(t *testing.T) {
-	framework.RequireSuite(t, "bench")
+	suite.Require(t)
 	bins := framework.RequireBinaries(t, framework.BinVMAPIServer, framework.BinKubeAPIServer, framework.BinEtcd)
 	root, err := framework.RepoRoot()
 	require.NoError(t, err)
