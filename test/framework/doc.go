@@ -7,15 +7,13 @@
 //     killed, paused and started again; Etcd runs etcd that way, and
 //     EtcdCluster runs several members with their peer traffic through
 //     fault proxies;
-//   - FaultProxy: a TCP proxy on loopback that blackholes, stalls, delays
-//     or resets connections on command, to make partitions;
+//   - FaultProxy: a TCP proxy on loopback that blackholes or resets
+//     connections on command, to make partitions;
 //   - CA and KeyPair: certificate authorities, serving and client
 //     certificates, written as PEM files;
 //   - FindBinaries: etcd, kube-apiserver and kubectl as
 //     hack/build-test-binaries.sh builds them, and bin/vm-apiserver;
 //   - Poll: waiting for a condition, with the reason it did not hold;
-//   - NewEtcdStorage: the VM resource's storage options on an etcd inside
-//     the test process, for storage tests;
 //   - Suite: the switch of a heavy suite (VM_APISERVER_SUITE), which skips
 //     its tests when off, fails them under CI=true, and fails a suite that
 //     is on and ran no test.
