@@ -8,8 +8,9 @@ DATA_DIR  ?= .vm-apiserver
 PORT      ?= 8443
 RUNTIME   ?= simulated
 FUZZTIME  ?= 10s
-# The deployment kit's soft memory limit (artifacts/base/deployment.yaml).
-GOMEMLIMIT ?= 768MiB
+# The deployment kit's soft memory limit, read from the kit's Deployment
+# (artifacts/base/deployment.yaml) so that `make run` runs as it ships.
+GOMEMLIMIT ?= $(shell awk '/- name: GOMEMLIMIT$$/ { getline; gsub(/"/, "", $$2); print $$2; exit }' artifacts/base/deployment.yaml)
 
 GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 GIT_TREE   := $(shell test -z "$$(git status --porcelain 2>/dev/null)" && echo clean || echo dirty)

@@ -2,11 +2,15 @@
 //
 //   - StartServer: a vm-apiserver inside the test process, on an embedded
 //     etcd and with standalone TLS, for end-to-end tests over HTTPS;
-//   - Process: a program run as its own process (etcd, kube-apiserver,
-//     vm-apiserver), with its output in a log file, which can be stopped,
-//     killed, paused and started again; Etcd runs etcd that way, and
-//     EtcdCluster runs several members with their peer traffic through
-//     fault proxies;
+//   - Process: a program run as its own process, with its output in a log
+//     file, which can be stopped, killed, paused and started again; Etcd
+//     runs etcd that way, and EtcdCluster runs several members with their
+//     peer traffic through fault proxies;
+//   - StartVMAPIServer and StartKubeAPIServer: vm-apiserver and
+//     kube-apiserver as processes on loopback ports, for every suite that
+//     runs them (the options say what differs);
+//   - KitServerSettings: the environment and flags of vm-apiserver as the
+//     deployment kit ships it;
 //   - FaultProxy: a TCP proxy on loopback that blackholes or resets
 //     connections on command, to make partitions;
 //   - CA and KeyPair: certificate authorities, serving and client

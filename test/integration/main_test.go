@@ -68,10 +68,11 @@ func (e *environment) processes() []*framework.Process {
 	if e.etcd != nil {
 		ps = append(ps, e.etcd.Process)
 	}
-	for _, p := range []*framework.Process{e.kubeAPIServer, e.vmAPIServer} {
-		if p != nil {
-			ps = append(ps, p)
-		}
+	if e.kubeAPIServer != nil {
+		ps = append(ps, e.kubeAPIServer.Process)
+	}
+	if e.vmAPIServer != nil {
+		ps = append(ps, e.vmAPIServer.Process)
 	}
 	return ps
 }

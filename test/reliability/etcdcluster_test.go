@@ -67,7 +67,7 @@ func (c *raftCluster) watches(t *testing.T) []*readyzWatch {
 	t.Cleanup(cancel)
 	var ws []*readyzWatch
 	for _, s := range c.servers {
-		cl := newClient(s.url, c.creds.ca.Pool(), nil)
+		cl := newClient(s.URL, c.creds.ca.Pool(), nil)
 		t.Cleanup(cl.close)
 		ws = append(ws, watchReadyz(ctx, s, cl))
 	}
@@ -467,7 +467,7 @@ func TestRollingUpgrade(t *testing.T) {
 	l.rec.mu.Lock()
 	var unexpected []string
 	for _, e := range l.rec.noAnswer {
-		if !strings.Contains(e, "dial tcp "+strings.TrimPrefix(old.url, "https://")) || !strings.Contains(e, "connection refused") {
+		if !strings.Contains(e, "dial tcp "+strings.TrimPrefix(old.URL, "https://")) || !strings.Contains(e, "connection refused") {
 			unexpected = append(unexpected, e)
 		}
 	}

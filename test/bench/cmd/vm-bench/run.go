@@ -100,15 +100,19 @@ type benchRun struct {
 	results string
 	server  string // vm-apiserver's binary
 	etcd    *framework.Etcd
-	vm      *framework.Process
+	vm      *framework.VMAPIServer
 	peer    *framework.KubeAPIServer // for method P
 	apiURL  string
 	apiPort int
 	// ref is the reference vm-apiserver, for method R: refServer's binary
 	// at refURL, on its own --etcd-prefix.
-	ref       *framework.Process
+	ref       *framework.VMAPIServer
 	refServer string
 	refURL    string
+	// kitEnv and kitArgs are the environment and flags of the kit's
+	// vm-apiserver (framework.KitServerSettings): every server of the run
+	// starts with them, as shipped.
+	kitEnv, kitArgs []string
 }
 
 // stopGrace is how long a process may take to exit after SIGTERM.
@@ -179,6 +183,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		c.methods += ",R"
 	}
 	b := &benchRun{runConfig: c, root: root}
+	if b.kitEnv, b.kitArgs, err = framework.KitServerSettings(root); err != nil {
+		return err
+	}
 	return b.run(ctx, stdout)
 }
 
@@ -347,6 +354,9 @@ func (b *benchRun) scale(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := b.emitRSSGoal(); err != nil {
+		return err
+	}
 	b.stopServer()
 
 	if err := b.startServer(ctx, "restart", b.scaleN); err != nil {
@@ -371,30 +381,75 @@ func (b *benchRun) common() []string {
 func (b *benchRun) dataDir() string  { return filepath.Join(b.out, "server") }
 func (b *benchRun) profiles() string { return filepath.Join(b.out, "profiles") }
 
+// serverOptions are those of the server of a phase, label, with more
+// flags: the kit's settings, then --server-env and --server-args, which
+// come later and so override them.
+func (b *benchRun) serverOptions(label string, flags ...string) framework.VMAPIServerOptions {
+	env, args := b.settings(b.serverEnv, b.serverArgs)
+	return framework.VMAPIServerOptions{
+		Bin: b.server, Dir: b.out, Name: "server-" + label, DataDir: b.dataDir(),
+		Port: b.apiPort, EtcdURL: b.etcd.URL, Env: env, Args: append(args, flags...),
+	}
+}
+
+// settings are the environment and flags of a server: the kit's, then the
+// given ones (space-separated).
+func (b *benchRun) settings(env, args string) ([]string, []string) {
+	return append(slices.Clone(b.kitEnv), strings.Fields(env)...), append(slices.Clone(b.kitArgs), strings.Fields(args)...)
+}
+
 // startServer starts vm-apiserver on the bench etcd, its output in
 // server-<label>.log, and prints its start-up time: until /readyz, and
 // until the watch cache holds n VMs.
 func (b *benchRun) startServer(ctx context.Context, label string, n int, flags ...string) error {
 	logf("starting vm-apiserver (%s) on %s", label, b.apiURL)
-	args := append([]string{"--data-dir", b.dataDir(), "--etcd-servers", b.etcd.URL,
-		"--secure-port", strconv.Itoa(b.apiPort), "--bind-address", "127.0.0.1", "--runtime", "none"},
-		strings.Fields(b.serverArgs)...)
-	b.vm = framework.NewProcess(b.out, "server-"+label, b.server, append(args, flags...)...)
-	b.vm.Env = strings.Fields(b.serverEnv)
-	since := time.Now()
-	if err := b.vm.Start(); err != nil {
-		return err
+	o := b.serverOptions(label, flags...)
+	o.WaitReady = b.waitStartup(label, n)
+	var err error
+	b.vm, err = framework.StartVMAPIServer(ctx, o)
+	return err
+}
+
+// waitStartup waits until a server is ready, as the phase "startup" (see
+// startup), and prints its start-up time, labelled label: from when the
+// process started until /readyz, and until the watch cache holds n VMs.
+func (b *benchRun) waitStartup(label string, n int) func(context.Context, *framework.VMAPIServer) error {
+	return func(ctx context.Context, s *framework.VMAPIServer) error {
+		err := startup(ctx, []string{"--server", s.URL, "--data-dir", s.DataDir, "--server-pid", strconv.Itoa(s.Pid()),
+			"--since-ns", strconv.FormatInt(s.Started.UnixNano(), 10),
+			"--label", label, "--n", strconv.Itoa(n), "--namespace", "scale"}, b.stdout)
+		if err != nil {
+			return fmt.Errorf("startup: %w", err)
+		}
+		return nil
 	}
-	err := startup(ctx, append(b.common(), "--since-ns", strconv.FormatInt(since.UnixNano(), 10),
-		"--label", label, "--n", strconv.Itoa(n), "--namespace", "scale"), b.stdout)
-	if err != nil {
-		return fmt.Errorf("startup: %w\n%s", err, b.vm.Tail(30))
-	}
-	return nil
 }
 
 // stopServer stops the server and waits until it has exited.
-func (b *benchRun) stopServer() { b.stop(b.vm) }
+func (b *benchRun) stopServer() {
+	if b.vm != nil {
+		b.stop(b.vm.Process)
+	}
+}
+
+// rssGoal is the most resident memory the server may need at 100,000 VMs
+// (the default --scale-n): the kit's memory limit, limits.memory in
+// artifacts/base/deployment.yaml.
+const rssGoal = 1 << 30
+
+// emitRSSGoal prints the goal on the server's peak resident set, read now.
+func (b *benchRun) emitRSSGoal() error {
+	m, err := bench.ReadMemory(b.vm.Pid())
+	if err != nil {
+		return fmt.Errorf("reading the server's memory: %w", err)
+	}
+	verdict := "missed"
+	if m.Peak <= rssGoal {
+		verdict = "met"
+	}
+	bench.Emit(b.stdout, "goal peak_rss<=1GiB", bench.F("vms", b.scaleN), bench.F("value", bench.MiB(m.Peak)), bench.F("result", verdict))
+	return nil
+}
 
 // withPeer reports whether the run includes method P.
 func (b *benchRun) withPeer() bool {
@@ -410,20 +465,15 @@ const peerPrefix = "/bench-peer"
 // kube-apiserver.log, installs the VirtualMachine CRD and prints how long
 // both took.
 func (b *benchRun) startPeer(ctx context.Context, bin string) error {
+	logf("starting kube-apiserver (the peer)")
 	var err error
-	b.peer, err = framework.NewKubeAPIServer(bin, b.out, "kube-apiserver", b.etcd.URL, "--etcd-prefix="+peerPrefix)
+	b.peer, err = framework.StartKubeAPIServer(ctx, framework.KubeAPIServerOptions{
+		Bin: bin, Dir: b.out, EtcdURL: b.etcd.URL, Args: []string{"--etcd-prefix=" + peerPrefix},
+	})
 	if err != nil {
 		return err
 	}
-	logf("starting kube-apiserver (the peer) on %s", b.peer.URL)
-	since := time.Now()
-	if err := b.peer.Start(); err != nil {
-		return err
-	}
-	if err := b.peer.WaitReady(ctx, 3*time.Minute); err != nil {
-		return fmt.Errorf("%w\n%s", err, b.peer.Tail(30))
-	}
-	ready := time.Since(since)
+	ready := b.peer.Ready
 	clients, err := bench.Target{Server: b.peer.URL, DataDir: b.peer.PKI}.Connect()
 	if err != nil {
 		return err
@@ -468,27 +518,19 @@ func (b *benchRun) startReference(ctx context.Context) error {
 	}
 	b.refURL = fmt.Sprintf("https://127.0.0.1:%d", port)
 	logf("starting the reference vm-apiserver on %s", b.refURL)
-	args := append([]string{"--data-dir", b.refDataDir(), "--etcd-servers", b.etcd.URL, "--etcd-prefix", referencePrefix,
-		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--runtime", "none"},
-		strings.Fields(b.refArgs)...)
-	b.ref = framework.NewProcess(b.out, "server-reference", b.refServer, args...)
-	b.ref.Env = strings.Fields(b.refEnv)
-	since := time.Now()
-	if err := b.ref.Start(); err != nil {
-		return err
-	}
-	err = startup(ctx, []string{"--server", b.refURL, "--data-dir", b.refDataDir(), "--server-pid", strconv.Itoa(b.ref.Pid()),
-		"--since-ns", strconv.FormatInt(since.UnixNano(), 10), "--label", "reference", "--n", "0", "--namespace", "scale"}, b.stdout)
-	if err != nil {
-		return fmt.Errorf("startup of the reference: %w\n%s", err, b.ref.Tail(30))
-	}
-	return nil
+	env, args := b.settings(b.refEnv, b.refArgs)
+	b.ref, err = framework.StartVMAPIServer(ctx, framework.VMAPIServerOptions{
+		Bin: b.refServer, Dir: b.out, Name: "server-reference", DataDir: b.refDataDir(), Port: port,
+		EtcdURL: b.etcd.URL, Env: env, Args: append([]string{"--etcd-prefix=" + referencePrefix}, args...),
+		WaitReady: b.waitStartup("reference", 0),
+	})
+	return err
 }
 
 // stopReference stops the reference vm-apiserver, if it runs.
 func (b *benchRun) stopReference() {
 	if b.ref != nil {
-		b.stop(b.ref)
+		b.stop(b.ref.Process)
 	}
 }
 
@@ -559,16 +601,18 @@ func (b *benchRun) printMachine(ctx context.Context, etcd string) error {
 	if serverBin == "" {
 		serverBin = "built"
 	}
-	fmt.Fprintf(b.stdout, "BENCH settings cell=%s warmup=%s vms=%s concurrency=%s methods=%s scale_n=%d etcd=%s fsync=on server_env=%s server_args=%s server_bin=%s\n",
-		b.cell, b.warmup, b.vms, b.concurrency, b.methods, b.scaleN, etcdVersion,
-		strings.ReplaceAll(b.serverEnv, " ", ","), strings.ReplaceAll(b.serverArgs, " ", ","), serverBin)
+	env, args := b.settings(b.serverEnv, b.serverArgs)
+	fmt.Fprintf(b.stdout, "BENCH settings cell=%s warmup=%s vms=%s concurrency=%s methods=%s scale_n=%d etcd=%s fsync=on kit=%s server_env=%s server_args=%s server_bin=%s\n",
+		b.cell, b.warmup, b.vms, b.concurrency, b.methods, b.scaleN, etcdVersion, framework.KitDeployment,
+		strings.Join(env, ","), strings.Join(args, ","), serverBin)
 	if b.withReference() {
 		refBin := b.refBin
 		if refBin == "" {
 			refBin = "the_server's"
 		}
+		env, args := b.settings(b.refEnv, b.refArgs)
 		fmt.Fprintf(b.stdout, "BENCH reference-settings env=%s args=%s bin=%s\n",
-			strings.ReplaceAll(b.refEnv, " ", ","), strings.ReplaceAll(b.refArgs, " ", ","), refBin)
+			strings.Join(env, ","), strings.Join(args, ","), refBin)
 	}
 	return nil
 }
