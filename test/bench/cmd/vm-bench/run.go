@@ -27,7 +27,9 @@ const runUsage = `Usage: vm-bench run [flags] (hack/bench.sh builds vm-bench and
 
 Runs the benchmarks against real processes on this machine: one etcd 3.7.0
 (fsync on, data on disk under the output directory) and one vm-apiserver in
-front of it, standalone, over HTTPS with client certificates; for method P,
+front of it, standalone, over HTTPS with client certificates, run with the
+environment and flags of the deployment kit's container
+(artifacts/base/deployment.yaml) but on loopback; for method P,
 the peer, also kube-apiserver on the same etcd (its own --etcd-prefix)
 serving VirtualMachines from a CRD generated from the same types; for
 method R, a second vm-apiserver on the same etcd (its own --etcd-prefix),
@@ -45,7 +47,7 @@ Phases:
   2. the action cells: method x VM count x concurrency, methods side by side;
      then kube-apiserver and the reference stop
   3. one profiled action cell (CPU and allocations, from /debug/pprof)
-  4. scale: create N VMs; RSS; full and paged LISTs; watches
+  4. scale: create N VMs; RSS; full and paged LISTs; watches; the RSS goal
   5. server 2 on the same etcd: start-up time with N VMs stored
   6. server 3 with --watch-cache=false: the same LISTs and watches from etcd
   7. micro-benchmarks (go test -bench -benchmem)
@@ -135,12 +137,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	str(&c.micro, "micro", "BENCH_MICRO", "1", "1 runs the micro-benchmarks")
 	str(&c.microTime, "micro-time", "BENCH_MICRO_TIME", "300ms", "-benchtime of the micro-benchmarks")
 	str(&c.out, "out", "BENCH_OUT", "", "output directory, default <repository>/_output/bench")
-	str(&c.serverEnv, "server-env", "BENCH_SERVER_ENV", "", "environment of the server, e.g. GOGC=200")
-	str(&c.serverArgs, "server-args", "BENCH_SERVER_ARGS", "", "extra server flags, e.g. --watch-cache=false")
+	str(&c.serverEnv, "server-env", "BENCH_SERVER_ENV", "", "environment of the server, after the kit's, e.g. GOGC=200")
+	str(&c.serverArgs, "server-args", "BENCH_SERVER_ARGS", "", "server flags, after the kit's, e.g. --watch-cache=false")
 	str(&c.serverBin, "server-bin", "BENCH_SERVER_BIN", "", "a vm-apiserver binary to measure instead of building this tree's")
 	str(&c.refBin, "reference-bin", "BENCH_REFERENCE_BIN", "", "method R: the reference vm-apiserver's binary, default the server's")
-	str(&c.refEnv, "reference-env", "BENCH_REFERENCE_ENV", "", "method R: the reference's environment, e.g. GOGC=100")
-	str(&c.refArgs, "reference-args", "BENCH_REFERENCE_ARGS", "", "method R: the reference's extra flags")
+	str(&c.refEnv, "reference-env", "BENCH_REFERENCE_ENV", "", "method R: the reference's environment, after the kit's, e.g. GOGC=100")
+	str(&c.refArgs, "reference-args", "BENCH_REFERENCE_ARGS", "", "method R: the reference's flags, after the kit's")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), runUsage)
 		fs.PrintDefaults()
