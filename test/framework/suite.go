@@ -15,8 +15,9 @@ import (
 // compile and are vetted with everything else.
 const SuiteEnv = "VM_APISERVER_SUITE"
 
-// SuitesOff, as the value of SuiteEnv, switches every heavy suite off on
-// purpose: `make test-unit` sets it, since each suite has a stage of its own.
+// SuitesOff is the value of SuiteEnv that switches every heavy suite off
+// on purpose: `make test-unit` sets it, since each suite has a stage of its
+// own.
 const SuitesOff = "none"
 
 // CIEnv is set to true by CI systems. Under CI=true a heavy suite that is

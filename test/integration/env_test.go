@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -357,21 +356,6 @@ func (e *environment) vmHTTPClient(clientCert *framework.KeyPair) *http.Client {
 		cfg.Certificates = []tls.Certificate{*clientCert.TLSCertificate()}
 	}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 30 * time.Second}
-}
-
-// httpGet returns the body and status of a GET.
-func httpGet(ctx context.Context, c *http.Client, url string) (string, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return "", 0, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return "", 0, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	return string(body), resp.StatusCode, err
 }
 
 // kubectl runs the real kubectl as the cluster admin.
