@@ -47,6 +47,12 @@ FAIL	example.com/b	0.012s
 			"BenchmarkDecide-2   \t 1000000\t      1042 ns/op\t     256 B/op\t       3 allocs/op\n" +
 			"BenchmarkDecide/sub-2\t     100\t      5 ns/op\n" +
 			"pkg: example.com/b\n" + strings.SplitN(failing, "\n", 4)[3], 2, true},
+		// A benchmark that fails before its first result prints no header.
+		{"failing before the header", "--- FAIL: BenchmarkDecide\n    transition_bench_test.go:71:\n        \tError:      \topen missing.yaml\nFAIL\nexit status 1\nFAIL\texample.com/e\t0.037s\n" + passing,
+			"--- FAIL: BenchmarkDecide\n    transition_bench_test.go:71:\n        \tError:      \topen missing.yaml\nFAIL\nexit status 1\nFAIL\texample.com/e\t0.037s\n" +
+				"pkg: example.com/a\n" +
+				"BenchmarkDecide-2   \t 1000000\t      1042 ns/op\t     256 B/op\t       3 allocs/op\n" +
+				"BenchmarkDecide/sub-2\t     100\t      5 ns/op\n", 2, true},
 		{"build failure", "# example.com/c\n./x.go:3:1: syntax error\nFAIL\texample.com/c [build failed]\nFAIL\n",
 			"# example.com/c\n./x.go:3:1: syntax error\nFAIL\texample.com/c [build failed]\nFAIL\n", 0, true},
 		{"died", "pkg: example.com/d\nBenchmarkX\nsignal: killed\n", "pkg: example.com/d\nBenchmarkX\nsignal: killed\n", 0, false},
