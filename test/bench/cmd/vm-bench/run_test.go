@@ -17,9 +17,9 @@ import (
 )
 
 // TestRun runs the whole benchmark at its smallest (one-second cells, one
-// VM, ten VMs to scale) against this tree's bin/vm-apiserver, with
-// kube-apiserver as the peer, and checks what `make bench` prints: every
-// kind of line, in the format of each.
+// VM, ten VMs to scale, each micro-benchmark once) against this tree's
+// bin/vm-apiserver, with kube-apiserver as the peer, and checks what
+// `make bench` prints: every kind of line, in the format of each.
 func TestRun(t *testing.T) {
 	suite.Require(t)
 	bins := framework.RequireBinaries(t, framework.BinVMAPIServer, framework.BinKubeAPIServer, framework.BinEtcd)
@@ -32,7 +32,7 @@ func TestRun(t *testing.T) {
 	var stdout bytes.Buffer
 	err = run(context.Background(), []string{
 		"--cell", "1s", "--warmup", "200ms", "--vms", "1", "--concurrency", "1",
-		"--scale-n", "10", "--profile", "1", "--micro", "0",
+		"--scale-n", "10", "--profile", "1", "--micro", "1", "--micro-time", "1x",
 		"--out", out, "--server-bin", bins.VMAPIServer, "--reference-env", "GOGC=100",
 	}, &stdout)
 	require.NoError(t, err, stdout.String())
@@ -84,6 +84,10 @@ func TestRun(t *testing.T) {
 		{`BENCH scale etcd vms=10 db_size=` + f + ` db_in_use=` + f, 1},
 		{`BENCH scale (full-list|full-list-rv0|paged-list) server=(watch-cache|etcd) vms=10 items=10 .* from_cache=\d+/\d+`, 6},
 		{`BENCH scale watch server=(watch-cache|etcd) vms=10 .* initial_items=10 .*`, 2},
+		// The micro-benchmarks: go test's lines, each package's results
+		// under its pkg: line.
+		{`pkg: github\.com/vm-apiserver/vm-apiserver/pkg/\S+`, len(microPackages)},
+		{`Benchmark\S+-\d+\s+1\s+[0-9.]+ ns/op(\s+[0-9.]+ \S+)*`, 0},
 		{`BENCH done seconds=\d+ results=` + regexp.QuoteMeta(filepath.Join(out, "results.txt")), 1},
 	}
 	matched := make([]bool, len(lines))
