@@ -8,8 +8,9 @@ DATA_DIR  ?= .vm-apiserver
 PORT      ?= 8443
 RUNTIME   ?= simulated
 FUZZTIME  ?= 10s
-# The deployment kit's soft memory limit (artifacts/base/deployment.yaml).
-GOMEMLIMIT ?= 768MiB
+# The deployment kit's soft memory limit, read from the kit's Deployment
+# (artifacts/base/deployment.yaml) so that `make run` runs as it ships.
+GOMEMLIMIT ?= $(shell awk '/- name: GOMEMLIMIT$$/ { getline; gsub(/"/, "", $$2); print $$2; exit }' artifacts/base/deployment.yaml)
 
 GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 GIT_TREE   := $(shell test -z "$$(git status --porcelain 2>/dev/null)" && echo clean || echo dirty)
@@ -53,17 +54,24 @@ kubectl:
 virtctl:
 	eval "$$(hack/build-test-binaries.sh virtctl)" && mkdir -p $(BIN) && cp -f "$$VIRTCTL_BIN_DIR/virtctl" $(BIN)/virtctl && echo "virtctl is in $(BIN)/virtctl"
 
-## test: lint, unit, storage, end-to-end, short fuzz, bench harness, integration and bounded reliability tests, with a timing summary
+## test: lint, unit, storage, end-to-end, every benchmark once, short fuzz, bench harness, integration and bounded reliability tests, with a timing summary
 .PHONY: test
 test:
-	@MAKE="$(MAKE)" hack/run-stages.sh lint test-unit test-fuzz test-bench test-integration test-reliability-short
+	@MAKE="$(MAKE)" hack/run-stages.sh lint test-unit test-benchmarks test-fuzz test-bench test-integration test-reliability-short
 
 ## test-unit: unit, storage (in-process etcd) and end-to-end (HTTPS) tests, with -race
+# The heavy suites have stages of their own: switched off on purpose here,
+# their process-level tests skip even under CI=true (test/framework/suite.go).
 .PHONY: test-unit
 test-unit: deps
 	hack/build-test-binaries.sh kubectl virtctl
 	hack/ensure-prometheus.sh
-	$(GO) test -race -count=1 -timeout 20m ./...
+	VM_APISERVER_SUITE=none $(GO) test -race -count=1 -timeout 20m ./...
+
+## test-benchmarks: run every Go benchmark once (-benchtime=1x), without -race
+.PHONY: test-benchmarks
+test-benchmarks: deps
+	hack/test-benchmarks.sh
 
 ## test-fuzz: run each fuzz target for FUZZTIME
 .PHONY: test-fuzz

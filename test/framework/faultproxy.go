@@ -36,26 +36,11 @@ func (d Direction) String() string {
 	return fmt.Sprintf("Direction(%d)", uint8(d))
 }
 
-// flowMode is what a proxy does with the bytes of one direction.
-type flowMode uint8
-
-const (
-	flowPass      flowMode = iota
-	flowBlackhole          // read and dropped
-	flowStall              // left unread until the mode changes
-)
-
-// flowState is the fault of one direction.
-type flowState struct {
-	mode  flowMode
-	delay time.Duration
-}
-
 // FaultProxy is a TCP proxy on loopback that forwards every connection to a
 // target and injects faults on command: blackhole (bytes accepted and
-// dropped), stall (bytes held back), delay (per direction), and connection
-// resets. Heal ends every fault. A fault applies to the connections open
-// when it is set and to those accepted later.
+// dropped, per direction or per source) and connection resets. Heal ends
+// every fault. A fault applies to the connections open when it is set and
+// to those accepted later.
 type FaultProxy struct {
 	// Addr is where it listens, 127.0.0.1:PORT; Target is where it forwards.
 	Addr   string
@@ -63,15 +48,15 @@ type FaultProxy struct {
 
 	ln net.Listener
 
-	mu        sync.Mutex
-	flows     [2]flowState // index 0: ToTarget, 1: FromTarget
-	resetting bool         // reset every new connection
-	isolated  map[string]bool
-	identify  func(head []byte) string
-	changed   chan struct{}
-	conns     map[*proxyConn]struct{}
-	closed    bool
-	wg        sync.WaitGroup
+	mu sync.Mutex
+	// blackholed is per direction, index 0: ToTarget, 1: FromTarget.
+	blackholed [2]bool
+	resetting  bool // reset every new connection
+	isolated   map[string]bool
+	identify   func(head []byte) string
+	conns      map[*proxyConn]struct{}
+	closed     bool
+	wg         sync.WaitGroup
 }
 
 // proxyConn is one proxied connection.
@@ -93,7 +78,7 @@ func NewFaultProxy(target string) (*FaultProxy, error) {
 	}
 	p := &FaultProxy{
 		Addr: ln.Addr().String(), Target: target, ln: ln,
-		changed: make(chan struct{}), conns: map[*proxyConn]struct{}{},
+		conns: map[*proxyConn]struct{}{},
 	}
 	p.wg.Add(1)
 	go p.accept()
@@ -117,19 +102,11 @@ func (p *FaultProxy) URL(scheme string) string { return scheme + "://" + p.Addr 
 // Blackhole drops the bytes of d: they are read and thrown away, so the
 // sender sees no error and the receiver gets nothing. New connections are
 // still accepted.
-func (p *FaultProxy) Blackhole(d Direction) { p.setMode(d, flowBlackhole) }
-
-// Stall holds the bytes of d back: the proxy stops reading them, so they
-// queue in the kernel and the sender blocks once the buffers are full.
-// They are delivered when the stall ends.
-func (p *FaultProxy) Stall(d Direction) { p.setMode(d, flowStall) }
-
-// Delay delivers the bytes of d late by the given duration (0: on time).
-func (p *FaultProxy) Delay(d Direction, by time.Duration) {
+func (p *FaultProxy) Blackhole(d Direction) {
 	p.update(func() {
-		for i := range p.flows {
+		for i := range p.blackholed {
 			if d&(1<<i) != 0 {
-				p.flows[i].delay = by
+				p.blackholed[i] = true
 			}
 		}
 	})
@@ -166,16 +143,15 @@ func (p *FaultProxy) Reset() {
 	for _, c := range conns {
 		c.reset()
 	}
-	p.update(func() {}) // wakes stalled readers, which then see the reset
 }
 
-// Heal ends every fault: bytes pass in both directions without delay and
-// new connections are forwarded. Connections that lost bytes to a blackhole
+// Heal ends every fault: bytes pass in both directions and new connections
+// are forwarded. Connections that lost bytes to a blackhole
 // are reset, since their streams are broken.
 func (p *FaultProxy) Heal() {
 	var broken []*proxyConn
 	p.update(func() {
-		p.flows = [2]flowState{}
+		p.blackholed = [2]bool{}
 		p.resetting = false
 		p.isolated = nil
 		for c := range p.conns {
@@ -187,13 +163,6 @@ func (p *FaultProxy) Heal() {
 	for _, c := range broken {
 		c.reset()
 	}
-}
-
-// Conns is the number of open connections.
-func (p *FaultProxy) Conns() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.conns)
 }
 
 // Close stops listening and closes every connection.
@@ -210,27 +179,14 @@ func (p *FaultProxy) Close() {
 	for _, c := range conns {
 		c.close()
 	}
-	p.update(func() {}) // wakes stalled readers
 	p.wg.Wait()
 }
 
-func (p *FaultProxy) setMode(d Direction, m flowMode) {
-	p.update(func() {
-		for i := range p.flows {
-			if d&(1<<i) != 0 {
-				p.flows[i].mode = m
-			}
-		}
-	})
-}
-
-// update changes the state under the lock and wakes the waiting readers.
+// update changes the state under the lock.
 func (p *FaultProxy) update(f func()) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	f()
-	close(p.changed)
-	p.changed = make(chan struct{})
 }
 
 func (p *FaultProxy) snapshot() []*proxyConn {
@@ -295,63 +251,37 @@ func (p *FaultProxy) serve(client net.Conn) {
 	p.mu.Unlock()
 }
 
-// chunk is bytes read at one time, due at a later one.
-type chunk struct {
-	data []byte
-	due  time.Time
-}
-
-// pump copies one direction (flow index i) from src to dst, applying the
-// faults. A reader holds what it read while the direction is stalled; a
-// writer delivers each chunk at its due time, so a delay adds latency
-// without cutting throughput. When either side ends, the connection is
-// closed.
+// pump copies one direction (index i of blackholed) from src to dst, and
+// drops what a blackhole takes. When either side ends, the connection is
+// closed; an EOF is passed on as a half-close.
 func (p *FaultProxy) pump(c *proxyConn, i int, head []byte, src, dst net.Conn) {
-	queue := make(chan chunk, 64)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for ch := range queue {
-			if d := time.Until(ch.due); d > 0 {
-				time.Sleep(d)
-			}
-			if _, err := dst.Write(ch.data); err != nil {
-				c.close()
-				for range queue {
-				}
-				return
-			}
-		}
-	}()
+	buf := make([]byte, 32<<10)
 	eof := false
-	for p.waitNotStalled(i) {
-		var (
-			buf []byte
-			n   int
-			err error
-		)
-		if head != nil {
-			buf, n, head = head, len(head), nil
+	for {
+		data := head
+		var err error
+		if data != nil {
+			head = nil
 		} else {
-			buf = make([]byte, 32<<10)
+			var n int
 			n, err = src.Read(buf)
+			data = buf[:n]
 		}
-		if n > 0 {
-			// The mode may have changed while Read waited.
-			if !p.waitNotStalled(i) {
-				break
-			}
+		if len(data) > 0 {
 			p.mu.Lock()
-			f := p.flows[i]
-			if c.source != "" && p.isolated[c.source] {
-				f.mode = flowBlackhole
-			}
-			if f.mode == flowBlackhole {
+			closed := p.closed
+			drop := p.blackholed[i] || c.source != "" && p.isolated[c.source]
+			if drop {
 				c.lost = true
 			}
 			p.mu.Unlock()
-			if f.mode != flowBlackhole {
-				queue <- chunk{data: buf[:n], due: time.Now().Add(f.delay)}
+			if closed {
+				break
+			}
+			if !drop {
+				if _, werr := dst.Write(data); werr != nil {
+					break
+				}
 			}
 		}
 		if err != nil {
@@ -359,30 +289,12 @@ func (p *FaultProxy) pump(c *proxyConn, i int, head []byte, src, dst net.Conn) {
 			break
 		}
 	}
-	close(queue)
-	<-done
 	if tc, ok := dst.(*net.TCPConn); ok && eof {
 		// Pass the half-close on; the other direction may go on.
 		_ = tc.CloseWrite()
 		return
 	}
 	c.close()
-}
-
-// waitNotStalled waits while flow i is stalled; false if the proxy closed.
-func (p *FaultProxy) waitNotStalled(i int) bool {
-	for {
-		p.mu.Lock()
-		stalled, closed, changed := p.flows[i].mode == flowStall, p.closed, p.changed
-		p.mu.Unlock()
-		if closed {
-			return false
-		}
-		if !stalled {
-			return true
-		}
-		<-changed
-	}
 }
 
 // readHead reads what a client sends first: up to the end of the HTTP

@@ -89,7 +89,6 @@ func TestFaultProxyPasses(t *testing.T) {
 	got, err := roundTrip(conn, "hello", 5*time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, "hello", got)
-	assert.Equal(t, 1, p.Conns())
 }
 
 func TestFaultProxyBlackhole(t *testing.T) {
@@ -123,55 +122,6 @@ func TestFaultProxyBlackhole(t *testing.T) {
 			got, err := roundTrip(again, "healed", 5*time.Second)
 			require.NoError(t, err)
 			assert.Equal(t, "healed", got)
-		})
-	}
-}
-
-func TestFaultProxyStall(t *testing.T) {
-	for _, d := range []Direction{ToTarget, FromTarget, BothDirections} {
-		t.Run(d.String(), func(t *testing.T) {
-			e := startEcho(t)
-			p := StartFaultProxy(t, e.ln.Addr().String())
-			conn := dialProxy(t, p)
-			p.Stall(d)
-			_, err := roundTrip(conn, "held", 500*time.Millisecond)
-			assert.True(t, isTimeout(err), "a stalled round trip timed out: %v", err)
-			p.Heal()
-			// Nothing was lost: the held bytes arrive after the stall.
-			_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-			buf := make([]byte, 4)
-			_, err = io.ReadFull(conn, buf)
-			require.NoError(t, err)
-			assert.Equal(t, "held", string(buf))
-		})
-	}
-}
-
-func TestFaultProxyDelay(t *testing.T) {
-	const by = 300 * time.Millisecond
-	for _, d := range []Direction{ToTarget, FromTarget, BothDirections} {
-		t.Run(d.String(), func(t *testing.T) {
-			e := startEcho(t)
-			p := StartFaultProxy(t, e.ln.Addr().String())
-			conn := dialProxy(t, p)
-			p.Delay(d, by)
-			want := by
-			if d == BothDirections {
-				want = 2 * by
-			}
-			start := time.Now()
-			got, err := roundTrip(conn, "slow", 10*time.Second)
-			took := time.Since(start)
-			require.NoError(t, err)
-			assert.Equal(t, "slow", got)
-			assert.GreaterOrEqual(t, took, want)
-			assert.Less(t, took, want+2*time.Second)
-
-			p.Heal()
-			start = time.Now()
-			_, err = roundTrip(conn, "fast", 5*time.Second)
-			require.NoError(t, err)
-			assert.Less(t, time.Since(start), by, "healed round trip still delayed")
 		})
 	}
 }
@@ -210,7 +160,7 @@ func TestFaultProxyClose(t *testing.T) {
 	p, err := NewFaultProxy(e.ln.Addr().String())
 	require.NoError(t, err)
 	conn := dialProxy(t, p)
-	p.Stall(BothDirections)
+	p.Blackhole(BothDirections)
 	_, err = conn.Write([]byte("x"))
 	require.NoError(t, err)
 	done := make(chan struct{})
@@ -218,7 +168,7 @@ func TestFaultProxyClose(t *testing.T) {
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		t.Fatal("Close hung on a stalled connection")
+		t.Fatal("Close hung on a blackholed connection")
 	}
 	_, err = net.DialTimeout("tcp", p.Addr, time.Second)
 	assert.Error(t, err, "the proxy still listens after Close")

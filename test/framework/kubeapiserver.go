@@ -13,9 +13,40 @@ import (
 	"k8s.io/client-go/rest"
 )
 
+// FrontProxyClientName is the common name of kube-apiserver's front-proxy
+// client certificate, the only name its --requestheader-allowed-names
+// allows to assert a user in X-Remote-* headers.
+const FrontProxyClientName = "front-proxy-client"
+
+// KubeAPIServerOptions are what differs between the kube-apiservers the
+// suites start.
+type KubeAPIServerOptions struct {
+	// Bin is the kube-apiserver program.
+	Bin string
+	// Dir holds its log, Name.log, and its PKI, Name-pki/.
+	Dir string
+	// Name names the process and its certificates; default
+	// "kube-apiserver".
+	Name string
+	// EtcdURL is the etcd it stores in.
+	EtcdURL string
+	// Port is its secure port on 127.0.0.1; 0 picks a free one.
+	Port int
+	// FrontProxy makes it the front proxy of the aggregation layer: a
+	// front-proxy CA and its client certificate (FrontProxyClientName), and
+	// the --requestheader-* and --proxy-client-* flags that use them.
+	FrontProxy bool
+	// Args are more flags, after the others (e.g. --etcd-prefix).
+	Args []string
+	// ReadyTimeout is how long StartKubeAPIServer waits for /readyz;
+	// default 3 minutes.
+	ReadyTimeout time.Duration
+}
+
 // KubeAPIServer is a kube-apiserver run as a process on a loopback port,
 // with a PKI of its own: a serving certificate for 127.0.0.1, a client CA
-// and an admin client certificate in group system:masters.
+// and an admin client certificate in group system:masters, and, with
+// KubeAPIServerOptions.FrontProxy, a front-proxy CA and client certificate.
 type KubeAPIServer struct {
 	*Process
 	// URL is the base URL, https://127.0.0.1:PORT.
@@ -26,47 +57,71 @@ type KubeAPIServer struct {
 	// data dir.
 	PKI                       string
 	CAFile, CertFile, KeyFile string
+	// ServingCA signed the serving certificate; ClientCA is the
+	// --client-ca-file, which signed Admin.
+	ServingCA, ClientCA *CA
+	Admin               *KeyPair
+	// FrontProxyCA is the --requestheader-client-ca-file, and
+	// FrontProxyClient the certificate kube-apiserver presents to aggregated
+	// servers (--proxy-client-cert-file); both nil without FrontProxy.
+	FrontProxyCA     *CA
+	FrontProxyClient *KeyPair
+	// Started is when the process was last started, and Ready how long
+	// after that /readyz first passed (set by StartKubeAPIServer).
+	Started time.Time
+	Ready   time.Duration
 }
 
-// NewKubeAPIServer prepares the kube-apiserver program bin, named name, on
-// a free loopback port in front of etcd at etcdURL. Its PKI goes in
-// dir/name-pki and its log in dir/name.log; extra flags are added (e.g.
-// --etcd-prefix). Start runs it; WaitReady waits until it serves.
-func NewKubeAPIServer(bin, dir, name, etcdURL string, extra ...string) (*KubeAPIServer, error) {
-	pki := filepath.Join(dir, name+"-pki")
+// NewKubeAPIServer prepares a kube-apiserver: its PKI and its flags. Start
+// runs it; WaitReady waits until it serves. StartKubeAPIServer does all
+// three.
+func NewKubeAPIServer(o KubeAPIServerOptions) (*KubeAPIServer, error) {
+	name := o.Name
+	if name == "" {
+		name = "kube-apiserver"
+	}
+	pki := filepath.Join(o.Dir, name+"-pki")
 	if err := os.MkdirAll(pki, 0o700); err != nil {
 		return nil, err
 	}
-	ports, err := FreePorts(1)
+	port := o.Port
+	if port == 0 {
+		ports, err := FreePorts(1)
+		if err != nil {
+			return nil, err
+		}
+		port = ports[0]
+	}
+	k := &KubeAPIServer{
+		URL:       fmt.Sprintf("https://127.0.0.1:%d", port),
+		PKI:       pki,
+		ServingCA: NewCA(name + "-serving-ca"),
+		ClientCA:  NewCA(name + "-client-ca"),
+	}
+	k.Admin = k.ClientCA.ClientCert(name+"-admin", "system:masters")
+	var err error
+	if k.CAFile, _, err = k.ServingCA.Write(pki, "ca"); err != nil {
+		return nil, err
+	}
+	servingCrt, servingKey, err := k.ServingCA.ServingCert(name, "localhost", "kubernetes.default.svc", "127.0.0.1").Write(pki, "serving")
 	if err != nil {
 		return nil, err
 	}
-	servingCA := NewCA(name + "-serving-ca")
-	clientCA := NewCA(name + "-client-ca")
-	caFile, _, err := servingCA.Write(pki, "ca")
+	clientCAFile, _, err := k.ClientCA.Write(pki, "client-ca")
 	if err != nil {
 		return nil, err
 	}
-	servingCrt, servingKey, err := servingCA.ServingCert(name, "localhost", "127.0.0.1").Write(pki, "serving")
-	if err != nil {
-		return nil, err
-	}
-	clientCAFile, _, err := clientCA.Write(pki, "client-ca")
-	if err != nil {
-		return nil, err
-	}
-	adminCrt, adminKey, err := clientCA.ClientCert(name+"-admin", "system:masters").Write(pki, "admin")
-	if err != nil {
+	if k.CertFile, k.KeyFile, err = k.Admin.Write(pki, "admin"); err != nil {
 		return nil, err
 	}
 	saPub, saKey, err := WriteServiceAccountKeys(pki)
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{
+	args := []string{
 		"--bind-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(ports[0]),
-		"--etcd-servers=" + etcdURL,
+		"--secure-port=" + strconv.Itoa(port),
+		"--etcd-servers=" + o.EtcdURL,
 		"--tls-cert-file=" + servingCrt,
 		"--tls-private-key-file=" + servingKey,
 		"--client-ca-file=" + clientCAFile,
@@ -77,15 +132,57 @@ func NewKubeAPIServer(bin, dir, name, etcdURL string, extra ...string) (*KubeAPI
 		"--service-cluster-ip-range=10.0.0.0/24",
 		// Endpoints cannot hold loopback addresses.
 		"--endpoint-reconciler-type=none",
-	}, extra...)
-	return &KubeAPIServer{
-		Process:  NewProcess(dir, name, bin, args...),
-		URL:      fmt.Sprintf("https://127.0.0.1:%d", ports[0]),
-		PKI:      pki,
-		CAFile:   caFile,
-		CertFile: adminCrt,
-		KeyFile:  adminKey,
-	}, nil
+	}
+	if o.FrontProxy {
+		k.FrontProxyCA = NewCA(name + "-front-proxy-ca")
+		k.FrontProxyClient = k.FrontProxyCA.ClientCert(FrontProxyClientName)
+		caFile, _, err := k.FrontProxyCA.Write(pki, "front-proxy-ca")
+		if err != nil {
+			return nil, err
+		}
+		proxyCrt, proxyKey, err := k.FrontProxyClient.Write(pki, "front-proxy-client")
+		if err != nil {
+			return nil, err
+		}
+		// The aggregator presents this client certificate to aggregated
+		// servers and asserts the caller in these headers.
+		args = append(args,
+			"--requestheader-client-ca-file="+caFile,
+			"--requestheader-allowed-names="+FrontProxyClientName,
+			"--requestheader-username-headers=X-Remote-User",
+			"--requestheader-uid-headers=X-Remote-Uid",
+			"--requestheader-group-headers=X-Remote-Group",
+			"--requestheader-extra-headers-prefix=X-Remote-Extra-",
+			"--proxy-client-cert-file="+proxyCrt,
+			"--proxy-client-key-file="+proxyKey,
+		)
+	}
+	k.Process = NewProcess(o.Dir, name, o.Bin, append(args, o.Args...)...)
+	return k, nil
+}
+
+// StartKubeAPIServer prepares and starts a kube-apiserver and waits until
+// /readyz passes. If it does not, the process is stopped and the error
+// holds the end of its log. The caller stops it.
+func StartKubeAPIServer(ctx context.Context, o KubeAPIServerOptions) (*KubeAPIServer, error) {
+	k, err := NewKubeAPIServer(o)
+	if err != nil {
+		return nil, err
+	}
+	timeout := o.ReadyTimeout
+	if timeout == 0 {
+		timeout = 3 * time.Minute
+	}
+	k.Started = time.Now()
+	if err := k.Start(); err != nil {
+		return nil, err
+	}
+	if err := k.WaitReady(ctx, timeout); err != nil {
+		_ = k.Stop(30 * time.Second)
+		return nil, fmt.Errorf("%w\n%s", err, k.Tail(40))
+	}
+	k.Ready = time.Since(k.Started)
+	return k, nil
 }
 
 // AdminConfig is the admin's client configuration, with client-go's rate

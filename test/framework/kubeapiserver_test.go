@@ -15,7 +15,8 @@ import (
 // prepares; starting the program is left to the suites that have it.
 func TestNewKubeAPIServer(t *testing.T) {
 	dir := t.TempDir()
-	k, err := NewKubeAPIServer("/bin/false", dir, "kas", "http://127.0.0.1:2379", "--etcd-prefix=/peer")
+	k, err := NewKubeAPIServer(KubeAPIServerOptions{Bin: "/bin/false", Dir: dir, Name: "kas",
+		EtcdURL: "http://127.0.0.1:2379", Args: []string{"--etcd-prefix=/peer"}})
 	require.NoError(t, err)
 
 	assert.Equal(t, filepath.Join(dir, "kas-pki"), k.PKI)
@@ -51,4 +52,27 @@ func TestNewKubeAPIServer(t *testing.T) {
 	cfg := k.AdminConfig()
 	assert.Equal(t, k.URL, cfg.Host)
 	assert.Equal(t, k.CertFile, cfg.CertFile)
+
+	assert.Nil(t, k.FrontProxyCA, "no front proxy unless asked")
+	for _, a := range k.Args {
+		assert.False(t, strings.HasPrefix(a, "--requestheader-") || strings.HasPrefix(a, "--proxy-client-"), a)
+	}
+}
+
+// TestNewKubeAPIServerFrontProxy checks the front proxy's PKI and flags.
+func TestNewKubeAPIServerFrontProxy(t *testing.T) {
+	dir := t.TempDir()
+	k, err := NewKubeAPIServer(KubeAPIServerOptions{Bin: "/bin/false", Dir: dir, EtcdURL: "http://127.0.0.1:2379", Port: 6443, FrontProxy: true})
+	require.NoError(t, err)
+	assert.Equal(t, "https://127.0.0.1:6443", k.URL)
+	assert.Equal(t, filepath.Join(dir, "kube-apiserver.log"), k.Log, "the default name")
+	require.NotNil(t, k.FrontProxyCA)
+	require.NotNil(t, k.FrontProxyClient)
+	assert.Equal(t, FrontProxyClientName, k.FrontProxyClient.Cert.Subject.CommonName)
+	_, err = k.FrontProxyClient.Cert.Verify(x509.VerifyOptions{Roots: k.FrontProxyCA.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	assert.NoError(t, err)
+	assert.Contains(t, k.Args, "--requestheader-client-ca-file="+filepath.Join(k.PKI, "front-proxy-ca.crt"))
+	assert.Contains(t, k.Args, "--requestheader-allowed-names="+FrontProxyClientName)
+	assert.Contains(t, k.Args, "--proxy-client-cert-file="+filepath.Join(k.PKI, "front-proxy-client.crt"))
+	assert.Contains(t, k.Args, "--proxy-client-key-file="+filepath.Join(k.PKI, "front-proxy-client.key"))
 }

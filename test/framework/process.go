@@ -64,6 +64,12 @@ func (p *Process) StartForTest(t testing.TB) {
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}
+	p.StopAtCleanup(t)
+}
+
+// StopAtCleanup stops the process when the test ends (SIGTERM, then
+// SIGKILL after 30s) and, if the test failed, logs the end of its log.
+func (p *Process) StopAtCleanup(t testing.TB) {
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Log(p.Tail(40))

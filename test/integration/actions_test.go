@@ -99,6 +99,7 @@ var actionCases = []actionCase{
 }
 
 func TestActionsTable(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	for i, tc := range actionCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,6 +178,7 @@ func kubectlAction(t *testing.T, kubeconfig, groupVersion, ns, name, action, que
 }
 
 func TestActionPendingRequestBlocks(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	createVM(t, ns, newVM("vm", kubevirtv1.RunStrategyManual))
 	_, err := kubectlAction(t, env.kubeconfig, subresourcesV1, ns, "vm", "start", "", "")
@@ -189,6 +191,7 @@ func TestActionPendingRequestBlocks(t *testing.T) {
 // TestActionHTTP checks the wire: 202 with the VM for both versions and for
 // virtctl's bodiless, Content-Type-less PUT; typed errors otherwise.
 func TestActionHTTP(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	tests := []struct {
 		name         string
@@ -256,6 +259,7 @@ func TestActionHTTP(t *testing.T) {
 // TestActionOtherMethods: an action is reachable by PUT only, so a GET (for
 // example kubectl get --raw) can never start a VM.
 func TestActionOtherMethods(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	createVM(t, ns, newVM("vm", kubevirtv1.RunStrategyHalted))
 	before := getVM(t, ns, "vm")
@@ -284,6 +288,7 @@ func TestActionOtherMethods(t *testing.T) {
 // TestActionsTypedClient uses the clientset's Start/Stop/Restart, as a Go
 // program would.
 func TestActionsTypedClient(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	vms := env.vms.KubevirtV1().VirtualMachines(ns)
 	createVM(t, ns, newVM("vm", kubevirtv1.RunStrategyHalted))

@@ -36,6 +36,7 @@ var (
 // kube-apiserver applies to vm-apiserver's stop action, which it sees as an
 // UPDATE of kubevirt.io/v1 virtualmachines/stop by the requesting user.
 func TestAdmissionPolicyDeniesStop(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	const (
 		operator   = "olga-operator"
@@ -161,6 +162,7 @@ func assertPolicyDenial(t *testing.T, resp rawResponse, policy string) {
 // vm-apiserver for an action, with the action as an UPDATE of
 // kubevirt.io/v1 virtualmachines/<action>; a mutation is refused.
 func TestAdmissionWebhooks(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	const requester = "wanda-webhook"
 	bind(t, ns, requester, "ClusterRole", "edit")

@@ -15,6 +15,7 @@ import (
 // Kubernetes version: the feature gates are those of the Kubernetes
 // libraries the server is built on, with this server's defaults.
 func TestStampedBinary(t *testing.T) {
+	suite.Require(t)
 	bins, err := framework.FindBinaries()
 	require.NoError(t, err)
 	require.NoError(t, bins.Check(framework.BinVMAPIServer))

@@ -26,6 +26,7 @@ var vmGVR = schema.GroupVersionResource{Group: "kubevirt.io", Version: "v1", Res
 
 // TestCRUD drives the typed client through kube-apiserver's proxy.
 func TestCRUD(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	vms := env.vms.KubevirtV1().VirtualMachines(ns)
 	names := []string{"vm-a", "vm-b", "vm-c"}
@@ -122,6 +123,7 @@ func seedVM(t *testing.T) *unstructured.Unstructured {
 
 // TestCRUDDynamic does the same with the dynamic client and the seed's VM.
 func TestCRUDDynamic(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	client := env.dyn.Resource(vmGVR).Namespace(ns)
 

@@ -44,6 +44,7 @@ var expectedResources = []expectedResource{
 }
 
 func TestAPIServicesAvailable(t *testing.T) {
+	suite.Require(t)
 	for _, name := range kitAPIServices {
 		t.Run(name, func(t *testing.T) {
 			svc, err := env.agg.ApiregistrationV1().APIServices().Get(t.Context(), name, metav1.GetOptions{})
@@ -60,6 +61,7 @@ func TestAPIServicesAvailable(t *testing.T) {
 }
 
 func TestDiscovery(t *testing.T) {
+	suite.Require(t)
 	dc := env.kube.Discovery()
 	// Every group, aggregated ones included, must answer.
 	_, _, err := dc.ServerGroupsAndResources()
@@ -129,6 +131,7 @@ func findAPIResource(lists []*metav1.APIResourceList, groupVersion, name string)
 const aggregatedDiscoveryAccept = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 
 func TestAggregatedDiscovery(t *testing.T) {
+	suite.Require(t)
 	wantSubresources := map[string]map[string][]string{
 		"kubevirt.io/v1":       {"status": {"get", "patch", "update"}},
 		"kubevirt.io/v1alpha3": {"status": {"get", "patch", "update"}},
@@ -202,6 +205,7 @@ func findDiscoveryVersion(doc apidiscoveryv2.APIGroupDiscoveryList, groupVersion
 // TestDiscoveryAgrees compares what kube-apiserver serves for our groups with
 // what vm-apiserver itself serves, called directly as the front proxy.
 func TestDiscoveryAgrees(t *testing.T) {
+	suite.Require(t)
 	direct := func(t *testing.T, path string, into any) {
 		t.Helper()
 		resp, err := directRequest(t.Context(), env.frontProxy, http.MethodGet, path,

@@ -6,11 +6,9 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -69,9 +67,10 @@ type environment struct {
 	frontProxyCA  *framework.CA
 	frontProxy    *framework.KeyPair // kube-apiserver's proxy client certificate
 
-	etcd                       *framework.Etcd
-	kubeAPIServer, vmAPIServer *framework.Process
-	stopControllers            context.CancelFunc
+	etcd            *framework.Etcd
+	kubeAPIServer   *framework.KubeAPIServer
+	vmAPIServer     *framework.VMAPIServer
+	stopControllers context.CancelFunc
 }
 
 // pollInterval is how often the suite checks a condition it waits for.
@@ -128,11 +127,15 @@ func (e *environment) teardown(keep bool) {
 		return
 	}
 	var errs []error
-	errs = append(errs, e.vmAPIServer.Stop(30*time.Second))
+	if e.vmAPIServer != nil {
+		errs = append(errs, e.vmAPIServer.Stop(30*time.Second))
+	}
 	if e.stopControllers != nil {
 		e.stopControllers()
 	}
-	errs = append(errs, e.kubeAPIServer.Stop(30*time.Second))
+	if e.kubeAPIServer != nil {
+		errs = append(errs, e.kubeAPIServer.Stop(30*time.Second))
+	}
 	if e.etcd != nil {
 		errs = append(errs, e.etcd.Stop(15*time.Second))
 	}
@@ -160,84 +163,24 @@ func (e *environment) startEtcd(ctx context.Context, bin string) error {
 	return e.etcd.WaitHealthy(ctx, time.Minute)
 }
 
+// startKubeAPIServer runs kube-apiserver with a PKI of its own, as kubeadm
+// would make it (serving, client, front-proxy and service-account keys),
+// as the aggregation layer's front proxy.
 func (e *environment) startKubeAPIServer(ctx context.Context, bin string, port int) error {
-	pki := filepath.Join(e.dir, "pki")
-	if err := os.MkdirAll(pki, 0o700); err != nil {
+	k, err := framework.StartKubeAPIServer(ctx, framework.KubeAPIServerOptions{
+		Bin: bin, Dir: e.dir, EtcdURL: e.etcd.URL, Port: port, FrontProxy: true,
+		Args: []string{"--profiling=false"}, ReadyTimeout: 2 * time.Minute,
+	})
+	if err != nil {
 		return err
 	}
-	// The suite makes its own PKI, as kubeadm would: serving, client,
-	// front-proxy and service-account keys.
-	servingCA := framework.NewCA("kube-apiserver-serving-ca")
-	serving := servingCA.ServingCert("kube-apiserver", "localhost", "kubernetes.default.svc", "127.0.0.1")
-	e.clientCA = framework.NewCA("client-ca")
-	e.frontProxyCA = framework.NewCA("front-proxy-ca")
-	e.frontProxy = e.frontProxyCA.ClientCert(frontProxyClientName)
-	admin := e.clientCA.ClientCert("integration-admin", "system:masters")
-	e.kubeServingCA = servingCA.CertPEM
+	e.kubeAPIServer = k
+	e.kubeURL = k.URL
+	e.kubeServingCA = k.ServingCA.CertPEM
+	e.clientCA, e.frontProxyCA, e.frontProxy = k.ClientCA, k.FrontProxyCA, k.FrontProxyClient
 
-	servingCrt, servingKey, err := serving.Write(pki, "apiserver")
-	if err != nil {
-		return err
-	}
-	clientCAFile, _, err := e.clientCA.Write(pki, "client-ca")
-	if err != nil {
-		return err
-	}
-	frontProxyCAFile, _, err := e.frontProxyCA.Write(pki, "front-proxy-ca")
-	if err != nil {
-		return err
-	}
-	proxyCrt, proxyKey, err := e.frontProxy.Write(pki, "front-proxy-client")
-	if err != nil {
-		return err
-	}
-	saPubFile, saKeyFile, err := framework.WriteServiceAccountKeys(pki)
-	if err != nil {
-		return err
-	}
-
-	e.kubeURL = fmt.Sprintf("https://127.0.0.1:%d", port)
-	e.kubeAPIServer = framework.NewProcess(e.dir, "kube-apiserver", bin,
-		"--bind-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(port),
-		"--etcd-servers="+e.etcd.URL,
-		"--tls-cert-file="+servingCrt,
-		"--tls-private-key-file="+servingKey,
-		"--client-ca-file="+clientCAFile,
-		"--authorization-mode=RBAC",
-		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-		"--service-account-key-file="+saPubFile,
-		"--service-account-signing-key-file="+saKeyFile,
-		"--service-cluster-ip-range=10.0.0.0/24",
-		// Endpoints cannot hold loopback addresses; nothing here needs the
-		// kubernetes Service's endpoints.
-		"--endpoint-reconciler-type=none",
-		// The aggregator's front proxy: it presents this client certificate
-		// to vm-apiserver and asserts the caller in these headers.
-		"--requestheader-client-ca-file="+frontProxyCAFile,
-		"--requestheader-allowed-names="+frontProxyClientName,
-		"--requestheader-username-headers=X-Remote-User",
-		"--requestheader-uid-headers=X-Remote-Uid",
-		"--requestheader-group-headers=X-Remote-Group",
-		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
-		"--proxy-client-cert-file="+proxyCrt,
-		"--proxy-client-key-file="+proxyKey,
-		"--profiling=false",
-	)
-	if err := e.kubeAPIServer.Start(); err != nil {
-		return err
-	}
-
-	e.admin = &rest.Config{
-		Host: e.kubeURL,
-		TLSClientConfig: rest.TLSClientConfig{
-			CAData:   servingCA.CertPEM,
-			CertData: admin.CertPEM,
-			KeyData:  admin.KeyPEM,
-		},
-		QPS:   200,
-		Burst: 400,
-	}
+	e.admin = k.AdminConfig()
+	e.admin.QPS, e.admin.Burst = 200, 400
 	if e.kube, err = kubernetes.NewForConfig(e.admin); err != nil {
 		return err
 	}
@@ -251,19 +194,9 @@ func (e *environment) startKubeAPIServer(ctx context.Context, bin string, port i
 		return err
 	}
 	e.kubeconfig = filepath.Join(e.dir, "admin.kubeconfig")
-	if err := writeKubeconfig(e.kubeconfig, e.kubeURL, servingCA.CertPEM, func(a *clientcmdapi.AuthInfo) {
-		a.ClientCertificateData = admin.CertPEM
-		a.ClientKeyData = admin.KeyPEM
-	}); err != nil {
-		return err
-	}
-
-	return framework.Poll(ctx, pollInterval, 2*time.Minute, "kube-apiserver /readyz", func(ctx context.Context) (bool, error) {
-		if err := e.kubeAPIServer.Alive(); err != nil {
-			return false, err
-		}
-		_, err := e.kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		return err == nil, err
+	return writeKubeconfig(e.kubeconfig, e.kubeURL, e.kubeServingCA, func(a *clientcmdapi.AuthInfo) {
+		a.ClientCertificateData = k.Admin.CertPEM
+		a.ClientKeyData = k.Admin.KeyPEM
 	})
 }
 
@@ -319,38 +252,27 @@ func (e *environment) startVMAPIServer(ctx context.Context, bin string, port int
 	}
 	e.vmAudit = filepath.Join(e.dir, "vm-apiserver-audit.log")
 	certs := filepath.Join(e.dir, "kit", "certs")
-	e.vmURL = fmt.Sprintf("https://127.0.0.1:%d", port)
-	e.vmAPIServer = framework.NewProcess(e.dir, "vm-apiserver", bin,
-		"--bind-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(port),
-		"--tls-cert-file="+filepath.Join(certs, "tls.crt"),
-		"--tls-private-key-file="+filepath.Join(certs, "tls.key"),
-		"--etcd-servers="+e.etcd.URL,
-		"--authentication-kubeconfig="+kubeconfig,
-		"--authorization-kubeconfig="+kubeconfig,
-		"--kubeconfig="+kubeconfig,
-		"--audit-log-path="+e.vmAudit,
-		"--audit-policy-file="+policy,
-		"--runtime=none",
-		"--data-dir="+filepath.Join(e.dir, "vm-data"),
-	)
-	if err := e.vmAPIServer.Start(); err != nil {
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(e.vmServingCA)
+	vm, err := framework.StartVMAPIServer(ctx, framework.VMAPIServerOptions{
+		Bin: bin, Dir: e.dir, Port: port, EtcdURL: e.etcd.URL, DataDir: filepath.Join(e.dir, "vm-data"),
+		// The kit's serving certificate is for its Service.
+		Roots: roots, ServerName: kitService + "." + kitNamespace + ".svc",
+		Args: []string{
+			"--tls-cert-file=" + filepath.Join(certs, "tls.crt"),
+			"--tls-private-key-file=" + filepath.Join(certs, "tls.key"),
+			"--authentication-kubeconfig=" + kubeconfig,
+			"--authorization-kubeconfig=" + kubeconfig,
+			"--kubeconfig=" + kubeconfig,
+			"--audit-log-path=" + e.vmAudit,
+			"--audit-policy-file=" + policy,
+		},
+	})
+	if err != nil {
 		return err
 	}
-	client := e.vmHTTPClient(nil)
-	return framework.Poll(ctx, pollInterval, 2*time.Minute, "vm-apiserver /readyz", func(ctx context.Context) (bool, error) {
-		if err := e.vmAPIServer.Alive(); err != nil {
-			return false, err
-		}
-		body, code, err := httpGet(ctx, client, e.vmURL+"/readyz")
-		if err != nil {
-			return false, err
-		}
-		if code != http.StatusOK {
-			return false, fmt.Errorf("/readyz: %d %s", code, body)
-		}
-		return true, nil
-	})
+	e.vmAPIServer, e.vmURL = vm, vm.URL
+	return nil
 }
 
 // auditPolicy records every request with its user, so the suite can see the
@@ -434,21 +356,6 @@ func (e *environment) vmHTTPClient(clientCert *framework.KeyPair) *http.Client {
 		cfg.Certificates = []tls.Certificate{*clientCert.TLSCertificate()}
 	}
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 30 * time.Second}
-}
-
-// httpGet returns the body and status of a GET.
-func httpGet(ctx context.Context, c *http.Client, url string) (string, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return "", 0, err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return "", 0, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
-	return string(body), resp.StatusCode, err
 }
 
 // kubectl runs the real kubectl as the cluster admin.

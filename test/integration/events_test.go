@@ -21,6 +21,7 @@ import (
 // each naming who asked. vm-apiserver sends them with the kit's
 // ServiceAccount, so this also proves the kit's RBAC allows it.
 func TestActionsRecordEvents(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	vm := createVM(t, ns, newVM("vm", kubevirtv1.RunStrategyAlways))
 	setStatus(t, ns, "vm", running)

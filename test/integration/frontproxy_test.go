@@ -42,6 +42,7 @@ func directRequest(ctx context.Context, clientCert *framework.KeyPair, method, p
 var asAdmin = http.Header{"X-Remote-User": {"system:admin"}, "X-Remote-Group": {"system:masters"}}
 
 func TestFrontProxyTrust(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	path := "/apis/kubevirt.io/v1/namespaces/" + ns + "/virtualmachines"
 
@@ -78,6 +79,7 @@ func TestFrontProxyTrust(t *testing.T) {
 // authentication, as a CA rotation does, and checks that vm-apiserver
 // trusts certificates from them without a restart.
 func TestRotatedClientCA(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	path := "/apis/kubevirt.io/v1/namespaces/" + ns + "/virtualmachines"
 

@@ -23,6 +23,7 @@ import (
 // caBundle, running it again renews the certificate and keeps the CA, and
 // --new-ca replaces the CA.
 func TestGenCertsScript(t *testing.T) {
+	suite.Require(t)
 	dir := filepath.Join(t.TempDir(), "kit")
 	certs, err := copyKit(env.root, dir)
 	require.NoError(t, err)

@@ -22,6 +22,7 @@ import (
 // (The environment itself was deployed from the default rendering, so the
 // API server already accepted every object.)
 func TestKitManifests(t *testing.T) {
+	suite.Require(t)
 	dir := filepath.Join(t.TempDir(), "kit")
 	objs, _, err := renderKit(env.root, env.kubectlBin, dir)
 	require.NoError(t, err)

@@ -16,6 +16,7 @@ import (
 
 // TestKubectl is a user's session with the real kubectl v1.37, in order.
 func TestKubectl(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	example := filepath.Join(env.root, "artifacts", "examples", "vm-cirros.yaml")
 	k := func(t *testing.T, args ...string) string {

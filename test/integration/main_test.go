@@ -11,8 +11,8 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
-// suite is this suite's name for framework.SuiteEnv.
-const suite = "integration"
+// suite is this heavy suite: every test starts with suite.Require.
+var suite = framework.NewSuite("integration")
 
 // env is the one environment that every test of the suite shares. Tests
 // isolate themselves by namespace.
@@ -20,9 +20,9 @@ var env *environment
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	if !framework.SuiteEnabled(suite) {
-		fmt.Println(framework.SuiteOff(suite))
-		os.Exit(0)
+	if !suite.On() {
+		// Every test skips, or fails under CI=true.
+		os.Exit(suite.Finish(m.Run()))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -56,7 +56,7 @@ func TestMain(m *testing.M) {
 		}
 	}
 	env.teardown(code != 0 || os.Getenv("VM_APISERVER_KEEP_TMP") != "")
-	os.Exit(code)
+	os.Exit(suite.Finish(code))
 }
 
 // processes are the components started so far.
@@ -68,10 +68,11 @@ func (e *environment) processes() []*framework.Process {
 	if e.etcd != nil {
 		ps = append(ps, e.etcd.Process)
 	}
-	for _, p := range []*framework.Process{e.kubeAPIServer, e.vmAPIServer} {
-		if p != nil {
-			ps = append(ps, p)
-		}
+	if e.kubeAPIServer != nil {
+		ps = append(ps, e.kubeAPIServer.Process)
+	}
+	if e.vmAPIServer != nil {
+		ps = append(ps, e.vmAPIServer.Process)
 	}
 	return ps
 }

@@ -19,6 +19,7 @@ const vmSchema = "io.kubevirt.api.core.v1.VirtualMachine"
 // serves our group-versions in OpenAPI v3, which kubectl explain and
 // server-side apply rely on.
 func TestOpenAPI(t *testing.T) {
+	suite.Require(t)
 	get := func(ctx context.Context, path string, into any) error {
 		data, err := env.kube.Discovery().RESTClient().Get().AbsPath(path).SetHeader("Accept", "application/json").DoRaw(ctx)
 		if err != nil {

@@ -95,6 +95,7 @@ var rbacOps = []rbacOp{
 // TestRBAC checks the kit's aggregated ClusterRoles, the runtime role and a
 // hand-made narrow role, user by user and request by request.
 func TestRBAC(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	_, err := env.kube.RbacV1().Roles(ns).Create(t.Context(), &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: "vm-starter"},
@@ -159,6 +160,7 @@ func TestRBAC(t *testing.T) {
 // kube-apiserver authenticated (user, UID, groups and extra), for tokens,
 // client certificates and impersonation alike.
 func TestServiceAccountIdentity(t *testing.T) {
+	suite.Require(t)
 	ns := newNamespace(t)
 	_, err := env.kube.CoreV1().ServiceAccounts(ns).Create(t.Context(),
 		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "ci-bot"}}, metav1.CreateOptions{})

@@ -26,6 +26,7 @@ import (
 // serves the new certificate without a restart, and the aggregator keeps
 // trusting it through the unchanged caBundle.
 func TestServingCertificateRenewal(t *testing.T) {
+	suite.Require(t)
 	certs := filepath.Join(env.dir, "kit", "certs")
 	oldCA, err := os.ReadFile(filepath.Join(certs, "ca.crt"))
 	require.NoError(t, err)

@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,16 +59,13 @@ func startEtcd(t testing.TB, dir, name string) *framework.Etcd {
 // vmServer is a vm-apiserver process on a fixed loopback port, so that a
 // restart serves at the same URL.
 type vmServer struct {
-	*framework.Process
-	url     string
-	port    int
-	dataDir string
-	roots   *x509.CertPool // verifies its serving certificate
+	*framework.VMAPIServer
 }
 
-// startVMServer runs vm-apiserver on 127.0.0.1 with --runtime=none (the
-// suite writes status itself) and waits until /readyz passes. roots must
-// verify the serving certificate the server will present.
+// startVMServer runs vm-apiserver (framework.StartVMAPIServer: on
+// 127.0.0.1, with --runtime=none, since the suite writes status itself)
+// and waits until /readyz passes. roots must verify the serving
+// certificate the server will present. It is stopped when the test ends.
 func startVMServer(t testing.TB, dir, name, dataDir string, roots *x509.CertPool, args ...string) *vmServer {
 	t.Helper()
 	return startVMServerBin(t, bins.VMAPIServer, dir, name, dataDir, roots, args...)
@@ -79,41 +74,19 @@ func startVMServer(t testing.TB, dir, name, dataDir string, roots *x509.CertPool
 // startVMServerBin is startVMServer with the program bin.
 func startVMServerBin(t testing.TB, bin, dir, name, dataDir string, roots *x509.CertPool, args ...string) *vmServer {
 	t.Helper()
-	port := framework.FreePort(t)
-	s := &vmServer{url: fmt.Sprintf("https://127.0.0.1:%d", port), port: port, dataDir: dataDir, roots: roots}
-	all := append([]string{
-		"--bind-address=127.0.0.1",
-		"--secure-port=" + strconv.Itoa(port),
-		"--data-dir=" + dataDir,
-		"--runtime=none",
-	}, args...)
-	s.Process = framework.StartProcess(t, dir, name, bin, all...)
-	require.NoError(t, s.waitReady(2*time.Minute), s.Tail(40))
-	return s
+	s, err := framework.StartVMAPIServer(context.Background(), framework.VMAPIServerOptions{
+		Bin: bin, Dir: dir, Name: name, DataDir: dataDir, Roots: roots, Args: args,
+	})
+	require.NoError(t, err)
+	s.StopAtCleanup(t)
+	return &vmServer{s}
 }
 
 // restart starts the process again with the same arguments and waits for
 // /readyz.
 func (s *vmServer) restart(t testing.TB) {
 	t.Helper()
-	require.NoError(t, s.Start())
-	require.NoError(t, s.waitReady(2*time.Minute), s.Tail(40))
-}
-
-// waitReady polls /readyz until it answers 200.
-func (s *vmServer) waitReady(timeout time.Duration) error {
-	c := newClient(s.url, s.roots, nil)
-	defer c.close()
-	return framework.Poll(context.Background(), pollInterval, timeout, s.Name+" /readyz", func(context.Context) (bool, error) {
-		if err := s.Alive(); err != nil {
-			return false, err
-		}
-		r := c.do(context.Background(), http.MethodGet, "/readyz", nil, nil)
-		if r.err != nil {
-			return false, r.err
-		}
-		return r.code == http.StatusOK, fmt.Errorf("/readyz %d: %s", r.code, r.body)
-	})
+	require.NoError(t, s.Restart(context.Background()))
 }
 
 // readyzCode is the status of one /readyz probe, or 0 if it got no answer.

@@ -4,13 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,7 +15,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -27,7 +23,7 @@ import (
 
 // frontProxyName is the only client certificate name vm-apiserver accepts
 // X-Remote-* headers from (kube-apiserver's --requestheader-allowed-names).
-const frontProxyName = "front-proxy-client"
+const frontProxyName = framework.FrontProxyClientName
 
 // delegatedEnv is etcd, a kube-apiserver serving TokenReview and
 // SubjectAccessReview with RBAC, and a vm-apiserver in cluster mode that
@@ -52,51 +48,16 @@ func startDelegated(t *testing.T, dir string) *delegatedEnv {
 	pki := filepath.Join(dir, "pki")
 	require.NoError(t, os.MkdirAll(pki, 0o700))
 
-	servingCA := framework.NewCA("kube-serving-ca")
-	env := &delegatedEnv{clientCA: framework.NewCA("client-ca"), frontProxy: framework.NewCA("front-proxy-ca")}
-	kubeCrt, kubeKey := write(t, servingCA.ServingCert("kube-apiserver", "localhost", "127.0.0.1"), pki, "kube-apiserver")
-	proxyCrt, proxyKey := write(t, env.frontProxy.ClientCert(frontProxyName), pki, "front-proxy-client")
-	clientCAFile, _ := write(t, env.clientCA.KeyPair, pki, "client-ca")
-	frontProxyCAFile, _ := write(t, env.frontProxy.KeyPair, pki, "front-proxy-ca")
-	admin := env.clientCA.ClientCert("reliability-admin", "system:masters")
-	saPub, saKey, err := framework.WriteServiceAccountKeys(pki)
+	kube, err := framework.StartKubeAPIServer(context.Background(), framework.KubeAPIServerOptions{
+		Bin: bins.KubeAPIServer, Dir: dir, EtcdURL: etcd.URL, FrontProxy: true,
+		Args: []string{"--etcd-prefix=/kube-registry", "--profiling=false"},
+	})
 	require.NoError(t, err)
-
-	port := framework.FreePort(t)
-	kubeURL := fmt.Sprintf("https://127.0.0.1:%d", port)
-	kubeProc := framework.StartProcess(t, dir, "kube-apiserver", bins.KubeAPIServer,
-		"--bind-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(port),
-		"--etcd-servers="+etcd.URL,
-		"--etcd-prefix=/kube-registry",
-		"--tls-cert-file="+kubeCrt,
-		"--tls-private-key-file="+kubeKey,
-		"--client-ca-file="+clientCAFile,
-		"--authorization-mode=RBAC",
-		"--service-account-issuer=https://kubernetes.default.svc",
-		"--service-account-key-file="+saPub,
-		"--service-account-signing-key-file="+saKey,
-		"--service-cluster-ip-range=10.0.0.0/24",
-		"--endpoint-reconciler-type=none",
-		"--requestheader-client-ca-file="+frontProxyCAFile,
-		"--requestheader-allowed-names="+frontProxyName,
-		"--requestheader-username-headers=X-Remote-User",
-		"--requestheader-group-headers=X-Remote-Group",
-		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
-		"--proxy-client-cert-file="+proxyCrt,
-		"--proxy-client-key-file="+proxyKey,
-		"--profiling=false",
-	)
-	cfg := &rest.Config{Host: kubeURL, TLSClientConfig: rest.TLSClientConfig{CAData: servingCA.CertPEM, CertData: admin.CertPEM, KeyData: admin.KeyPEM}}
-	env.kube, err = kubernetes.NewForConfig(cfg)
+	kube.StopAtCleanup(t)
+	env := &delegatedEnv{clientCA: kube.ClientCA, frontProxy: kube.FrontProxyCA}
+	env.kube, err = kubernetes.NewForConfig(kube.AdminConfig())
 	require.NoError(t, err)
-	require.NoError(t, framework.Poll(context.Background(), pollInterval, 3*time.Minute, "kube-apiserver /readyz", func(ctx context.Context) (bool, error) {
-		if err := kubeProc.Alive(); err != nil {
-			return false, err
-		}
-		_, err := env.kube.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
-		return err == nil, err
-	}), kubeProc.Tail(40))
+	kubeURL, servingCA, admin := kube.URL, kube.ServingCA, kube.Admin
 
 	kubeconfig := filepath.Join(dir, "vm-apiserver.kubeconfig")
 	kc := clientcmdapi.NewConfig()
@@ -133,7 +94,7 @@ func write(t *testing.T, kp *framework.KeyPair, dir, name string) (certFile, key
 
 // client is a direct client of vm-apiserver with the given certificate.
 func (e *delegatedEnv) client(t *testing.T, cert *tls.Certificate) *apiClient {
-	c := newClient(e.vm.url, e.vmRoots, cert)
+	c := newClient(e.vm.URL, e.vmRoots, cert)
 	t.Cleanup(c.close)
 	return c
 }

@@ -67,7 +67,7 @@ func (c *raftCluster) watches(t *testing.T) []*readyzWatch {
 	t.Cleanup(cancel)
 	var ws []*readyzWatch
 	for _, s := range c.servers {
-		cl := newClient(s.url, c.creds.ca.Pool(), nil)
+		cl := newClient(s.URL, c.creds.ca.Pool(), nil)
 		t.Cleanup(cl.close)
 		ws = append(ws, watchReadyz(ctx, s, cl))
 	}
@@ -332,6 +332,11 @@ func TestClusterPartitions(t *testing.T) {
 
 	// One member from its peers: a follower, then the leader (-short: the
 	// leader only).
+	type isolation struct {
+		what     string
+		from, to time.Time
+	}
+	var isolations []isolation
 	for _, role := range scale([]string{"leader"}, []string{"follower", "leader"}) {
 		leader, err := c.etcd.WaitLeader(context.Background(), time.Minute)
 		require.NoError(t, err)
@@ -371,9 +376,22 @@ func TestClusterPartitions(t *testing.T) {
 		figures.note("etcd %s %s cut off from its peers for %s: majority leader after %.1fs, all members agree %.1fs after the heal; failed calls %d; unready probes %v",
 			role, c.etcd.Members[victim].Name, hold, electedAfter.Seconds(), rejoined.Seconds(), f0+f1, unready)
 		t.Logf("at %s: %s %s isolated: leader after %.1fs; rejoined %.1fs after heal; %d calls failed; unready %v", time.Since(start).Round(time.Second), role, c.etcd.Members[victim].Name, electedAfter.Seconds(), rejoined.Seconds(), f0+f1, unready)
+		isolations = append(isolations, isolation{fmt.Sprintf("etcd %s %s cut off from its peers", role, c.etcd.Members[victim].Name), cutAt, time.Now()})
 	}
 
 	stop()
+	// Every call in flight while a member was cut off from its peers, and
+	// until the cluster agreed again, ended within the request timeout
+	// (with the suite's margin for a shared machine): an isolated member
+	// must not hold a replica's calls past it. The load has stopped, so
+	// every such call has ended.
+	for _, iso := range isolations {
+		slowest, calls := l.rec.slowestDuring(iso.from, iso.to)
+		figures.note("%s: %d calls in flight, the slowest answered in %s", iso.what, calls, slowest.Round(time.Millisecond))
+		t.Logf("%s: %d calls in flight, slowest %s", iso.what, calls, slowest)
+		assert.Positive(t, calls, "%s: no call was in flight", iso.what)
+		assert.Less(t, slowest, serverRequestTimeout+hangSlack, "%s: a call took longer than the request timeout", iso.what)
+	}
 	l.finalReads(t)
 	l.check(t, dir, "partitions (replica from etcd, follower and leader from peers) under load, 3 members, two replicas")
 	assertErrorAnswers(t, l, "partitions")
@@ -467,7 +485,7 @@ func TestRollingUpgrade(t *testing.T) {
 	l.rec.mu.Lock()
 	var unexpected []string
 	for _, e := range l.rec.noAnswer {
-		if !strings.Contains(e, "dial tcp "+strings.TrimPrefix(old.url, "https://")) || !strings.Contains(e, "connection refused") {
+		if !strings.Contains(e, "dial tcp "+strings.TrimPrefix(old.URL, "https://")) || !strings.Contains(e, "connection refused") {
 			unexpected = append(unexpected, e)
 		}
 	}

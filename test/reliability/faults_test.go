@@ -135,7 +135,7 @@ func TestFaultEtcdKilledUnderLoad(t *testing.T) {
 	defer stopWatch()
 	var watches []*readyzWatch
 	for i, s := range pair.servers {
-		watches = append(watches, watchReadyz(watchCtx, s, newClient(s.url, pair.creds.ca.Pool(), nil)))
+		watches = append(watches, watchReadyz(watchCtx, s, newClient(s.URL, pair.creds.ca.Pool(), nil)))
 		waitProgress(t, l, i, 30, time.Time{}, 2*time.Minute)
 	}
 
@@ -242,7 +242,7 @@ func TestFaultReplicaKilledUnderLoad(t *testing.T) {
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
 	survivor, victim := pair.servers[0], pair.servers[1]
-	watch := watchReadyz(watchCtx, survivor, newClient(survivor.url, pair.creds.ca.Pool(), nil))
+	watch := watchReadyz(watchCtx, survivor, newClient(survivor.URL, pair.creds.ca.Pool(), nil))
 	waitProgress(t, l, 0, 30, time.Time{}, 2*time.Minute)
 	waitProgress(t, l, 1, 30, time.Time{}, 2*time.Minute)
 
@@ -302,7 +302,7 @@ func TestFaultEtcdRestartFromDataDir(t *testing.T) {
 		require.NoError(t, pair.etcd.WaitHealthy(context.Background(), time.Minute))
 		figures.fault("etcd restart from its data dir")
 		for _, s := range pair.servers {
-			require.NoError(t, s.waitReady(90*time.Second), s.Tail(30))
+			require.NoError(t, s.WaitReady(context.Background(), 90*time.Second), s.Tail(30))
 		}
 		for i, c := range clients {
 			assert.Equal(t, before, snapshot(t, c, l.ns), "replica %d after etcd %s", i, sig)
@@ -322,7 +322,7 @@ func TestFaultStandaloneKilled(t *testing.T) {
 	data := filepath.Join(dir, "standalone")
 	creds := ensureStandaloneCreds(t, data)
 	s := startVMServer(t, dir, "vm-apiserver", data, creds.ca.Pool())
-	c := newClient(s.url, creds.ca.Pool(), &creds.admin)
+	c := newClient(s.URL, creds.ca.Pool(), &creds.admin)
 	t.Cleanup(c.close)
 
 	l := &load{

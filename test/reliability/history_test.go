@@ -58,10 +58,20 @@ type recorder struct {
 	noAnswer, wrongCode []string
 	// slowest is the longest time any request took to be answered.
 	slowest time.Duration
+	// spans are when each call was in flight, and how long its request
+	// took, for the figures of one phase (slowestDuring).
+	spans []callSpan
 	// hangs are requests that got no answer within clientTimeout.
 	hangs []string
 	// rejected are unexpected 4xx answers, which the load never provokes.
 	rejected []string
+}
+
+// callSpan is one call: its start and end, in nanoseconds since the
+// recorder's epoch, and how long its request took.
+type callSpan struct {
+	call, ret int64
+	elapsed   time.Duration
 }
 
 func newRecorder() *recorder {
@@ -80,6 +90,7 @@ func (r *recorder) add(client int, in opInput, call int64, out opOutput, resp re
 	if resp.elapsed > r.slowest {
 		r.slowest = resp.elapsed
 	}
+	r.spans = append(r.spans, callSpan{call: call, ret: ret, elapsed: resp.elapsed})
 	if out.Outcome == outRejected {
 		r.rejected = append(r.rejected, describeInput(in)+" -> "+resp.String())
 	}
@@ -100,6 +111,21 @@ func (r *recorder) add(client int, in opInput, call int64, out opOutput, resp re
 		ret = math.MaxInt64
 	}
 	r.ops = append(r.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
+}
+
+// slowestDuring is the longest a request took of the calls in flight at
+// some time between from and to, and how many such calls there were.
+func (r *recorder) slowestDuring(from, to time.Time) (slowest time.Duration, calls int) {
+	lo, hi := from.Sub(r.epoch).Nanoseconds(), to.Sub(r.epoch).Nanoseconds()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.spans {
+		if s.call <= hi && s.ret >= lo {
+			calls++
+			slowest = max(slowest, s.elapsed)
+		}
+	}
+	return slowest, calls
 }
 
 // kindClass groups operations by the handler that serves them.

@@ -144,7 +144,7 @@ func TestHostileInput(t *testing.T) {
 	data := dir + "/standalone"
 	creds := ensureStandaloneCreds(t, data)
 	s := startVMServer(t, dir, "vm-apiserver", data, creds.ca.Pool())
-	admin := newClient(s.url, creds.ca.Pool(), &creds.admin)
+	admin := newClient(s.URL, creds.ca.Pool(), &creds.admin)
 	defer admin.close()
 	ctx := context.Background()
 
@@ -256,7 +256,7 @@ func settle(t *testing.T, c *apiClient) processMetrics {
 // tlsDial opens one TLS connection speaking HTTP/1.1, as admin.
 func tlsDial(s *vmServer, creds *standaloneCreds) (*tls.Conn, error) {
 	d := &net.Dialer{Timeout: 60 * time.Second}
-	return tls.DialWithDialer(d, "tcp", fmt.Sprintf("127.0.0.1:%d", s.port), &tls.Config{
+	return tls.DialWithDialer(d, "tcp", fmt.Sprintf("127.0.0.1:%d", s.Port), &tls.Config{
 		RootCAs: creds.ca.Pool(), Certificates: []tls.Certificate{creds.admin},
 		NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12,
 	})
@@ -294,7 +294,7 @@ func slowClients(t *testing.T, s *vmServer, creds *standaloneCreds) {
 
 	// A well-behaved client is served all along, every half second until
 	// the slow clients are done (they end by themselves).
-	c := newClient(s.url, creds.ca.Pool(), &creds.admin)
+	c := newClient(s.URL, creds.ca.Pool(), &creds.admin)
 	defer c.close()
 	slowDone, finished := context.WithCancel(context.Background())
 	defer finished()

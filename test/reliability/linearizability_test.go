@@ -47,7 +47,7 @@ func (p *replicaPair) clients(t *testing.T) []*apiClient {
 func adminClients(t *testing.T, servers []*vmServer, creds *standaloneCreds) []*apiClient {
 	cs := make([]*apiClient, 0, len(servers))
 	for _, s := range servers {
-		c := newClient(s.url, creds.ca.Pool(), &creds.admin)
+		c := newClient(s.URL, creds.ca.Pool(), &creds.admin)
 		t.Cleanup(c.close)
 		cs = append(cs, c)
 	}

@@ -77,7 +77,7 @@ func TestSecurityStandalone(t *testing.T) {
 	ctx := context.Background()
 	roots := creds.ca.Pool()
 
-	admin := newClient(s.url, roots, &creds.admin)
+	admin := newClient(s.URL, roots, &creds.admin)
 	defer admin.close()
 	const ns = "security"
 	r := admin.do(ctx, http.MethodPost, vmsPath(ns), vmManifest(ns, "guarded", halted, false), jsonHeaders)
@@ -119,7 +119,7 @@ func TestSecurityStandalone(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.check+"/"+tt.name, func(t *testing.T) {
-			c := newClient(s.url, roots, tt.cert)
+			c := newClient(s.URL, roots, tt.cert)
 			defer c.close()
 			for _, cl := range calls {
 				r := c.do(ctx, cl.method, cl.path, nil, tt.extra)
@@ -136,7 +136,7 @@ func TestSecurityStandalone(t *testing.T) {
 	assert.Equal(t, halted, st.Strategy, "a refused start changed the VM")
 
 	t.Run("probes open, nothing else", func(t *testing.T) {
-		anon := newClient(s.url, roots, nil)
+		anon := newClient(s.URL, roots, nil)
 		defer anon.close()
 		for _, p := range []string{"/readyz", "/livez", "/healthz"} {
 			r := anon.do(ctx, http.MethodGet, p, nil, nil)
@@ -151,7 +151,7 @@ func TestSecurityStandalone(t *testing.T) {
 
 	t.Run("TLS below 1.2 refused", func(t *testing.T) {
 		for _, v := range []uint16{tls.VersionTLS10, tls.VersionTLS11} {
-			c := newClient(s.url, roots, &creds.admin, func(cfg *tls.Config) { cfg.MinVersion, cfg.MaxVersion = v, v })
+			c := newClient(s.URL, roots, &creds.admin, func(cfg *tls.Config) { cfg.MinVersion, cfg.MaxVersion = v, v })
 			r := c.do(ctx, http.MethodGet, "/readyz", nil, nil)
 			c.close()
 			figures.security("TLS < 1.2 refused")
@@ -159,7 +159,7 @@ func TestSecurityStandalone(t *testing.T) {
 			assert.Contains(t, r.err.Error(), "protocol version")
 		}
 		for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
-			c := newClient(s.url, roots, &creds.admin, func(cfg *tls.Config) { cfg.MinVersion, cfg.MaxVersion = v, v })
+			c := newClient(s.URL, roots, &creds.admin, func(cfg *tls.Config) { cfg.MinVersion, cfg.MaxVersion = v, v })
 			r := c.do(ctx, http.MethodGet, list, nil, nil)
 			c.close()
 			assert.Equal(t, http.StatusOK, r.code, "TLS %s: %s", tls.VersionName(v), r)
@@ -168,7 +168,7 @@ func TestSecurityStandalone(t *testing.T) {
 
 	t.Run("no plain HTTP on the secure port", func(t *testing.T) {
 		figures.security("no plain HTTP")
-		status, body := plainHTTP(t, s.port, "GET "+list+" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+		status, body := plainHTTP(t, s.Port, "GET "+list+" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
 		assert.NotContains(t, status, " 200 ", "plain HTTP answered: %s", status)
 		assert.NotContains(t, body, "guarded", "plain HTTP leaked data")
 	})
@@ -180,7 +180,7 @@ func TestSecurityStandalone(t *testing.T) {
 		want := auditWant{user: "vm-apiserver-admin", verb: "update", subresource: "start", name: "guarded", code: http.StatusAccepted}
 		assert.NoError(t, waitAudit(auditLog, want))
 		// A refused action is recorded too, with the refused user.
-		r = newClient(s.url, roots, mallory.TLSCertificate()).do(ctx, http.MethodPut, actionPath(ns, "guarded", "stop"), nil, nil)
+		r = newClient(s.URL, roots, mallory.TLSCertificate()).do(ctx, http.MethodPut, actionPath(ns, "guarded", "stop"), nil, nil)
 		require.Equal(t, http.StatusForbidden, r.code, r.String())
 		assert.NoError(t, waitAudit(auditLog, auditWant{user: "mallory", verb: "update", subresource: "stop", name: "guarded", code: http.StatusForbidden}))
 	})
@@ -192,7 +192,7 @@ func TestSecurityStandalone(t *testing.T) {
 		seedCA(t, data, extData)
 		ext := startVMServer(t, dir, "vm-apiserver-external", extData, roots, "--etcd-servers="+e.URL)
 		figures.security("no plain HTTP")
-		assert.Equal(t, []int{ext.port}, listeningPorts(t, ext.Pid()))
+		assert.Equal(t, []int{ext.Port}, listeningPorts(t, ext.Pid()))
 	})
 
 	t.Run("embedded etcd listens on no TCP port (bug 3, fixed)", func(t *testing.T) {
@@ -204,12 +204,12 @@ func TestSecurityStandalone(t *testing.T) {
 		ports := listeningPorts(t, s.Pid())
 		var extra []int
 		for _, p := range ports {
-			if p != s.port {
+			if p != s.Port {
 				extra = append(extra, p)
 			}
 		}
 		leaked := readThroughEtcd(t, extra, "guarded")
-		assert.Empty(t, extra, "the standalone process listens on more than its secure port %d: %v", s.port, ports)
+		assert.Empty(t, extra, "the standalone process listens on more than its secure port %d: %v", s.Port, ports)
 		assert.Empty(t, leaked, "VM data readable without credentials through plain-HTTP etcd ports")
 	})
 }

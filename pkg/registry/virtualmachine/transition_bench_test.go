@@ -2,6 +2,7 @@ package virtualmachine
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,14 +18,32 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
 )
 
-// benchSeedPath is the repository's seed VM, the size every benchmark uses.
-const benchSeedPath = "../../artifacts/examples/vm-cirros.yaml"
+// benchSeedPath is the repository's seed VM, the size every benchmark uses,
+// relative to the repository's root.
+const benchSeedPath = "artifacts/examples/vm-cirros.yaml"
+
+// repoFile is the path of a file of the repository, given relative to its
+// root: the nearest directory above the package's (where go test runs it)
+// that holds a go.mod. It does not depend on how deep the package lies.
+func repoFile(tb testing.TB, rel string) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	require.NoError(tb, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, rel)
+		}
+		parent := filepath.Dir(dir)
+		require.NotEqual(tb, dir, parent, "no go.mod above the package's directory")
+		dir = parent
+	}
+}
 
 // benchSeedVM decodes the seed VM into the internal type and gives it the
 // metadata a stored VM has.
 func benchSeedVM(b *testing.B) *kubevirt.VirtualMachine {
 	b.Helper()
-	data, err := os.ReadFile(benchSeedPath)
+	data, err := os.ReadFile(repoFile(b, benchSeedPath))
 	require.NoError(b, err)
 	scheme := runtime.NewScheme()
 	kubevirtinstall.Install(scheme)

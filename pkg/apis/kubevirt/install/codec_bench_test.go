@@ -2,6 +2,7 @@ package install
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,8 +17,26 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 )
 
-// benchSeedPath is the repository's seed VM, the size every benchmark uses.
-const benchSeedPath = "../../../../artifacts/examples/vm-cirros.yaml"
+// benchSeedPath is the repository's seed VM, the size every benchmark uses,
+// relative to the repository's root.
+const benchSeedPath = "artifacts/examples/vm-cirros.yaml"
+
+// repoFile is the path of a file of the repository, given relative to its
+// root: the nearest directory above the package's (where go test runs it)
+// that holds a go.mod. It does not depend on how deep the package lies.
+func repoFile(tb testing.TB, rel string) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	require.NoError(tb, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, rel)
+		}
+		parent := filepath.Dir(dir)
+		require.NotEqual(tb, dir, parent, "no go.mod above the package's directory")
+		dir = parent
+	}
+}
 
 // benchCodecs are the scheme and codecs of the benchmarks: kubevirt.io only.
 func benchCodecs() (*runtime.Scheme, serializer.CodecFactory) {
@@ -31,7 +50,7 @@ func benchCodecs() (*runtime.Scheme, serializer.CodecFactory) {
 // the client that created it.
 func benchStoredVM(b *testing.B, codecs serializer.CodecFactory) *kubevirt.VirtualMachine {
 	b.Helper()
-	data, err := os.ReadFile(benchSeedPath)
+	data, err := os.ReadFile(repoFile(b, benchSeedPath))
 	require.NoError(b, err)
 	obj, _, err := codecs.UniversalDecoder(kubevirt.SchemeGroupVersion).Decode(data, nil, nil)
 	require.NoError(b, err)

@@ -27,7 +27,9 @@ const runUsage = `Usage: vm-bench run [flags] (hack/bench.sh builds vm-bench and
 
 Runs the benchmarks against real processes on this machine: one etcd 3.7.0
 (fsync on, data on disk under the output directory) and one vm-apiserver in
-front of it, standalone, over HTTPS with client certificates; for method P,
+front of it, standalone, over HTTPS with client certificates, run with the
+environment and flags of the deployment kit's container
+(artifacts/base/deployment.yaml) but on loopback; for method P,
 the peer, also kube-apiserver on the same etcd (its own --etcd-prefix)
 serving VirtualMachines from a CRD generated from the same types; for
 method R, a second vm-apiserver on the same etcd (its own --etcd-prefix),
@@ -45,7 +47,7 @@ Phases:
   2. the action cells: method x VM count x concurrency, methods side by side;
      then kube-apiserver and the reference stop
   3. one profiled action cell (CPU and allocations, from /debug/pprof)
-  4. scale: create N VMs; RSS; full and paged LISTs; watches
+  4. scale: create N VMs; RSS; full and paged LISTs; watches; the RSS goal
   5. server 2 on the same etcd: start-up time with N VMs stored
   6. server 3 with --watch-cache=false: the same LISTs and watches from etcd
   7. micro-benchmarks (go test -bench -benchmem)
@@ -100,15 +102,19 @@ type benchRun struct {
 	results string
 	server  string // vm-apiserver's binary
 	etcd    *framework.Etcd
-	vm      *framework.Process
+	vm      *framework.VMAPIServer
 	peer    *framework.KubeAPIServer // for method P
 	apiURL  string
 	apiPort int
 	// ref is the reference vm-apiserver, for method R: refServer's binary
 	// at refURL, on its own --etcd-prefix.
-	ref       *framework.Process
+	ref       *framework.VMAPIServer
 	refServer string
 	refURL    string
+	// kitEnv and kitArgs are the environment and flags of the kit's
+	// vm-apiserver (framework.KitServerSettings): every server of the run
+	// starts with them, as shipped.
+	kitEnv, kitArgs []string
 }
 
 // stopGrace is how long a process may take to exit after SIGTERM.
@@ -131,12 +137,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	str(&c.micro, "micro", "BENCH_MICRO", "1", "1 runs the micro-benchmarks")
 	str(&c.microTime, "micro-time", "BENCH_MICRO_TIME", "300ms", "-benchtime of the micro-benchmarks")
 	str(&c.out, "out", "BENCH_OUT", "", "output directory, default <repository>/_output/bench")
-	str(&c.serverEnv, "server-env", "BENCH_SERVER_ENV", "", "environment of the server, e.g. GOGC=200")
-	str(&c.serverArgs, "server-args", "BENCH_SERVER_ARGS", "", "extra server flags, e.g. --watch-cache=false")
+	str(&c.serverEnv, "server-env", "BENCH_SERVER_ENV", "", "environment of the server, after the kit's, e.g. GOGC=200")
+	str(&c.serverArgs, "server-args", "BENCH_SERVER_ARGS", "", "server flags, after the kit's, e.g. --watch-cache=false")
 	str(&c.serverBin, "server-bin", "BENCH_SERVER_BIN", "", "a vm-apiserver binary to measure instead of building this tree's")
 	str(&c.refBin, "reference-bin", "BENCH_REFERENCE_BIN", "", "method R: the reference vm-apiserver's binary, default the server's")
-	str(&c.refEnv, "reference-env", "BENCH_REFERENCE_ENV", "", "method R: the reference's environment, e.g. GOGC=100")
-	str(&c.refArgs, "reference-args", "BENCH_REFERENCE_ARGS", "", "method R: the reference's extra flags")
+	str(&c.refEnv, "reference-env", "BENCH_REFERENCE_ENV", "", "method R: the reference's environment, after the kit's, e.g. GOGC=100")
+	str(&c.refArgs, "reference-args", "BENCH_REFERENCE_ARGS", "", "method R: the reference's flags, after the kit's")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), runUsage)
 		fs.PrintDefaults()
@@ -179,6 +185,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		c.methods += ",R"
 	}
 	b := &benchRun{runConfig: c, root: root}
+	if b.kitEnv, b.kitArgs, err = framework.KitServerSettings(root); err != nil {
+		return err
+	}
 	return b.run(ctx, stdout)
 }
 
@@ -347,6 +356,9 @@ func (b *benchRun) scale(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := b.emitRSSGoal(); err != nil {
+		return err
+	}
 	b.stopServer()
 
 	if err := b.startServer(ctx, "restart", b.scaleN); err != nil {
@@ -371,30 +383,75 @@ func (b *benchRun) common() []string {
 func (b *benchRun) dataDir() string  { return filepath.Join(b.out, "server") }
 func (b *benchRun) profiles() string { return filepath.Join(b.out, "profiles") }
 
+// serverOptions are those of the server of a phase, label, with more
+// flags: the kit's settings, then --server-env and --server-args, which
+// come later and so override them.
+func (b *benchRun) serverOptions(label string, flags ...string) framework.VMAPIServerOptions {
+	env, args := b.settings(b.serverEnv, b.serverArgs)
+	return framework.VMAPIServerOptions{
+		Bin: b.server, Dir: b.out, Name: "server-" + label, DataDir: b.dataDir(),
+		Port: b.apiPort, EtcdURL: b.etcd.URL, Env: env, Args: append(args, flags...),
+	}
+}
+
+// settings are the environment and flags of a server: the kit's, then the
+// given ones (space-separated).
+func (b *benchRun) settings(env, args string) ([]string, []string) {
+	return append(slices.Clone(b.kitEnv), strings.Fields(env)...), append(slices.Clone(b.kitArgs), strings.Fields(args)...)
+}
+
 // startServer starts vm-apiserver on the bench etcd, its output in
 // server-<label>.log, and prints its start-up time: until /readyz, and
 // until the watch cache holds n VMs.
 func (b *benchRun) startServer(ctx context.Context, label string, n int, flags ...string) error {
 	logf("starting vm-apiserver (%s) on %s", label, b.apiURL)
-	args := append([]string{"--data-dir", b.dataDir(), "--etcd-servers", b.etcd.URL,
-		"--secure-port", strconv.Itoa(b.apiPort), "--bind-address", "127.0.0.1", "--runtime", "none"},
-		strings.Fields(b.serverArgs)...)
-	b.vm = framework.NewProcess(b.out, "server-"+label, b.server, append(args, flags...)...)
-	b.vm.Env = strings.Fields(b.serverEnv)
-	since := time.Now()
-	if err := b.vm.Start(); err != nil {
-		return err
+	o := b.serverOptions(label, flags...)
+	o.WaitReady = b.waitStartup(label, n)
+	var err error
+	b.vm, err = framework.StartVMAPIServer(ctx, o)
+	return err
+}
+
+// waitStartup waits until a server is ready, as the phase "startup" (see
+// startup), and prints its start-up time, labelled label: from when the
+// process started until /readyz, and until the watch cache holds n VMs.
+func (b *benchRun) waitStartup(label string, n int) func(context.Context, *framework.VMAPIServer) error {
+	return func(ctx context.Context, s *framework.VMAPIServer) error {
+		err := startup(ctx, []string{"--server", s.URL, "--data-dir", s.DataDir, "--server-pid", strconv.Itoa(s.Pid()),
+			"--since-ns", strconv.FormatInt(s.Started.UnixNano(), 10),
+			"--label", label, "--n", strconv.Itoa(n), "--namespace", "scale"}, b.stdout)
+		if err != nil {
+			return fmt.Errorf("startup: %w", err)
+		}
+		return nil
 	}
-	err := startup(ctx, append(b.common(), "--since-ns", strconv.FormatInt(since.UnixNano(), 10),
-		"--label", label, "--n", strconv.Itoa(n), "--namespace", "scale"), b.stdout)
-	if err != nil {
-		return fmt.Errorf("startup: %w\n%s", err, b.vm.Tail(30))
-	}
-	return nil
 }
 
 // stopServer stops the server and waits until it has exited.
-func (b *benchRun) stopServer() { b.stop(b.vm) }
+func (b *benchRun) stopServer() {
+	if b.vm != nil {
+		b.stop(b.vm.Process)
+	}
+}
+
+// rssGoal is the most resident memory the server may need at 100,000 VMs
+// (the default --scale-n): the kit's memory limit, limits.memory in
+// artifacts/base/deployment.yaml.
+const rssGoal = 1 << 30
+
+// emitRSSGoal prints the goal on the server's peak resident set, read now.
+func (b *benchRun) emitRSSGoal() error {
+	m, err := bench.ReadMemory(b.vm.Pid())
+	if err != nil {
+		return fmt.Errorf("reading the server's memory: %w", err)
+	}
+	verdict := "missed"
+	if m.Peak <= rssGoal {
+		verdict = "met"
+	}
+	bench.Emit(b.stdout, "goal peak_rss<=1GiB", bench.F("vms", b.scaleN), bench.F("value", bench.MiB(m.Peak)), bench.F("result", verdict))
+	return nil
+}
 
 // withPeer reports whether the run includes method P.
 func (b *benchRun) withPeer() bool {
@@ -410,20 +467,15 @@ const peerPrefix = "/bench-peer"
 // kube-apiserver.log, installs the VirtualMachine CRD and prints how long
 // both took.
 func (b *benchRun) startPeer(ctx context.Context, bin string) error {
+	logf("starting kube-apiserver (the peer)")
 	var err error
-	b.peer, err = framework.NewKubeAPIServer(bin, b.out, "kube-apiserver", b.etcd.URL, "--etcd-prefix="+peerPrefix)
+	b.peer, err = framework.StartKubeAPIServer(ctx, framework.KubeAPIServerOptions{
+		Bin: bin, Dir: b.out, EtcdURL: b.etcd.URL, Args: []string{"--etcd-prefix=" + peerPrefix},
+	})
 	if err != nil {
 		return err
 	}
-	logf("starting kube-apiserver (the peer) on %s", b.peer.URL)
-	since := time.Now()
-	if err := b.peer.Start(); err != nil {
-		return err
-	}
-	if err := b.peer.WaitReady(ctx, 3*time.Minute); err != nil {
-		return fmt.Errorf("%w\n%s", err, b.peer.Tail(30))
-	}
-	ready := time.Since(since)
+	ready := b.peer.Ready
 	clients, err := bench.Target{Server: b.peer.URL, DataDir: b.peer.PKI}.Connect()
 	if err != nil {
 		return err
@@ -468,27 +520,19 @@ func (b *benchRun) startReference(ctx context.Context) error {
 	}
 	b.refURL = fmt.Sprintf("https://127.0.0.1:%d", port)
 	logf("starting the reference vm-apiserver on %s", b.refURL)
-	args := append([]string{"--data-dir", b.refDataDir(), "--etcd-servers", b.etcd.URL, "--etcd-prefix", referencePrefix,
-		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--runtime", "none"},
-		strings.Fields(b.refArgs)...)
-	b.ref = framework.NewProcess(b.out, "server-reference", b.refServer, args...)
-	b.ref.Env = strings.Fields(b.refEnv)
-	since := time.Now()
-	if err := b.ref.Start(); err != nil {
-		return err
-	}
-	err = startup(ctx, []string{"--server", b.refURL, "--data-dir", b.refDataDir(), "--server-pid", strconv.Itoa(b.ref.Pid()),
-		"--since-ns", strconv.FormatInt(since.UnixNano(), 10), "--label", "reference", "--n", "0", "--namespace", "scale"}, b.stdout)
-	if err != nil {
-		return fmt.Errorf("startup of the reference: %w\n%s", err, b.ref.Tail(30))
-	}
-	return nil
+	env, args := b.settings(b.refEnv, b.refArgs)
+	b.ref, err = framework.StartVMAPIServer(ctx, framework.VMAPIServerOptions{
+		Bin: b.refServer, Dir: b.out, Name: "server-reference", DataDir: b.refDataDir(), Port: port,
+		EtcdURL: b.etcd.URL, Env: env, Args: append([]string{"--etcd-prefix=" + referencePrefix}, args...),
+		WaitReady: b.waitStartup("reference", 0),
+	})
+	return err
 }
 
 // stopReference stops the reference vm-apiserver, if it runs.
 func (b *benchRun) stopReference() {
 	if b.ref != nil {
-		b.stop(b.ref)
+		b.stop(b.ref.Process)
 	}
 }
 
@@ -559,16 +603,18 @@ func (b *benchRun) printMachine(ctx context.Context, etcd string) error {
 	if serverBin == "" {
 		serverBin = "built"
 	}
-	fmt.Fprintf(b.stdout, "BENCH settings cell=%s warmup=%s vms=%s concurrency=%s methods=%s scale_n=%d etcd=%s fsync=on server_env=%s server_args=%s server_bin=%s\n",
-		b.cell, b.warmup, b.vms, b.concurrency, b.methods, b.scaleN, etcdVersion,
-		strings.ReplaceAll(b.serverEnv, " ", ","), strings.ReplaceAll(b.serverArgs, " ", ","), serverBin)
+	env, args := b.settings(b.serverEnv, b.serverArgs)
+	fmt.Fprintf(b.stdout, "BENCH settings cell=%s warmup=%s vms=%s concurrency=%s methods=%s scale_n=%d etcd=%s fsync=on kit=%s server_env=%s server_args=%s server_bin=%s\n",
+		b.cell, b.warmup, b.vms, b.concurrency, b.methods, b.scaleN, etcdVersion, framework.KitDeployment,
+		strings.Join(env, ","), strings.Join(args, ","), serverBin)
 	if b.withReference() {
 		refBin := b.refBin
 		if refBin == "" {
 			refBin = "the_server's"
 		}
+		env, args := b.settings(b.refEnv, b.refArgs)
 		fmt.Fprintf(b.stdout, "BENCH reference-settings env=%s args=%s bin=%s\n",
-			strings.ReplaceAll(b.refEnv, " ", ","), strings.ReplaceAll(b.refArgs, " ", ","), refBin)
+			strings.Join(env, ","), strings.Join(args, ","), refBin)
 	}
 	return nil
 }
@@ -679,33 +725,93 @@ func (b *benchRun) top(ctx context.Context, name, file string, flags ...string) 
 }
 
 // microBenchmarks runs the benchmarks of microPackages and prints their
-// result lines.
+// result lines, and every failure with the go test output around it.
 func (b *benchRun) microBenchmarks(ctx context.Context) error {
 	args := append([]string{"test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", b.microTime}, microPackages...)
 	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
+	// One stream, in order: a build failure is reported on stderr.
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
 		return err
 	}
-	printed := 0
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if l := sc.Text(); strings.HasPrefix(l, "Benchmark") || strings.HasPrefix(l, "pkg:") {
-			fmt.Fprintln(b.stdout, l)
-			printed++
-		}
-	}
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("micro-benchmarks: %w", err)
-	}
-	if printed == 0 {
+	waited := make(chan error, 1)
+	go func() {
+		err := cmd.Wait()
+		_ = pw.Close()
+		waited <- err
+	}()
+	printed, failed := filterMicro(pr, b.stdout)
+	err := <-waited
+	switch {
+	case err != nil:
+		return fmt.Errorf("micro-benchmarks: go test %s: %w", strings.Join(args[1:], " "), err)
+	case failed:
+		return errors.New("micro-benchmarks: a benchmark failed")
+	case printed == 0:
 		return errors.New("micro-benchmarks: no result")
 	}
 	return nil
+}
+
+// filterMicro copies the output of go test -bench from r to w: the result
+// lines (Benchmark..., pkg:) always; on a failure, every line of the failing
+// package from its pkg: line (or from the start, for a build failure) to its
+// end. It returns how many result lines it printed and whether anything
+// failed. Lines held back are printed, too, if the output ends inside a
+// package (go test died before it said ok or FAIL).
+func filterMicro(r io.Reader, w io.Writer) (results int, failed bool) {
+	var held []string // this package's lines not yet printed
+	failing := false
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		l := sc.Text()
+		switch {
+		case failing:
+			fmt.Fprintln(w, l)
+		case strings.HasPrefix(l, "Benchmark") && strings.Contains(l, "\t"):
+			// A result: name, iterations and figures, tab-separated.
+			fmt.Fprintln(w, l)
+			results++
+			continue
+		case strings.HasPrefix(l, "pkg:"):
+			fmt.Fprintln(w, l)
+			held = held[:0]
+			continue
+		case microFailure(l):
+			failing, failed = true, true
+			for _, h := range held {
+				fmt.Fprintln(w, h)
+			}
+			held = held[:0]
+			fmt.Fprintln(w, l)
+		default:
+			held = append(held, l)
+		}
+		// A package ends with "ok" or "FAIL" and its import path.
+		if strings.HasPrefix(l, "ok  ") || strings.HasPrefix(l, "FAIL\t") {
+			failing = false
+			held = held[:0]
+		}
+	}
+	if len(held) > 0 {
+		for _, h := range held {
+			fmt.Fprintln(w, h)
+		}
+	}
+	return results, failed
+}
+
+// microFailure reports whether a line of go test's output says something
+// failed: a test or benchmark, a package, its build, or a panic.
+func microFailure(l string) bool {
+	for _, p := range []string{"--- FAIL", "FAIL", "panic:", "# ", "fatal error:"} {
+		if strings.HasPrefix(l, p) {
+			return true
+		}
+	}
+	return strings.Contains(l, "[build failed]") || strings.Contains(l, "[setup failed]")
 }
 
 // command runs a program with its stdout on stdout and its stderr on

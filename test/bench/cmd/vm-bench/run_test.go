@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,11 +17,11 @@ import (
 )
 
 // TestRun runs the whole benchmark at its smallest (one-second cells, one
-// VM, ten VMs to scale) against this tree's bin/vm-apiserver, with
-// kube-apiserver as the peer, and checks what `make bench` prints: every
-// kind of line, in the format of each.
+// VM, ten VMs to scale, each micro-benchmark once) against this tree's
+// bin/vm-apiserver, with kube-apiserver as the peer, and checks what
+// `make bench` prints: every kind of line, in the format of each.
 func TestRun(t *testing.T) {
-	framework.RequireSuite(t, "bench")
+	suite.Require(t)
 	bins := framework.RequireBinaries(t, framework.BinVMAPIServer, framework.BinKubeAPIServer, framework.BinEtcd)
 	root, err := framework.RepoRoot()
 	require.NoError(t, err)
@@ -31,7 +32,7 @@ func TestRun(t *testing.T) {
 	var stdout bytes.Buffer
 	err = run(context.Background(), []string{
 		"--cell", "1s", "--warmup", "200ms", "--vms", "1", "--concurrency", "1",
-		"--scale-n", "10", "--profile", "1", "--micro", "0",
+		"--scale-n", "10", "--profile", "1", "--micro", "1", "--micro-time", "1x",
 		"--out", out, "--server-bin", bins.VMAPIServer, "--reference-env", "GOGC=100",
 	}, &stdout)
 	require.NoError(t, err, stdout.String())
@@ -42,13 +43,18 @@ func TestRun(t *testing.T) {
 
 	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
 	f := `\S+`
+	// Every server runs as the kit ships it: its environment and flags.
+	kitEnv, kitArgs, err := framework.KitServerSettings(root)
+	require.NoError(t, err)
+	env, args := regexp.QuoteMeta(strings.Join(kitEnv, ",")), regexp.QuoteMeta(strings.Join(kitArgs, ","))
 	want := []struct {
 		re    string
 		count int // 0: one or more
 	}{
 		{`BENCH machine nproc=\d+ mem=[0-9.]+GiB cpu=\S* go=go\S+ kernel=\S+ date=\S+Z commit=\S+ load=[0-9.]+,[0-9.]+,[0-9.]+`, 1},
-		{`BENCH settings cell=1s warmup=200ms vms=1 concurrency=1 methods=A,B,C,D,P,R scale_n=10 etcd=3\.7\.0 fsync=on server_env= server_args= server_bin=\S+`, 1},
-		{`BENCH reference-settings env=GOGC=100 args= bin=the_server's`, 1},
+		{`BENCH settings cell=1s warmup=200ms vms=1 concurrency=1 methods=A,B,C,D,P,R scale_n=10 etcd=3\.7\.0 fsync=on` +
+			` kit=artifacts/base/deployment\.yaml server_env=` + env + ` server_args=` + args + ` server_bin=\S+`, 1},
+		{`BENCH reference-settings env=` + env + `,GOGC=100 args=` + args + ` bin=the_server's`, 1},
 		{`BENCH startup label=reference vms=0 readyz=` + f, 1},
 		{`BENCH reference-client server=vm-apiserver proto=HTTP/2\.0 tls=client-certificate encoding=json`, 1},
 		{`BENCH startup label=empty vms=0 readyz=` + f, 1},
@@ -69,6 +75,7 @@ func TestRun(t *testing.T) {
 		{`BENCH ratio A/[BCDR] vms=1 c=1 flips/s=` + f + ` p50=` + f + ` p99=` + f, 4},
 		{`BENCH ratio A/P vms=1 c=1 flips/s=[0-9.]+ p50=[0-9.]+ p99=[0-9.]+`, 1},
 		{`BENCH goal \S+ vms=1 c=1 value=` + f + ` result=(met|missed)`, 1},
+		{`BENCH goal peak_rss<=1GiB vms=10 value=[0-9.]+MiB result=(met|missed)`, 1},
 		{`BENCH profile method=A vms=100 c=64 flips/s=` + f + ` files=\S+-cpu\.pprof,\S+-allocs\.pprof`, 1},
 		{`BENCH cpu-share profile=A-vms100-c64 gc=[0-9.]+% alloc=[0-9.]+% .* decide=[0-9.]+%`, 1},
 		{`# (cpu|cpu-cum|alloc-space|alloc-objects|inuse): \S+\.top`, 6},
@@ -77,6 +84,10 @@ func TestRun(t *testing.T) {
 		{`BENCH scale etcd vms=10 db_size=` + f + ` db_in_use=` + f, 1},
 		{`BENCH scale (full-list|full-list-rv0|paged-list) server=(watch-cache|etcd) vms=10 items=10 .* from_cache=\d+/\d+`, 6},
 		{`BENCH scale watch server=(watch-cache|etcd) vms=10 .* initial_items=10 .*`, 2},
+		// The micro-benchmarks: go test's lines, each package's results
+		// under its pkg: line.
+		{`pkg: github\.com/vm-apiserver/vm-apiserver/pkg/\S+`, len(microPackages)},
+		{`Benchmark\S+-\d+\s+1\s+[0-9.]+ ns/op(\s+[0-9.]+ \S+)*`, 0},
 		{`BENCH done seconds=\d+ results=` + regexp.QuoteMeta(filepath.Join(out, "results.txt")), 1},
 	}
 	matched := make([]bool, len(lines))
@@ -104,4 +115,34 @@ func TestRun(t *testing.T) {
 		"server-reference.log", "kube-apiserver.log", "kube-apiserver-pki/ca.crt", "profiles/after-actions-heap.pprof"} {
 		assert.FileExists(t, filepath.Join(out, f))
 	}
+}
+
+// TestServerOptions checks that the servers of a run start with the kit's
+// environment and flags, then those of --server-env and --server-args.
+func TestServerOptions(t *testing.T) {
+	root, err := framework.RepoRoot()
+	require.NoError(t, err)
+	kitEnv, kitArgs, err := framework.KitServerSettings(root)
+	require.NoError(t, err)
+	require.NotEmpty(t, kitEnv, "the kit sets the server's environment (GOMEMLIMIT)")
+
+	b := &benchRun{
+		runConfig: runConfig{serverEnv: "GOGC=200", serverArgs: "--watch-cache-sizes=x", out: t.TempDir(),
+			refEnv: "GOGC=100", refArgs: "--profiling=false"},
+		server: "/bin/false",
+		etcd:   &framework.Etcd{URL: "http://127.0.0.1:2379"},
+		kitEnv: kitEnv, kitArgs: kitArgs, apiPort: 8443,
+	}
+	o := b.serverOptions("empty", "--watch-cache=false")
+	assert.Equal(t, append(slices.Clone(kitEnv), "GOGC=200"), o.Env)
+	assert.Equal(t, append(slices.Clone(kitArgs), "--watch-cache-sizes=x", "--watch-cache=false"), o.Args)
+	s, err := framework.NewVMAPIServer(o)
+	require.NoError(t, err)
+	assert.Equal(t, o.Env, s.Env, "the process gets the environment")
+	assert.Subset(t, s.Args, kitArgs, "the process gets the kit's flags")
+	assert.Contains(t, s.Args, "--etcd-servers=http://127.0.0.1:2379")
+
+	env, args := b.settings(b.refEnv, b.refArgs)
+	assert.Equal(t, append(slices.Clone(kitEnv), "GOGC=100"), env, "the reference runs as shipped, too")
+	assert.Equal(t, append(slices.Clone(kitArgs), "--profiling=false"), args)
 }
