@@ -14,7 +14,6 @@ func init() {
 	// of creates, and with them the server could not stay under a 1 GiB
 	// memory limit; without them, a LIST that continues a paged one or asks
 	// for an exact resourceVersion is served by etcd instead of the cache,
-	// at the same consistency (docs/benchmarks.md, "The watch cache's LIST snapshots and the memory
-	// limit").
+	// at the same consistency (docs/performance.md has the figures).
 	utilruntime.Must(utilfeature.DefaultMutableFeatureGate.OverrideDefault(features.ListFromCacheSnapshot, false))
 }

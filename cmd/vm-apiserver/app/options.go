@@ -153,7 +153,7 @@ func (o *Options) Validate() error {
 		errs = append(errs, fmt.Errorf("--runtime must be %q or %q, not %q", RuntimeNone, RuntimeSimulated, o.Runtime))
 	}
 	// Only JSON storage is wired: the types have no protobuf encoding, and
-	// CBOR measured slower (docs/benchmarks.md). Say so rather than ignore it.
+	// CBOR measured slower (docs/performance.md). Say so rather than ignore it.
 	if mt := o.Recommended.Etcd.DefaultStorageMediaType; mt != "" && mt != runtime.ContentTypeJSON {
 		errs = append(errs, fmt.Errorf("--storage-media-type %q is not supported: vm-apiserver stores VirtualMachines as %s", mt, runtime.ContentTypeJSON))
 	}

@@ -43,7 +43,7 @@ type fieldTracker interface {
 // atomic fields are those of server-side apply), behind a fast path. The
 // fast path records an action's changes by editing metadata.managedFields
 // directly, which costs a few small JSON decodes instead of the generic
-// manager's conversion of both VMs to typed values (docs/benchmarks.md has
+// manager's conversion of both VMs to typed values (docs/performance.md has
 // the figures). It gives the same entries as the generic manager, to which
 // it defers whenever its assumptions do not hold: a VM without managed
 // fields, a field an action removes, many managers, or entries of another

@@ -54,7 +54,7 @@ Phases:
 
 Each flag's default comes from the environment variable named with it.
 The default run takes about 5 minutes on the 2-core machine of
-docs/benchmarks.md. A quick run: hack/bench.sh --cell 2s --scale-n 10000 --micro 0
+docs/performance.md. A quick run: hack/bench.sh --cell 2s --scale-n 10000 --micro 0
 
 Flags:
 `
