@@ -109,7 +109,7 @@ test-bench: build
 generate:
 	hack/update-codegen.sh
 
-## verify: gofmt, go vet, lint, go.mod tidiness and generated code; edits nothing
+## verify: gofmt, go vet, lint, go.mod tidiness, generated code and the files and tests docs name; edits nothing
 .PHONY: verify
 verify: deps
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -117,6 +117,7 @@ verify: deps
 	$(MAKE) --no-print-directory lint
 	hack/verify-gomod.sh
 	hack/verify-codegen.sh
+	hack/verify-docs.sh
 
 ## lint: golangci-lint (pinned in hack/tools/go.mod) over both modules, with .golangci.yml
 .PHONY: lint
