@@ -194,10 +194,13 @@ var vmVersions = kubevirtv1.Versions
 // actionVersions are the versions of subresources.kubevirt.io.
 var actionVersions = []schema.GroupVersion{subresourcesv1.SchemeGroupVersion, subresourcesv1.V1alpha3GroupVersion}
 
-// installVersionRoutes serves vm-apiserver's version at GET /version, in
-// place of the generic server's (which names the Kubernetes libraries'
-// version), and at GET /apis/subresources.kubevirt.io/{v}/version, which
-// KubeVirt's virtctl reads to learn the server's version.
+// installVersionRoutes serves GET /version in place of the generic
+// server's, and GET /apis/subresources.kubevirt.io/{v}/version. kubectl
+// reads /version as the Kubernetes API level the server implements, to warn
+// of a version skew, so it says the Kubernetes release of the libraries
+// (1.37), with this build's release as build metadata
+// (version.KubernetesAPI). KubeVirt's virtctl reads the subresources route
+// to learn the server's own release, which it answers (version.Get).
 func installVersionRoutes(s *genericapiserver.GenericAPIServer) error {
 	container := s.Handler.GoRestfulContainer
 	for _, ws := range container.RegisteredWebServices() {
@@ -206,8 +209,8 @@ func installVersionRoutes(s *genericapiserver.GenericAPIServer) error {
 				return err
 			}
 			root := new(restful.WebService).Path("/version").Produces(restful.MIME_JSON)
-			root.Route(root.GET("/").To(serveVersion).
-				Doc("get the version of vm-apiserver").
+			root.Route(root.GET("/").To(serveKubernetesVersion).
+				Doc("get the Kubernetes version whose API vm-apiserver serves, with vm-apiserver's release as build metadata").
 				Operation("getCodeVersion"))
 			container.Add(root)
 			continue
@@ -226,7 +229,12 @@ func installVersionRoutes(s *genericapiserver.GenericAPIServer) error {
 	return nil
 }
 
+// serveVersion answers vm-apiserver's own release.
 func serveVersion(_ *restful.Request, resp *restful.Response) {
-	info := version.Get()
-	responsewriters.WriteRawJSON(http.StatusOK, info, resp.ResponseWriter)
+	responsewriters.WriteRawJSON(http.StatusOK, version.Get(), resp.ResponseWriter)
+}
+
+// serveKubernetesVersion answers the Kubernetes API level, for kubectl.
+func serveKubernetesVersion(_ *restful.Request, resp *restful.Response) {
+	responsewriters.WriteRawJSON(http.StatusOK, version.KubernetesAPI(), resp.ResponseWriter)
 }

@@ -13,10 +13,13 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/pflag"
 	utilversion "k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/apimachinery/pkg/version"
+	baseversion "k8s.io/component-base/version"
 )
 
 // Set by the Makefile with -ldflags -X.
@@ -94,4 +97,40 @@ func (f *Flag) PrintIfRequested(out io.Writer, program string) (bool, error) {
 	default:
 		return true, fmt.Errorf("--version accepts no value or \"raw\", not %q", f.value)
 	}
+}
+
+// kubernetesModule is the module whose version is the Kubernetes API level
+// this build implements: k8s.io/apiserver v0.X.Y is Kubernetes 1.X.Y.
+const kubernetesModule = "k8s.io/apiserver"
+
+// KubernetesAPI returns what GET /version answers: the Kubernetes version
+// whose API this build serves, taken from the k8s.io/apiserver it was built
+// with, as kubectl reads /version to judge its version skew. This build's
+// own release rides along as semver build metadata of gitVersion
+// ("v1.37.2+vm-apiserver.v0.1.0-dev.4aa54fda65bf"), and the commit, tree
+// state, build date and Go version are this build's.
+func KubernetesAPI() version.Info {
+	info := Get()
+	kube := kubernetesVersion()
+	info.Major, info.Minor = fmt.Sprint(kube.Major()), fmt.Sprint(kube.Minor())
+	info.GitVersion = fmt.Sprintf("v%d.%d.%d+vm-apiserver.%s", kube.Major(), kube.Minor(), kube.Patch(),
+		strings.NewReplacer("+", ".", "_", "-").Replace(gitVersion))
+	return info
+}
+
+// kubernetesVersion is the Kubernetes release of the k8s.io/apiserver
+// module in this binary, or the minor release that k8s.io/component-base
+// names when the build carries no module information.
+func kubernetesVersion() *utilversion.Version {
+	if build, ok := debug.ReadBuildInfo(); ok {
+		for _, dep := range build.Deps {
+			if dep.Path != kubernetesModule {
+				continue
+			}
+			if v, err := utilversion.ParseSemantic(dep.Version); err == nil && v.Major() == 0 {
+				return utilversion.MajorMinor(1, v.Minor()).WithPatch(v.Patch())
+			}
+		}
+	}
+	return utilversion.MustParseGeneric(baseversion.DefaultKubeBinaryVersion)
 }

@@ -3,12 +3,15 @@ package version
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	utilversion "k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/apimachinery/pkg/version"
+	baseversion "k8s.io/component-base/version"
 )
 
 func TestString(t *testing.T) {
@@ -63,4 +66,24 @@ func fmtArgs(args []string) string {
 		return "none"
 	}
 	return args[0]
+}
+
+// TestKubernetesAPI: /version names the Kubernetes release of the
+// k8s.io/apiserver this build uses, parseable as kubectl parses it, with
+// this build's release as build metadata and its other fields this build's.
+func TestKubernetesAPI(t *testing.T) {
+	info := KubernetesAPI()
+	v, err := utilversion.ParseSemantic(info.GitVersion)
+	require.NoError(t, err, "kubectl parses gitVersion as semver to judge the skew")
+	assert.Equal(t, uint(1), v.Major())
+	assert.Equal(t, info.Major, fmt.Sprint(v.Major()))
+	assert.Equal(t, info.Minor, fmt.Sprint(v.Minor()))
+	assert.Equal(t, baseversion.DefaultKubeBinaryVersion, fmt.Sprintf("%d.%d", v.Major(), v.Minor()),
+		"the module's release and component-base's agree")
+	assert.Equal(t, "vm-apiserver.v0.0.0-unstamped", v.BuildMetadata(), "an unstamped test build")
+
+	own := Get()
+	assert.Equal(t, own.GitCommit, info.GitCommit)
+	assert.Equal(t, own.BuildDate, info.BuildDate)
+	assert.Equal(t, own.Platform, info.Platform)
 }

@@ -91,13 +91,13 @@ func TestPluginEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "Client: "+want+"\n", out)
 
-		// The server's /version is vm-apiserver's too, not the Kubernetes
-		// libraries'.
+		// The server's /version is the Kubernetes API level, for kubectl,
+		// with this build's release as build metadata.
 		raw, err := p.client.RESTClient().Get().AbsPath("/version").DoRaw(t.Context())
 		require.NoError(t, err)
 		var info apimachineryversion.Info
 		require.NoError(t, json.Unmarshal(raw, &info))
-		assert.Equal(t, vmversion.Get(), info)
+		assert.Equal(t, vmversion.KubernetesAPI(), info)
 	})
 
 	t.Run("start --wait shows progress until Running", func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	utilversion "k8s.io/apimachinery/pkg/util/version"
 	"sigs.k8s.io/yaml"
 
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
@@ -140,4 +141,27 @@ func assertSameJSON(t *testing.T, want, got any, path string) {
 	default:
 		assert.Equal(t, want, got, path)
 	}
+}
+
+// TestKubectlVersionSeesTheKubernetesAPILevel: kubectl reads /version as
+// the Kubernetes release whose API the server serves; a kubectl of that
+// release sees no version skew, and the server's own release is in the
+// build metadata.
+func TestKubectlVersionSeesTheKubernetesAPILevel(t *testing.T) {
+	s := framework.StartServer(t)
+	k := newKubectl(t, s)
+	out, err := k.run("", "version", "-o", "json")
+	require.NoError(t, err, out)
+	assert.NotContains(t, out, "WARNING", "no version skew for kubectl of the same Kubernetes release")
+	var versions struct {
+		Server struct {
+			Major, Minor, GitVersion string
+		} `json:"serverVersion"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &versions), out)
+	// The libraries and the test binaries are pinned to the same release.
+	kube := utilversion.MustParseSemantic(framework.KubernetesVersion)
+	assert.Equal(t, "1", versions.Server.Major)
+	assert.Equal(t, fmt.Sprint(kube.Minor()), versions.Server.Minor)
+	assert.True(t, strings.HasPrefix(versions.Server.GitVersion, framework.KubernetesVersion+"+vm-apiserver."), versions.Server.GitVersion)
 }

@@ -216,12 +216,14 @@ func stop(vm *kubevirt.VirtualMachine, strategy virtv1.VirtualMachineRunStrategy
 		if inForce := graceInForce(vm); inForce != nil && *opts.GracePeriodSeconds >= *inForce {
 			return conflict(vm, msgShorterGrace)
 		}
-		return replaceRequests(vm, stopRequest(opts.GracePeriodSeconds))
+		replaceRequests(vm, stopRequest(opts.GracePeriodSeconds))
+		return nil
 	default: // RerunOnFailure, Manual
 		if !kubevirt.InstanceActive(status) {
 			return conflict(vm, msgNotRunning)
 		}
-		return replaceRequests(vm, stopRequest(opts.GracePeriodSeconds))
+		replaceRequests(vm, stopRequest(opts.GracePeriodSeconds))
+		return nil
 	}
 }
 
@@ -257,15 +259,15 @@ func setRequests(vm *kubevirt.VirtualMachine, requests ...virtv1.VirtualMachineS
 	if len(vm.Status.StateChangeRequests) > 0 {
 		return conflict(vm, msgPending)
 	}
-	return replaceRequests(vm, requests...)
+	replaceRequests(vm, requests...)
+	return nil
 }
 
 // replaceRequests sets SCR to requests whatever was pending, as a stop does,
 // and removes status.startFailure.
-func replaceRequests(vm *kubevirt.VirtualMachine, requests ...virtv1.VirtualMachineStateChangeRequest) error {
+func replaceRequests(vm *kubevirt.VirtualMachine, requests ...virtv1.VirtualMachineStateChangeRequest) {
 	vm.Status.StateChangeRequests = requests
 	vm.Status.StartFailure = nil
-	return nil
 }
 
 // graceInForce is the grace period the VM's instance shuts down under: that
