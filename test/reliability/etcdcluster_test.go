@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,6 +121,10 @@ func (c *raftCluster) underLoad(t *testing.T, ns, prefix string, ops int) (l *lo
 	l = &load{
 		ns: ns, vms: scenarioVMs(prefix), servers: c.clients(t), rec: newRecorder(),
 		workers: 4, maxOps: 100000, qps: 10, ledger: true,
+		previous: make([]atomic.Bool, len(c.servers)),
+	}
+	for i, s := range c.servers {
+		l.previous[i].Store(s.Path != bins.VMAPIServer)
 	}
 	l.setup(t)
 	stop = startLoad(l, t.Name())
@@ -462,6 +467,8 @@ func TestRollingUpgrade(t *testing.T) {
 	replacedAt := time.Now()
 	require.NoError(t, old.Stop(30*time.Second), old.Tail(30))
 	figures.fault("previous release stopped (SIGTERM) under load")
+	// From here on, calls to this replica reach the current release.
+	l.previous[0].Store(false)
 	old.Path = bins.VMAPIServer
 	old.restart(t)
 	figures.fault("replaced by the current release on the same data dir")

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -259,6 +260,9 @@ type load struct {
 	// ledger makes workers also create uniquely named VMs; every create that
 	// was acknowledged must exist at the end.
 	ledger bool
+	// previous marks, by server, a server of the previous release, whose
+	// answers the model holds to that release's contract; nil: none.
+	previous []atomic.Bool
 
 	mu         sync.Mutex
 	ledgerAck  []string
@@ -394,7 +398,7 @@ func actionRequest(ns string, in opInput, rng *rand.Rand) (string, []byte, map[s
 // randomOp picks the next call of a worker.
 func (l *load) randomOp(rng *rand.Rand, server int) opInput {
 	vm := l.vms[rng.IntN(len(l.vms))]
-	in := opInput{VM: vm.name, Server: server}
+	in := opInput{VM: vm.name, Server: server, Previous: server < len(l.previous) && l.previous[server].Load()}
 	grace := func(choices ...int64) *int64 { g := choices[rng.IntN(len(choices))]; return &g }
 	switch p := rng.IntN(100); {
 	case p < 15:

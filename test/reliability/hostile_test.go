@@ -124,7 +124,7 @@ func hostileCases() []hostileCase {
 		// is: VM patches are checked before the patch handler (docs/api.md).
 		{category: "unknown fields (Strict)", name: "merge patch with spec.bogus", method: "PATCH", path: vm + "?fieldValidation=Strict", body: []byte(`{"spec":{"bogus":true}}`), headers: mergePatch, want: bad, mention: "spec.bogus"},
 		{category: "unknown fields (Strict)", name: "duplicate field", method: "POST", path: vms + "?fieldValidation=Strict", body: []byte(`{"apiVersion":"kubevirt.io/v1","kind":"VirtualMachine","metadata":{"name":"dup","name":"dup2"},"spec":{"runStrategy":"Halted","template":{"spec":{}}}}`), headers: jsonHeaders, want: bad, mention: "name"},
-		{category: "unknown fields (Strict)", name: "options with an unknown field", method: "PUT", path: act("start"), body: []byte(`{"paused":false,"bogus":1}`), headers: jsonHeaders, want: bad, mention: "bogus"},
+		{category: "unknown fields (Strict)", name: "options with an unknown field", method: "PUT", path: act("start") + "?fieldValidation=Strict", body: []byte(`{"paused":false,"bogus":1}`), headers: jsonHeaders, want: bad, mention: "bogus"},
 		// Actions answer nothing but PUT.
 		{category: "wrong method", name: "GET on an action", method: "GET", path: act("start"), want: []int{405}},
 		{category: "wrong method", name: "POST on an action", method: "POST", path: act("stop"), body: []byte(`{}`), headers: jsonHeaders, want: []int{405}},

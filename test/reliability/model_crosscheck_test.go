@@ -242,3 +242,36 @@ func TestCheckerCatchesViolations(t *testing.T) {
 		})
 	}
 }
+
+// TestModelOfThePreviousRelease spot-checks the cells where the previous
+// release, which TestRollingUpgrade runs beside this one, answered
+// otherwise, and that it answers as the current one elsewhere.
+func TestModelOfThePreviousRelease(t *testing.T) {
+	running := vmState{Exists: true, Created: true, Printable: "Running"}
+	finished := vmState{Exists: true, Created: true, Printable: stopped}
+	with := func(s vmState, strategy, scr string) vmState { s.Strategy, s.SCR = strategy, scr; return s }
+	tests := []struct {
+		name     string
+		state    vmState
+		in       opInput
+		want     vmState
+		conflict string
+	}{
+		{"restart of a finished instance", with(finished, manual, ""), opInput{Kind: opRestart}, vmState{}, txtNotRunning},
+		{"forced restart", with(running, always, ""), opInput{Kind: opRestart, Grace: ptr[int64](0)}, with(running, always, "Stop{gracePeriodSeconds=0},Start"), ""},
+		{"forced restart, pending", with(running, always, "Start"), opInput{Kind: opRestart, Grace: ptr[int64](0)}, vmState{}, txtPending},
+		{"Halted stop without grace", with(running, halted, ""), opInput{Kind: opStop}, vmState{}, txtAlreadyStopping},
+		{"Halted stop with a longer grace", with(running, halted, "Stop{gracePeriodSeconds=5}"), opInput{Kind: opStop, Grace: ptr[int64](30)}, with(running, halted, "Stop{gracePeriodSeconds=30}"), ""},
+		{"restart of Halted", with(finished, halted, ""), opInput{Kind: opRestart}, vmState{}, txtHaltedNoRestart},
+		{"Manual start, as now", with(finished, manual, ""), opInput{Kind: opStart}, with(finished, manual, "Stop,Start"), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, conflict := expectPreviousAction(tt.state, tt.in)
+			assert.Equal(t, tt.conflict, conflict)
+			if tt.conflict == "" {
+				assert.Equal(t, tt.want, got)
+			}
+		})
+	}
+}

@@ -31,6 +31,7 @@ const (
 	txtAlreadyRunning  = "VM is already running"
 	txtNotRunning      = "VM is not running"
 	txtShorterGrace    = "VM is already stopping: Halted only supports manual stop requests with a shorter graceperiod"
+	txtAlreadyStopping = "VM is already stopping"
 	txtPending         = "a start or stop request is already pending"
 	txtAlwaysNoStart   = "Always does not support manual start requests"
 	txtOnceNoStart     = "Once does not support manual start requests"
@@ -181,6 +182,9 @@ type opInput struct {
 	// create and setStrategy
 	Strategy string `json:"strategy,omitempty"`
 	Legacy   bool   `json:"legacy,omitempty"`
+	// Previous says the call went to a server of the previous release,
+	// which TestRollingUpgrade runs beside this one.
+	Previous bool `json:"previous,omitempty"`
 	// writeStatus
 	Created   bool   `json:"created,omitempty"`
 	Printable string `json:"printable,omitempty"`
@@ -300,6 +304,33 @@ func expectAction(s vmState, in opInput) (vmState, string) {
 	return next, ""
 }
 
+// expectPreviousAction is expectAction as the previous release answers,
+// whose contract differed in three cells that the load reaches: a restart
+// needed an active instance (a finished one was "not running"), a forced
+// restart's Stop carried grace period 0, and a stop of a Halted VM still
+// shutting down took any grace period ("already stopping" without one).
+func expectPreviousAction(s vmState, in opInput) (vmState, string) {
+	next := s
+	switch {
+	case in.Kind == opRestart && s.Strategy != halted && s.Strategy != once && !s.active():
+		return s, txtNotRunning
+	case in.Kind == opRestart && in.Grace != nil:
+		if next, conflict := expectAction(s, in); conflict != "" {
+			return next, conflict
+		}
+		zero := int64(0)
+		next.SCR = stopReq(&zero) + "," + startReq(false)
+		return next, ""
+	case in.Kind == opStop && s.Strategy == halted && s.active():
+		if in.Grace == nil {
+			return s, txtAlreadyStopping
+		}
+		next.SCR = stopReq(in.Grace)
+		return next, ""
+	}
+	return expectAction(s, in)
+}
+
 // expectWrite is the state after a plain write (create, setStrategy,
 // writeStatus).
 func expectWrite(s vmState, in opInput) vmState {
@@ -364,6 +395,9 @@ func step(s vmState, in opInput, out opOutput) []vmState {
 			return nil
 		}
 		want, conflict := expectAction(s, in)
+		if in.Previous {
+			want, conflict = expectPreviousAction(s, in)
+		}
 		switch out.Outcome {
 		case outOK:
 			if conflict != "" || out.State != want {
