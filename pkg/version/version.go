@@ -120,7 +120,8 @@ func KubernetesAPI() version.Info {
 
 // kubernetesVersion is the Kubernetes release of the k8s.io/apiserver
 // module in this binary, or the minor release that k8s.io/component-base
-// names when the build carries no module information.
+// names (1.37.0) when the build carries no module versions, as test
+// binaries do not.
 func kubernetesVersion() *utilversion.Version {
 	if build, ok := debug.ReadBuildInfo(); ok {
 		for _, dep := range build.Deps {
