@@ -88,7 +88,10 @@ func translateEtcdError(err error) error {
 	if errors.As(err, &status) {
 		return err
 	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, rpctypes.ErrTimeout) {
+	// etcd gave up waiting for the write's commit: whether it was applied
+	// is unknown, as with a deadline. "Possibly due to connection lost" is
+	// what a leader cut off from its peers answers.
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, rpctypes.ErrTimeout) || errors.Is(err, rpctypes.ErrTimeoutDueToConnectionLost) {
 		return apierrors.NewTimeoutError("the request did not complete within its deadline; it may still have been applied", 0)
 	}
 	if errors.Is(err, rpctypes.ErrNoLeader) || errors.Is(err, rpctypes.ErrLeaderChanged) || errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail) {

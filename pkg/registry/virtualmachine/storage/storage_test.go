@@ -240,6 +240,7 @@ func TestTranslateEtcdError(t *testing.T) {
 		{"gRPC deadline is a 504", grpcstatus.Error(codes.DeadlineExceeded, "deadline"), http.StatusGatewayTimeout, false},
 		{"request deadline is a 504", fmt.Errorf("get: %w", context.DeadlineExceeded), http.StatusGatewayTimeout, false},
 		{"etcd request timeout is a 504", rpctypes.ErrTimeout, http.StatusGatewayTimeout, false},
+		{"a timeout of a leader cut off from its peers is a 504", rpctypes.ErrTimeoutDueToConnectionLost, http.StatusGatewayTimeout, false},
 		{"no leader is a 503", rpctypes.ErrNoLeader, http.StatusServiceUnavailable, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
