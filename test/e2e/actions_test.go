@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -371,6 +372,56 @@ func TestOptionBodiesFromNewerClients(t *testing.T) {
 			assert.Equal(t, kubevirtv1.RunStrategyHalted, *stored.Spec.RunStrategy)
 			require.Len(t, stored.Status.StateChangeRequests, 1)
 			assert.Equal(t, "5", stored.Status.StateChangeRequests[0].Data["gracePeriodSeconds"], "the known options are applied")
+		})
+	}
+}
+
+// TestActionsEndTheCrashLoopBackOff: as in KubeVirt, an action that writes
+// a start or stop request removes status.startFailure, so the runtime tries
+// at once; a stop that only changes the strategy keeps it.
+func TestActionsEndTheCrashLoopBackOff(t *testing.T) {
+	s := framework.StartServer(t)
+	ctx := context.Background()
+	client, err := versioned.NewForConfig(s.RESTConfig)
+	require.NoError(t, err)
+	vms := client.KubevirtV1().VirtualMachines("default")
+	actions := newActionClient(t, s)
+
+	failure := &kubevirtv1.VirtualMachineStartFailure{ConsecutiveFailCount: 4, RetryAfterTimestamp: &metav1.Time{Time: time.Now().Add(time.Hour).Truncate(time.Second)}}
+	crashLooping := func(name string, strategy kubevirtv1.VirtualMachineRunStrategy, printable kubevirtv1.VirtualMachinePrintableStatus) {
+		vm := typedVM(t, name)
+		vm.Spec.RunStrategy = &strategy
+		created, err := vms.Create(ctx, vm, metav1.CreateOptions{})
+		require.NoError(t, err)
+		created.Status = kubevirtv1.VirtualMachineStatus{Created: true, PrintableStatus: printable, StartFailure: failure.DeepCopy()}
+		_, err = vms.UpdateStatus(ctx, created, metav1.UpdateOptions{})
+		require.NoError(t, err)
+	}
+	for _, tc := range []struct {
+		name      string
+		strategy  kubevirtv1.VirtualMachineRunStrategy
+		printable kubevirtv1.VirtualMachinePrintableStatus
+		action    string
+		kept      bool
+	}{
+		{"crashloop-start", kubevirtv1.RunStrategyManual, kubevirtv1.VirtualMachineStatusStopped, "start", false},
+		{"crashloop-restart", kubevirtv1.RunStrategyRerunOnFailure, kubevirtv1.VirtualMachineStatusStopped, "restart", false},
+		{"crashloop-stop", kubevirtv1.RunStrategyManual, kubevirtv1.VirtualMachineStatusStarting, "stop", false},
+		{"crashloop-always-stop", kubevirtv1.RunStrategyAlways, kubevirtv1.VirtualMachineStatusStarting, "stop", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			crashLooping(tc.name, tc.strategy, tc.printable)
+			code, body := actions.do(http.MethodPut, "v1", tc.name, tc.action, "", "")
+			require.Equal(t, http.StatusAccepted, code, body)
+			stored, err := vms.Get(ctx, tc.name, metav1.GetOptions{})
+			require.NoError(t, err)
+			if tc.kept {
+				require.NotNil(t, stored.Status.StartFailure, "a change of the strategy alone keeps the back-off")
+				assert.Equal(t, failure.ConsecutiveFailCount, stored.Status.StartFailure.ConsecutiveFailCount)
+				return
+			}
+			assert.Nil(t, stored.Status.StartFailure, "a start or stop request ends the back-off")
+			assert.NotEmpty(t, stored.Status.StateChangeRequests)
 		})
 	}
 }

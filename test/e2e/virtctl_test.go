@@ -181,6 +181,19 @@ func TestVirtctl(t *testing.T) {
 		assert.Empty(t, requests(v.get(t, "crashed")))
 	})
 
+	t.Run("start of a crash-looping Manual VM ends the back-off", func(t *testing.T) {
+		v.create(t, "backoff", kubevirtv1.RunStrategyManual, false)
+		finish(t, "backoff", true)
+		vm := v.get(t, "backoff")
+		vm.Status.StartFailure = &kubevirtv1.VirtualMachineStartFailure{ConsecutiveFailCount: 3}
+		_, err := v.vms.UpdateStatus(context.Background(), vm, metav1.UpdateOptions{})
+		require.NoError(t, err)
+		v.ok(t, "VM backoff was scheduled to start\n", "start", "backoff")
+		vm = v.get(t, "backoff")
+		assert.Nil(t, vm.Status.StartFailure)
+		assert.Equal(t, []string{"Stop", "Start"}, requests(vm))
+	})
+
 	t.Run("stop of a stopping Halted VM needs a shorter grace period", func(t *testing.T) {
 		vm := v.create(t, "stopping", kubevirtv1.RunStrategyHalted, true)
 		vm.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr.To[int64](60)
