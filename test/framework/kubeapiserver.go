@@ -3,13 +3,13 @@ package framework
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
 
@@ -182,7 +182,35 @@ func StartKubeAPIServer(ctx context.Context, o KubeAPIServerOptions) (*KubeAPISe
 		return nil, fmt.Errorf("%w\n%s", err, k.Tail(40))
 	}
 	k.Ready = time.Since(k.Started)
+	if o.FrontProxy {
+		if err := k.WaitExtensionAuthentication(ctx, timeout); err != nil {
+			_ = k.Stop(30 * time.Second)
+			return nil, fmt.Errorf("%w\n%s", err, k.Tail(40))
+		}
+	}
 	return k, nil
+}
+
+// WaitExtensionAuthentication waits until kube-system's
+// extension-apiserver-authentication ConfigMap holds the client CA and the
+// front-proxy CA, which kube-apiserver writes after it starts, possibly
+// after /readyz passes. An extension server started before that reads no
+// client CA, and takes valid client certificates for anonymous until its
+// ConfigMap controller catches up; in a running cluster the ConfigMap has
+// long been there.
+func (k *KubeAPIServer) WaitExtensionAuthentication(ctx context.Context, timeout time.Duration) error {
+	client, err := kubernetes.NewForConfig(k.AdminConfig())
+	if err != nil {
+		return err
+	}
+	return Poll(ctx, 100*time.Millisecond, timeout, k.Name+" extension-apiserver-authentication", func(ctx context.Context) (bool, error) {
+		cm, err := client.CoreV1().ConfigMaps(metav1.NamespaceSystem).Get(ctx, "extension-apiserver-authentication", metav1.GetOptions{})
+		if err != nil {
+			// Not there yet, or a transient error of a starting server.
+			return false, nil
+		}
+		return cm.Data["client-ca-file"] != "" && cm.Data["requestheader-client-ca-file"] != "", nil
+	})
 }
 
 // AdminConfig is the admin's client configuration, with client-go's rate
@@ -210,21 +238,6 @@ func (k *KubeAPIServer) WaitReady(ctx context.Context, timeout time.Duration) er
 		if err := k.Alive(); err != nil {
 			return false, err
 		}
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.URL+"/readyz", nil)
-		if err != nil {
-			return false, err
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return false, err
-		}
-		defer func() { _ = resp.Body.Close() }()
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("/readyz: %d %s", resp.StatusCode, body)
-		}
-		return true, nil
+		return ReadyzOK(ctx, hc, k.URL)
 	})
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -48,3 +50,24 @@ func Abort(err error) error { return abortError{err} }
 type abortError struct{ error }
 
 func (e abortError) Unwrap() error { return e.error }
+
+// ReadyzOK asks base+"/readyz" once, within 5 s, and reports whether it
+// answered 200; any other answer is an error that carries the body.
+func ReadyzOK(ctx context.Context, hc *http.Client, base string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+	if err != nil {
+		return false, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return false, fmt.Errorf("/readyz: %d %s", resp.StatusCode, body)
+	}
+	return true, nil
+}

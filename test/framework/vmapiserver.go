@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -163,22 +162,7 @@ func (s *VMAPIServer) WaitReady(ctx context.Context, timeout time.Duration) erro
 		cfg := &tls.Config{RootCAs: roots, ServerName: s.ServerName, MinVersion: tls.VersionTLS12}
 		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
 		defer hc.CloseIdleConnections()
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/readyz", nil)
-		if err != nil {
-			return false, err
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return false, err
-		}
-		defer func() { _ = resp.Body.Close() }()
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("/readyz: %d %s", resp.StatusCode, body)
-		}
-		return true, nil
+		return ReadyzOK(ctx, hc, s.URL)
 	})
 }
 

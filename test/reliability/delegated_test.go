@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -81,6 +82,16 @@ func startDelegated(t *testing.T, dir string) *delegatedEnv {
 		"--kubeconfig=" + kubeconfig,
 	}, audit...)
 	env.vm = startVMServer(t, dir, "vm-apiserver", filepath.Join(dir, "vm-data"), env.vmRoots, args...)
+
+	// k8s.io/apiserver loads the client CA of the ConfigMap only once its
+	// controller has synced, which can be just after /readyz passes; until
+	// then a client certificate counts as anonymous. Wait until the admin's
+	// is taken, as a cluster's clients find it long after the start.
+	probe := env.client(t, admin.TLSCertificate())
+	require.NoError(t, framework.Poll(context.Background(), pollInterval, time.Minute, "vm-apiserver taking kube-apiserver's client CA", func(ctx context.Context) (bool, error) {
+		r := probe.do(ctx, http.MethodGet, "/apis/kubevirt.io/v1/virtualmachines", nil, nil)
+		return r.code == http.StatusOK, nil
+	}), env.vm.Tail(20))
 	return env
 }
 
