@@ -24,7 +24,6 @@ import (
 	"k8s.io/utils/ptr"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
-	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
@@ -65,9 +64,7 @@ func (c *actionClient) do(method, version, name, action, contentType, body strin
 func TestActionsAsVirtctlSendsThem(t *testing.T) {
 	s := framework.StartServer(t)
 	ctx := context.Background()
-	client, err := versioned.NewForConfig(s.RESTConfig)
-	require.NoError(t, err)
-	vms := client.KubevirtV1().VirtualMachines("default")
+	vms := defaultVMs(t, s)
 	actions := newActionClient(t, s)
 
 	create := func(name string, strategy kubevirtv1.VirtualMachineRunStrategy, active bool) {
@@ -319,9 +316,7 @@ func TestActionsOwnTheFieldsTheyChange(t *testing.T) {
 func TestOptionBodiesFromNewerClients(t *testing.T) {
 	s := framework.StartServer(t)
 	ctx := context.Background()
-	client, err := versioned.NewForConfig(s.RESTConfig)
-	require.NoError(t, err)
-	vms := client.KubevirtV1().VirtualMachines("default")
+	vms := defaultVMs(t, s)
 	transport, err := rest.TransportFor(s.RESTConfig)
 	require.NoError(t, err)
 	httpClient := &http.Client{Transport: transport}
@@ -382,9 +377,7 @@ func TestOptionBodiesFromNewerClients(t *testing.T) {
 func TestActionsEndTheCrashLoopBackOff(t *testing.T) {
 	s := framework.StartServer(t)
 	ctx := context.Background()
-	client, err := versioned.NewForConfig(s.RESTConfig)
-	require.NoError(t, err)
-	vms := client.KubevirtV1().VirtualMachines("default")
+	vms := defaultVMs(t, s)
 	actions := newActionClient(t, s)
 
 	failure := &kubevirtv1.VirtualMachineStartFailure{ConsecutiveFailCount: 4, RetryAfterTimestamp: &metav1.Time{Time: time.Now().Add(time.Hour).Truncate(time.Second)}}

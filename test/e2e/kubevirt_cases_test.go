@@ -14,7 +14,6 @@ import (
 	"k8s.io/utils/ptr"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
-	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
@@ -358,9 +357,7 @@ func dryRunEntrySuffix(entry string) string {
 func TestKubeVirtHandlerCases(t *testing.T) {
 	s := framework.StartServer(t)
 	ctx := context.Background()
-	client, err := versioned.NewForConfig(s.RESTConfig)
-	require.NoError(t, err)
-	vms := client.KubevirtV1().VirtualMachines("default")
+	vms := defaultVMs(t, s)
 	actions := newActionClient(t, s)
 
 	names := map[string]bool{}

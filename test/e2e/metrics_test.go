@@ -17,7 +17,6 @@ import (
 	"k8s.io/utils/ptr"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
-	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
@@ -77,9 +76,7 @@ func metricSample(families map[string]*dto.MetricFamily, name string, labels map
 // the VM gauges by their values.
 func TestMetricsCountWhatWasDone(t *testing.T) {
 	s := framework.StartServer(t)
-	client, err := versioned.NewForConfig(s.RESTConfig)
-	require.NoError(t, err)
-	vms := client.KubevirtV1().VirtualMachines("default")
+	vms := defaultVMs(t, s)
 	ctx := context.Background()
 	for name, strategy := range map[string]kubevirtv1.VirtualMachineRunStrategy{
 		"m-always-1": kubevirtv1.RunStrategyAlways, "m-always-2": kubevirtv1.RunStrategyAlways,
@@ -133,7 +130,7 @@ func TestMetricsCountWhatWasDone(t *testing.T) {
 	// Halted, m-halted and m-always-2 are Always, m-manual is Manual, and
 	// no runtime wrote a status.
 	wantStrategies := map[string]float64{"Always": 2, "Halted": 1, "Manual": 1}
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
 		got := scrapeMetrics(t, s)
 		for strategy, n := range wantStrategies {
 			if metricSample(got, "vm_apiserver_virtualmachines_by_run_strategy", map[string]string{"run_strategy": strategy}) != n {

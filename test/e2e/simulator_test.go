@@ -20,7 +20,6 @@ import (
 	v1 "kubevirt.io/api/core/v1"
 
 	subresourcesv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
-	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/core/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
@@ -44,10 +43,7 @@ const deadline = 60 * time.Second
 
 func startSimulatorServer(t *testing.T) typedv1.VirtualMachineInterface {
 	t.Helper()
-	s := framework.StartServer(t, serverArgs...)
-	client, err := versioned.NewForConfig(s.RESTConfig)
-	require.NoError(t, err)
-	return client.KubevirtV1().VirtualMachines("default")
+	return defaultVMs(t, framework.StartServer(t, serverArgs...))
 }
 
 // newVM is the seed's vm-cirros under another name and strategy.

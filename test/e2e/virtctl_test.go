@@ -44,9 +44,7 @@ type virtctlRunner struct {
 // newVirtctl runs the virtctl at path against s.
 func newVirtctl(t *testing.T, s *framework.Server, path string) *virtctlRunner {
 	t.Helper()
-	client, err := versioned.NewForConfig(s.RESTConfig)
-	require.NoError(t, err)
-	return &virtctlRunner{path: path, kubeconfig: s.Kubeconfig, vms: client.KubevirtV1().VirtualMachines("default")}
+	return &virtctlRunner{path: path, kubeconfig: s.Kubeconfig, vms: defaultVMs(t, s)}
 }
 
 // run runs virtctl --kubeconfig KUBECONFIG ARGS.

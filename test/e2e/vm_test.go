@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
+	typedv1 "github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned/typed/core/v1"
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
 
@@ -197,6 +198,14 @@ func requireInvalid(t *testing.T, err error, field string) {
 		fields = append(fields, c.Field)
 	}
 	assert.Contains(t, fields, field)
+}
+
+// defaultVMs is the typed client of s's VirtualMachines in namespace default.
+func defaultVMs(t *testing.T, s *framework.Server) typedv1.VirtualMachineInterface {
+	t.Helper()
+	client, err := versioned.NewForConfig(s.RESTConfig)
+	require.NoError(t, err)
+	return client.KubevirtV1().VirtualMachines("default")
 }
 
 func typedVM(t *testing.T, name string) *kubevirtv1.VirtualMachine {

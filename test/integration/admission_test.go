@@ -112,27 +112,32 @@ func TestAdmissionPolicyDeniesStop(t *testing.T) {
 // deny stopping a VM labelled protected=true to anyone but breakGlass.
 func createStopPolicy(t *testing.T, ns, name, breakGlass string) {
 	t.Helper()
+	createDenyPolicy(t, ns, name, admissionregistrationv1.ValidatingAdmissionPolicySpec{
+		MatchConstraints: &admissionregistrationv1.MatchResources{
+			ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: actionRule("virtualmachines/stop"),
+			}},
+		},
+		Validations: []admissionregistrationv1.Validation{{
+			Expression: "!(has(oldObject.metadata.labels) && 'protected' in oldObject.metadata.labels && " +
+				"oldObject.metadata.labels['protected'] == 'true') || request.userInfo.username == '" + breakGlass + "'",
+			MessageExpression: "'VM ' + oldObject.metadata.name + ' is protected: ' + request.userInfo.username + ' may not stop it'",
+			Reason:            ptrTo(metav1.StatusReasonForbidden),
+		}},
+	})
+}
+
+// createDenyPolicy creates the ValidatingAdmissionPolicy name with spec,
+// failing closed and matching ns only, and a binding that denies what it
+// refuses in ns. Both are deleted when the test ends.
+func createDenyPolicy(t *testing.T, ns, name string, spec admissionregistrationv1.ValidatingAdmissionPolicySpec) {
+	t.Helper()
 	ctx := t.Context()
 	policies := env.kube.AdmissionregistrationV1().ValidatingAdmissionPolicies()
 	bindings := env.kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings()
-	_, err := policies.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
-			FailurePolicy: ptrTo(admissionregistrationv1.Fail),
-			MatchConstraints: &admissionregistrationv1.MatchResources{
-				NamespaceSelector: namespaceSelector(ns),
-				ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
-					RuleWithOperations: actionRule("virtualmachines/stop"),
-				}},
-			},
-			Validations: []admissionregistrationv1.Validation{{
-				Expression: "!(has(oldObject.metadata.labels) && 'protected' in oldObject.metadata.labels && " +
-					"oldObject.metadata.labels['protected'] == 'true') || request.userInfo.username == '" + breakGlass + "'",
-				MessageExpression: "'VM ' + oldObject.metadata.name + ' is protected: ' + request.userInfo.username + ' may not stop it'",
-				Reason:            ptrTo(metav1.StatusReasonForbidden),
-			}},
-		},
-	}, metav1.CreateOptions{})
+	spec.FailurePolicy = ptrTo(admissionregistrationv1.Fail)
+	spec.MatchConstraints.NamespaceSelector = namespaceSelector(ns)
+	_, err := policies.Create(ctx, &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}, metav1.CreateOptions{})
 	require.NoError(t, err)
 	t.Cleanup(func() { deleteClusterObject(t, "ValidatingAdmissionPolicy "+name, policies.Delete, name) })
 

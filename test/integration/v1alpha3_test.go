@@ -223,45 +223,26 @@ func TestV1alpha3ThroughKubeAPIServer(t *testing.T) {
 func TestV1alpha3Admission(t *testing.T) {
 	ns := newNamespace(t)
 	name := "no-once-" + ns
-	policies := env.kube.AdmissionregistrationV1().ValidatingAdmissionPolicies()
-	bindings := env.kube.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings()
-	_, err := policies.Create(t.Context(), &admissionregistrationv1.ValidatingAdmissionPolicy{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
-			FailurePolicy: ptrTo(admissionregistrationv1.Fail),
-			MatchConstraints: &admissionregistrationv1.MatchResources{
-				NamespaceSelector: namespaceSelector(ns),
-				ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
-					RuleWithOperations: admissionregistrationv1.RuleWithOperations{
-						Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
-						Rule: admissionregistrationv1.Rule{
-							APIGroups:   []string{"kubevirt.io"},
-							APIVersions: []string{"v1"},
-							Resources:   []string{"virtualmachines"},
-						},
+	createDenyPolicy(t, ns, name, admissionregistrationv1.ValidatingAdmissionPolicySpec{
+		MatchConstraints: &admissionregistrationv1.MatchResources{
+			ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+					Rule: admissionregistrationv1.Rule{
+						APIGroups:   []string{"kubevirt.io"},
+						APIVersions: []string{"v1"},
+						Resources:   []string{"virtualmachines"},
 					},
-				}},
-			},
-			Validations: []admissionregistrationv1.Validation{{
-				Expression: "object.apiVersion == 'kubevirt.io/v1' && " +
-					"(!has(object.spec.runStrategy) || object.spec.runStrategy != 'Once')",
-				Message: "runStrategy Once is not allowed here",
-				Reason:  ptrTo(metav1.StatusReasonForbidden),
+				},
 			}},
 		},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { deleteClusterObject(t, "ValidatingAdmissionPolicy "+name, policies.Delete, name) })
-	_, err = bindings.Create(t.Context(), &admissionregistrationv1.ValidatingAdmissionPolicyBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{
-			PolicyName:        name,
-			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
-			MatchResources:    &admissionregistrationv1.MatchResources{NamespaceSelector: namespaceSelector(ns)},
-		},
-	}, metav1.CreateOptions{})
-	require.NoError(t, err)
-	t.Cleanup(func() { deleteClusterObject(t, "ValidatingAdmissionPolicyBinding "+name, bindings.Delete, name) })
+		Validations: []admissionregistrationv1.Validation{{
+			Expression: "object.apiVersion == 'kubevirt.io/v1' && " +
+				"(!has(object.spec.runStrategy) || object.spec.runStrategy != 'Once')",
+			Message: "runStrategy Once is not allowed here",
+			Reason:  ptrTo(metav1.StatusReasonForbidden),
+		}},
+	})
 
 	create := func(ctx context.Context, gv, vmName, strategy string, dryRun bool) (rawResponse, error) {
 		body, err := json.Marshal(newVM(vmName, kubevirtv1.VirtualMachineRunStrategy(strategy)))
@@ -276,7 +257,7 @@ func TestV1alpha3Admission(t *testing.T) {
 		return do(ctx, env.admin, http.MethodPost, path, body, "application/json")
 	}
 	// The first denial through v1 shows that the server has the policy.
-	err = pollAdmission(t.Context(), "the policy to deny a v1 create", func(ctx context.Context) (bool, error) {
+	err := pollAdmission(t.Context(), "the policy to deny a v1 create", func(ctx context.Context) (bool, error) {
 		resp, err := create(ctx, vmGroupVersion, "probe", "Once", true)
 		if err != nil {
 			return false, err

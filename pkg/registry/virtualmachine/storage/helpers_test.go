@@ -3,10 +3,18 @@ package storage
 import (
 	"testing"
 
+	restful "github.com/emicklei/go-restful/v3"
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
+	"k8s.io/apiserver/pkg/endpoints"
 	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/registry/rest"
 	etcd3testing "k8s.io/apiserver/pkg/storage/etcd3/testing"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
@@ -53,4 +61,31 @@ func statusCode(err error) int32 {
 		return status.Status().Code
 	}
 	return 0
+}
+
+// installGroupVersion installs storage for gv into container with
+// k8s.io/apiserver's installer, configured as the generic server configures
+// it for this server's scheme; the tests' handlers are built on it.
+func installGroupVersion(t *testing.T, container *restful.Container, gv schema.GroupVersion, storage map[string]rest.Storage, typeConverter managedfields.TypeConverter) {
+	t.Helper()
+	group := &endpoints.APIGroupVersion{
+		Storage:                    storage,
+		Root:                       "/apis",
+		GroupVersion:               gv,
+		Serializer:                 scheme.Codecs,
+		ParameterCodec:             runtime.NewParameterCodec(scheme.Scheme),
+		Typer:                      scheme.Scheme,
+		Creater:                    scheme.Scheme,
+		Convertor:                  scheme.Scheme,
+		ConvertabilityChecker:      scheme.Scheme,
+		Defaulter:                  scheme.Scheme,
+		UnsafeConvertor:            runtime.UnsafeObjectConvertor(scheme.Scheme),
+		Namer:                      runtime.Namer(meta.NewAccessor()),
+		TypeConverter:              typeConverter,
+		EquivalentResourceRegistry: runtime.NewEquivalentResourceRegistry(),
+		// Server-side apply of a new object authorizes the create.
+		Authorizer: authorizerfactory.NewAlwaysAllowAuthorizer(),
+	}
+	_, _, err := group.InstallREST(container)
+	require.NoError(t, err, "the installer accepts the storages in %s", gv)
 }

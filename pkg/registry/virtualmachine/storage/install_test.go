@@ -10,18 +10,14 @@ import (
 	restful "github.com/emicklei/go-restful/v3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/apiserver/pkg/endpoints"
 	genericfilters "k8s.io/apiserver/pkg/endpoints/filters"
 	"k8s.io/apiserver/pkg/endpoints/request"
 	virtv1 "kubevirt.io/api/core/v1"
 
-	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
 	subresourcesv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
 )
 
@@ -32,24 +28,7 @@ func installed(t *testing.T, e *env) http.Handler {
 	t.Helper()
 	container := restful.NewContainer()
 	for _, gv := range []schema.GroupVersion{subresourcesv1.SchemeGroupVersion, subresourcesv1.V1alpha3GroupVersion} {
-		group := &endpoints.APIGroupVersion{
-			Storage:                    e.vms.ActionStorageMap(),
-			Root:                       "/apis",
-			GroupVersion:               gv,
-			Serializer:                 scheme.Codecs,
-			ParameterCodec:             runtime.NewParameterCodec(scheme.Scheme),
-			Typer:                      scheme.Scheme,
-			Creater:                    scheme.Scheme,
-			Convertor:                  scheme.Scheme,
-			ConvertabilityChecker:      scheme.Scheme,
-			Defaulter:                  scheme.Scheme,
-			UnsafeConvertor:            runtime.UnsafeObjectConvertor(scheme.Scheme),
-			Namer:                      runtime.Namer(meta.NewAccessor()),
-			TypeConverter:              managedfields.NewDeducedTypeConverter(),
-			EquivalentResourceRegistry: runtime.NewEquivalentResourceRegistry(),
-		}
-		_, _, err := group.InstallREST(container)
-		require.NoError(t, err, "the installer accepts the storages in %s", gv)
+		installGroupVersion(t, container, gv, e.vms.ActionStorageMap(), managedfields.NewDeducedTypeConverter())
 	}
 	resolver := &request.RequestInfoFactory{APIPrefixes: sets.NewString("apis", "api"), GrouplessAPIPrefixes: sets.NewString("api")}
 	return genericfilters.WithRequestInfo(WithActionDryRun(container), resolver)

@@ -13,21 +13,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/audit"
 	"k8s.io/apiserver/pkg/authentication/user"
-	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
-	"k8s.io/apiserver/pkg/endpoints"
 	genericfilters "k8s.io/apiserver/pkg/endpoints/filters"
 	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 	etcd3testing "k8s.io/apiserver/pkg/storage/etcd3/testing"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/openapi"
-	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
 	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 )
 
@@ -41,29 +36,10 @@ func installedVMs(t *testing.T, vms *VirtualMachineStorage) http.Handler {
 	require.NoError(t, err)
 	container := restful.NewContainer()
 	for _, gv := range kubevirtv1.Versions {
-		group := &endpoints.APIGroupVersion{
-			Storage: map[string]rest.Storage{
-				"virtualmachines":        vms.VirtualMachine,
-				"virtualmachines/status": vms.Status,
-			},
-			Root:                       "/apis",
-			GroupVersion:               gv,
-			Serializer:                 scheme.Codecs,
-			ParameterCodec:             runtime.NewParameterCodec(scheme.Scheme),
-			Typer:                      scheme.Scheme,
-			Creater:                    scheme.Scheme,
-			Convertor:                  scheme.Scheme,
-			ConvertabilityChecker:      scheme.Scheme,
-			Defaulter:                  scheme.Scheme,
-			UnsafeConvertor:            runtime.UnsafeObjectConvertor(scheme.Scheme),
-			Namer:                      runtime.Namer(meta.NewAccessor()),
-			TypeConverter:              typeConverter,
-			EquivalentResourceRegistry: runtime.NewEquivalentResourceRegistry(),
-			// Server-side apply of a new object authorizes the create.
-			Authorizer: authorizerfactory.NewAlwaysAllowAuthorizer(),
-		}
-		_, _, err := group.InstallREST(container)
-		require.NoError(t, err, "the installer accepts the storages in %s", gv)
+		installGroupVersion(t, container, gv, map[string]rest.Storage{
+			"virtualmachines":        vms.VirtualMachine,
+			"virtualmachines/status": vms.Status,
+		}, typeConverter)
 	}
 	resolver := &request.RequestInfoFactory{APIPrefixes: sets.NewString("apis", "api"), GrouplessAPIPrefixes: sets.NewString("api")}
 	// The patch handler records the patch in the request's audit context,
