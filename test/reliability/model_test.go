@@ -2,19 +2,28 @@ package reliability
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/anishathalye/porcupine"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kubevirtv1 "kubevirt.io/api/core/v1"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
+	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
 )
 
 // This file is the sequential specification that porcupine checks the
-// recorded histories against: the lifecycle contract (docs/api.md, the transition table)
-// written out again, on purpose without calling virtualmachine.Decide, plus the
-// plain writes (runStrategy, status) and reads that the load mixes in.
+// recorded histories against: the actions as the transition table decides
+// them, plus the plain writes (runStrategy, status) and reads that the load
+// mixes in.
 
 // The run strategies and the printable statuses the model needs.
 const (
@@ -212,96 +221,116 @@ type opOutput struct {
 	Detail   string  `json:"detail,omitempty"`
 }
 
-// expectAction applies an action to s as the transition table of docs/api.md says: the new state,
-// or the text of the 409 that refuses it.
-//
-// Where the table is silent the model reads it so: a stop replaces the
-// pending list, so a stop of Always or Once without a grace period leaves no
-// request; Once takes a stop's grace period as Always does; a Halted start
-// without paused leaves the requests as they are.
+// expectAction applies an action to s as the server's transition table
+// decides it (virtualmachine.Decide, on a VM in state s): the new state, or
+// the text of the 409 that refuses it. The table's cells are tested one by
+// one in the package that holds it; what the model adds is the check that
+// the servers applied each action once, atomically, in some order.
 func expectAction(s vmState, in opInput) (vmState, string) {
-	next := s
-	pending := s.SCR != ""
-	switch in.Kind {
-	case opStart:
-		if s.active() {
-			return s, txtAlreadyRunning
-		}
-		switch s.Strategy {
-		case always:
-			return s, txtAlwaysNoStart
-		case once:
-			return s, txtOnceNoStart
-		case halted:
-			if in.Paused {
-				if pending {
-					return s, txtPending
-				}
-				next.SCR = startReq(true)
-			}
-			next.Strategy = always
-		default: // RerunOnFailure, Manual
-			if pending {
-				return s, txtPending
-			}
-			reqs := []string{}
-			if s.finished() {
-				reqs = append(reqs, stopReq(nil))
-			}
-			next.SCR = strings.Join(append(reqs, startReq(in.Paused)), ",")
-		}
-	case opStop:
-		switch s.Strategy {
-		case always, once:
-			next.Strategy = halted
-			next.SCR = ""
-			if in.Grace != nil {
-				next.SCR = stopReq(in.Grace)
-			}
-		case halted:
-			if !s.active() {
-				return s, txtNotRunning
-			}
-			// The load's templates set no grace period, so the one in
-			// force is a pending Stop's, if any.
-			if in.Grace == nil {
-				return s, txtShorterGrace
-			}
-			if inForce := pendingStopGrace(s.SCR); inForce != nil && *in.Grace >= *inForce {
-				return s, txtShorterGrace
-			}
-			next.SCR = stopReq(in.Grace)
-		default: // RerunOnFailure, Manual
-			if !s.active() {
-				return s, txtNotRunning
-			}
-			next.SCR = stopReq(in.Grace)
-		}
-	case opRestart:
-		switch s.Strategy {
-		case halted:
-			return s, txtHaltedNoRestart
-		case once:
-			return s, txtOnceNoRestart
-		}
-		// A finished instance is restarted too.
-		if !s.Created {
-			return s, txtNotRunning
-		}
-		if pending {
-			return s, txtPending
-		}
-		// A forced restart gives the old instance one second.
-		var grace *int64
-		if in.Grace != nil {
-			one := int64(1)
-			grace = &one
-		}
-		next.SCR = stopReq(grace) + "," + startReq(false)
-	default:
-		panic("not an action: " + string(in.Kind))
+	key := decideKey{state: s, kind: in.Kind, paused: in.Paused, grace: -1}
+	if in.Grace != nil {
+		key.grace = *in.Grace
 	}
-	return next, ""
+	if v, ok := decided.Load(key); ok {
+		r := v.(decideResult)
+		return r.state, r.conflict
+	}
+	next, conflict, err := decide(vmOfState(s), in)
+	if err != nil {
+		// Not an answer the table gives; no observed 409 can match it.
+		return s, "model: " + err.Error()
+	}
+	if conflict != "" {
+		next = s
+	}
+	decided.Store(key, decideResult{next, conflict})
+	return next, conflict
+}
+
+// decideKey and decideResult memoize expectAction: porcupine asks the same
+// question many times while it searches for an order.
+type decideKey struct {
+	state  vmState
+	kind   opKind
+	paused bool
+	grace  int64
+}
+
+type decideResult struct {
+	state    vmState
+	conflict string
+}
+
+var decided sync.Map
+
+// decide runs virtualmachine.Decide on a versioned VM and reads the result
+// back as a model state, or the text of its 409.
+func decide(vm *kubevirtv1.VirtualMachine, in opInput) (vmState, string, error) {
+	internal := &kubevirt.VirtualMachine{}
+	if err := scheme.Scheme.Convert(vm, internal, nil); err != nil {
+		return vmState{}, "", err
+	}
+	opts := &subresources.ActionOptions{Paused: in.Paused, GracePeriodSeconds: in.Grace}
+	out, err := virtualmachine.Decide(internal, virtualmachine.Action(in.Kind), opts)
+	if err != nil {
+		var status apierrors.APIStatus
+		if errors.As(err, &status) && status.Status().Code == 409 {
+			return vmState{}, conflictText(status.Status().Message), nil
+		}
+		return vmState{}, "", err
+	}
+	versioned := &kubevirtv1.VirtualMachine{}
+	if err := scheme.Scheme.Convert(out, versioned, nil); err != nil {
+		return vmState{}, "", err
+	}
+	s, err := stateOfVM(versioned)
+	return s, "", err
+}
+
+// vmOfState is a VM in state s, the inverse of stateOfVM.
+func vmOfState(s vmState) *kubevirtv1.VirtualMachine {
+	vm := &kubevirtv1.VirtualMachine{
+		TypeMeta:   metav1.TypeMeta{Kind: "VirtualMachine", APIVersion: "kubevirt.io/v1"},
+		ObjectMeta: metav1.ObjectMeta{Name: "vm", Namespace: "ns"},
+		Status: kubevirtv1.VirtualMachineStatus{
+			Created:             s.Created,
+			PrintableStatus:     kubevirtv1.VirtualMachinePrintableStatus(s.Printable),
+			StateChangeRequests: parseSCR(s.SCR),
+		},
+	}
+	if s.Legacy {
+		running := s.Strategy == always
+		vm.Spec.Running = &running
+	} else {
+		strategy := kubevirtv1.VirtualMachineRunStrategy(s.Strategy)
+		vm.Spec.RunStrategy = &strategy
+	}
+	return vm
+}
+
+// parseSCR reads a list rendered by renderSCR back.
+func parseSCR(scr string) []kubevirtv1.VirtualMachineStateChangeRequest {
+	var out []kubevirtv1.VirtualMachineStateChangeRequest
+	for scr != "" {
+		end := strings.IndexAny(scr, ",{")
+		if end < 0 {
+			end = len(scr)
+		}
+		req := kubevirtv1.VirtualMachineStateChangeRequest{Action: kubevirtv1.StateChangeRequestAction(scr[:end])}
+		scr = scr[end:]
+		if strings.HasPrefix(scr, "{") {
+			closing := strings.Index(scr, "}")
+			req.Data = map[string]string{}
+			for _, kv := range strings.Split(scr[1:closing], ",") {
+				k, v, _ := strings.Cut(kv, "=")
+				req.Data[k] = v
+			}
+			scr = scr[closing+1:]
+		}
+		scr = strings.TrimPrefix(scr, ",")
+		out = append(out, req)
+	}
+	return out
 }
 
 // expectPreviousAction is expectAction as the previous release answers,
