@@ -128,7 +128,7 @@ func TestMonitoringRules(t *testing.T) {
 				}
 			}
 		}
-		for _, name := range []string{"VMAPIServerDown", "VMAPIServerActionErrorsHigh", "VMAPIServerVirtualMachineStuck", "VMAPIServerEtcdLatencyHigh"} {
+		for _, name := range []string{"VMAPIServerDown", "VMAPIServerActionErrorsHigh", "VMAPIServerVirtualMachineStuck", "VMAPIServerEtcdLatencyHigh", "VMAPIServerEtcdOutOfSpace"} {
 			assert.True(t, alerts[name], "alert %s", name)
 		}
 	})

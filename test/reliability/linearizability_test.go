@@ -25,7 +25,13 @@ type replicaPair struct {
 // its own serving and admin certificates from it.
 func startReplicaPair(t *testing.T, dir string, extra ...string) *replicaPair {
 	t.Helper()
-	p := &replicaPair{etcd: startEtcd(t, dir, "etcd")}
+	return startReplicaPairOn(t, dir, startEtcd(t, dir, "etcd"), extra...)
+}
+
+// startReplicaPairOn is startReplicaPair on an etcd the test started.
+func startReplicaPairOn(t *testing.T, dir string, etcd *framework.Etcd, extra ...string) *replicaPair {
+	t.Helper()
+	p := &replicaPair{etcd: etcd}
 	dataA, dataB := filepath.Join(dir, "replica-a"), filepath.Join(dir, "replica-b")
 	p.creds = ensureStandaloneCreds(t, dataA)
 	seedCA(t, dataA, dataB)

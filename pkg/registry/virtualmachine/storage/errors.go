@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
@@ -21,6 +22,16 @@ import (
 // unavailableRetryAfterSeconds is the Retry-After given with a 503 while etcd
 // cannot be reached.
 const unavailableRetryAfterSeconds = 1
+
+// StatusReasonInsufficientStorage is the reason of the 507 that refuses a
+// write while etcd is out of space. metav1 has no reason for it; clients
+// match the code, and the reason names it for people.
+const StatusReasonInsufficientStorage metav1.StatusReason = "InsufficientStorage"
+
+// noSpaceMessage explains the 507: what is wrong, and that retrying does not
+// help until an operator acts.
+const noSpaceMessage = "etcd is out of space (mvcc: database space exceeded, its NOSPACE alarm is raised): " +
+	"writes are refused until an operator compacts and defragments etcd and disarms the alarm; reads still work"
 
 // withEtcdErrors wraps the RESTOptionsGetter so that the storage it builds
 // reports etcd outages as API errors. Without it, an etcd that is down or
@@ -78,8 +89,9 @@ func (s etcdErrorsStorage) GuaranteedUpdate(ctx context.Context, key string, des
 	return translateEtcdError(s.Interface.GuaranteedUpdate(ctx, key, destination, ignoreNotFound, preconditions, tryUpdate, cachedExistingObject))
 }
 
-// translateEtcdError maps an etcd outage to 503 Service Unavailable and an
-// expired request deadline to 504 Timeout. Any other error is returned as it is.
+// translateEtcdError maps an etcd outage to 503 Service Unavailable, an
+// expired request deadline to 504 Timeout, and a full etcd to 507
+// Insufficient Storage. Any other error is returned as it is.
 func translateEtcdError(err error) error {
 	if err == nil {
 		return nil
@@ -93,6 +105,12 @@ func translateEtcdError(err error) error {
 	// what a leader cut off from its peers answers.
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, rpctypes.ErrTimeout) || errors.Is(err, rpctypes.ErrTimeoutDueToConnectionLost) {
 		return apierrors.NewTimeoutError("the request did not complete within its deadline; it may still have been applied", 0)
+	}
+	// A full etcd refuses every write that adds data until an operator
+	// frees space: a 507, not a 503, since retrying soon does not help and
+	// client-go retries a 503 that carries a Retry-After by itself.
+	if errors.Is(err, rpctypes.ErrNoSpace) || errors.Is(err, rpctypes.ErrGRPCNoSpace) {
+		return insufficientStorage()
 	}
 	if errors.Is(err, rpctypes.ErrNoLeader) || errors.Is(err, rpctypes.ErrLeaderChanged) || errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail) {
 		return apierrors.NewServiceUnavailable("etcd has no leader: " + err.Error())
@@ -108,4 +126,14 @@ func translateEtcdError(err error) error {
 		}
 	}
 	return err
+}
+
+// insufficientStorage is the 507 that refuses a write while etcd is full.
+func insufficientStorage() *apierrors.StatusError {
+	return &apierrors.StatusError{ErrStatus: metav1.Status{
+		Status:  metav1.StatusFailure,
+		Code:    http.StatusInsufficientStorage,
+		Reason:  StatusReasonInsufficientStorage,
+		Message: noSpaceMessage,
+	}}
 }

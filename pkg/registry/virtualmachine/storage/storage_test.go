@@ -242,6 +242,8 @@ func TestTranslateEtcdError(t *testing.T) {
 		{"etcd request timeout is a 504", rpctypes.ErrTimeout, http.StatusGatewayTimeout, false},
 		{"a timeout of a leader cut off from its peers is a 504", rpctypes.ErrTimeoutDueToConnectionLost, http.StatusGatewayTimeout, false},
 		{"no leader is a 503", rpctypes.ErrNoLeader, http.StatusServiceUnavailable, false},
+		{"a full etcd is a 507", rpctypes.ErrNoSpace, http.StatusInsufficientStorage, false},
+		{"a full etcd, as gRPC says it, is a 507", fmt.Errorf("txn: %w", rpctypes.ErrGRPCNoSpace), http.StatusInsufficientStorage, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := translateEtcdError(tc.in)
@@ -252,6 +254,10 @@ func TestTranslateEtcdError(t *testing.T) {
 			var status apierrors.APIStatus
 			require.True(t, errors.As(out, &status), "got %T %v", out, out)
 			assert.Equal(t, tc.code, status.Status().Code)
+			if tc.code == http.StatusInsufficientStorage {
+				assert.Equal(t, StatusReasonInsufficientStorage, status.Status().Reason)
+				assert.Contains(t, status.Status().Message, "database space exceeded")
+			}
 		})
 	}
 }
