@@ -13,6 +13,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/vm-apiserver/vm-apiserver/test/framework"
 )
@@ -361,6 +364,7 @@ func TestClusterPartitions(t *testing.T) {
 		for i := range c.servers {
 			waitProgress(t, l, i, 20, cutAt, 2*time.Minute)
 		}
+		probeIsolatedMember(t, c.etcd.Members[victim].URL, role)
 		time.Sleep(time.Until(cutAt.Add(hold)))
 		healedAt := time.Now()
 		c.etcd.HealPeers()
@@ -376,6 +380,10 @@ func TestClusterPartitions(t *testing.T) {
 				unready = append(unready, fmt.Sprintf("replica %d: %d probes", i, len(f)))
 			}
 		}
+		// A majority of etcd serves throughout, so both replicas stay
+		// ready: their etcd checks ask every member and need one with a
+		// leader (pkg/apiserver/etcdhealth.go).
+		assert.Empty(t, unready, "a replica went unready while a majority of etcd was healthy (%s isolated)", role)
 		_, f0 := l.counts(0, cutAt)
 		_, f1 := l.counts(1, cutAt)
 		figures.note("etcd %s %s cut off from its peers for %s: majority leader after %.1fs, all members agree %.1fs after the heal; failed calls %d; unready probes %v",
@@ -392,15 +400,68 @@ func TestClusterPartitions(t *testing.T) {
 	// every such call has ended.
 	for _, iso := range isolations {
 		slowest, calls := l.rec.slowestDuring(iso.from, iso.to)
-		figures.note("%s: %d calls in flight, the slowest answered in %s", iso.what, calls, slowest.Round(time.Millisecond))
-		t.Logf("%s: %d calls in flight, slowest %s", iso.what, calls, slowest)
+		settled := iso.from.Add(isolationNoticed)
+		slowestAfter, callsAfter := l.rec.slowestStarted(settled, iso.to)
+		figures.note("%s: %d calls in flight, the slowest answered in %s; of the %d made once the member knew it had no leader, the slowest in %s",
+			iso.what, calls, slowest.Round(time.Millisecond), callsAfter, slowestAfter.Round(time.Millisecond))
+		t.Logf("%s: %d calls in flight, slowest %s; %d calls made after %s, slowest %s", iso.what, calls, slowest, callsAfter, isolationNoticed, slowestAfter)
 		assert.Positive(t, calls, "%s: no call was in flight", iso.what)
-		assert.Less(t, slowest, serverRequestTimeout+hangSlack, "%s: a call took longer than the request timeout", iso.what)
+		assert.Positive(t, callsAfter, "%s: no call was made after the member knew it was cut off", iso.what)
+		// The calls the member took before it noticed wait for etcd's own
+		// request timeout; no client of etcd can shorten it.
+		assert.Less(t, slowest, 2*etcdRequestTimeout+isolationSlack, "%s: a call took longer than twice etcd's request timeout", iso.what)
+		// Once the member knows, it refuses what requires a leader at once,
+		// and the call goes to another member.
+		assert.Less(t, slowestAfter, isolatedCallBound, "%s: a call made after the member knew it had no leader was slow", iso.what)
 	}
 	l.finalReads(t)
 	l.check(t, dir, "partitions (replica from etcd, follower and leader from peers) under load, 3 members, two replicas")
 	assertErrorAnswers(t, l, "partitions")
 	assertServersAlive(t, c.servers)
+}
+
+// The bounds on calls while one etcd member is cut off from its peers
+// (TestClusterPartitions). etcdRequestTimeout is how long an etcd member
+// holds a request it cannot complete: 5 s plus two election timeouts (1 s
+// each by default). A member notices that it has lost its leader (a
+// follower) or its quorum (a leader, with etcd's check-quorum) within about
+// one election timeout; isolationNoticed gives it two, and a margin for a
+// loaded machine. From then on it refuses what requires a leader at once,
+// and a call is answered within isolatedCallBound. A call the member took
+// before it noticed waits out etcd's request timeout, and can meet it twice
+// (a read, then the write); isolationSlack is the margin for a shared
+// machine.
+const (
+	etcdRequestTimeout = 7 * time.Second
+	isolationNoticed   = 3 * time.Second
+	isolationSlack     = 3 * time.Second
+	isolatedCallBound  = 5 * time.Second
+)
+
+// probeIsolatedMember shows what a member cut off from its peers does with
+// a read, as docs/reliability.md says: it holds a plain one past a 3 s
+// deadline, and refuses one that requires a leader at once.
+func probeIsolatedMember(t *testing.T, url, role string) {
+	t.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{url}, DialTimeout: 10 * time.Second, MaxUnaryRetries: 1, Logger: zap.NewNop()})
+	require.NoError(t, err)
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	started := time.Now()
+	_, err = cli.Get(ctx, "/probe")
+	cancel()
+	held := time.Since(started)
+	plainErr := err
+	assert.Error(t, plainErr, "the isolated %s served a linearizable read", role)
+	ctx, cancel = context.WithTimeout(context.Background(), 3*time.Second)
+	started = time.Now()
+	_, err = cli.Get(clientv3.WithRequireLeader(ctx), "/probe")
+	cancel()
+	refused := time.Since(started)
+	assert.ErrorIs(t, err, rpctypes.ErrNoLeader, "the isolated %s, asked for a read that requires a leader", role)
+	assert.Less(t, refused, time.Second, "the isolated %s took long to refuse a read that requires a leader", role)
+	figures.note("isolated %s: a plain read ended after %s (%v); one requiring a leader was refused in %s",
+		role, held.Round(time.Millisecond), plainErr, refused.Round(time.Millisecond))
 }
 
 // TestClusterReplicaFrozen stops one replica with SIGSTOP under load, keeps

@@ -114,6 +114,21 @@ func (r *recorder) add(client int, in opInput, call int64, out opOutput, resp re
 	r.ops = append(r.ops, porcupine.Operation{ClientId: client, Input: in, Call: call, Output: out, Return: ret})
 }
 
+// slowestStarted is the longest a request took of the calls made between
+// from and to, and how many such calls there were.
+func (r *recorder) slowestStarted(from, to time.Time) (slowest time.Duration, calls int) {
+	lo, hi := from.Sub(r.epoch).Nanoseconds(), to.Sub(r.epoch).Nanoseconds()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.spans {
+		if s.call >= lo && s.call <= hi {
+			calls++
+			slowest = max(slowest, s.elapsed)
+		}
+	}
+	return slowest, calls
+}
+
 // slowestDuring is the longest a request took of the calls in flight at
 // some time between from and to, and how many such calls there were.
 func (r *recorder) slowestDuring(from, to time.Time) (slowest time.Duration, calls int) {

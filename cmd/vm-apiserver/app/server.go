@@ -133,9 +133,18 @@ func (o *Options) Config() (*apiserver.Config, standalone.Credentials, error) {
 	}
 
 	gc := apiserver.NewRecommendedConfig()
+	// The etcd health checks are the server's own (EtcdHealthChecks): they
+	// stay green while a majority of etcd is, with a member cut off.
+	o.Recommended.Etcd.SkipHealthEndpoints = true
 	if err := o.Recommended.ApplyTo(gc); err != nil {
 		return nil, creds, err
 	}
+	health, ready, err := apiserver.EtcdHealthChecks(o.Recommended.Etcd.StorageConfig, gc.DrainedNotify())
+	if err != nil {
+		return nil, creds, err
+	}
+	gc.AddHealthChecks(health)
+	gc.AddReadyzChecks(ready)
 	if o.standalone {
 		authn, err := creds.Authenticator()
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -65,28 +66,75 @@ func (g etcdErrorsGetter) GetRESTOptions(resource schema.GroupResource, example 
 // etcdErrorsStorage translates etcd outages in the errors of the calls a
 // request makes; everything else passes through untouched, so the generic
 // store still sees its own storage errors (not found, conflict, ...).
+//
+// Every call also requires a leader. An etcd member cut off from its peers
+// but still reachable by clients cannot serve a linearizable read or commit
+// a write; without this, it holds a call until etcd's request timeout (5 s
+// plus two election timeouts), and the client retries a read on it again.
+// With it, a member that knows it has no leader refuses the call at once:
+// the etcd client retries a read on the next member, and a write is retried
+// here (withLeader).
 type etcdErrorsStorage struct{ storage.Interface }
 
 func (s etcdErrorsStorage) Create(ctx context.Context, key string, obj, out runtime.Object, ttl uint64) error {
-	return translateEtcdError(s.Interface.Create(ctx, key, obj, out, ttl))
+	return withLeader(ctx, func(ctx context.Context) error {
+		return s.Interface.Create(ctx, key, obj, out, ttl)
+	})
 }
 
 func (s etcdErrorsStorage) Delete(ctx context.Context, key string, out runtime.Object, preconditions *storage.Preconditions,
 	validateDeletion storage.ValidateObjectFunc, cachedExistingObject runtime.Object, opts storage.DeleteOptions) error {
-	return translateEtcdError(s.Interface.Delete(ctx, key, out, preconditions, validateDeletion, cachedExistingObject, opts))
+	return withLeader(ctx, func(ctx context.Context) error {
+		return s.Interface.Delete(ctx, key, out, preconditions, validateDeletion, cachedExistingObject, opts)
+	})
 }
 
 func (s etcdErrorsStorage) Get(ctx context.Context, key string, opts storage.GetOptions, objPtr runtime.Object) error {
-	return translateEtcdError(s.Interface.Get(ctx, key, opts, objPtr))
+	return withLeader(ctx, func(ctx context.Context) error {
+		return s.Interface.Get(ctx, key, opts, objPtr)
+	})
 }
 
 func (s etcdErrorsStorage) GetList(ctx context.Context, key string, opts storage.ListOptions, listObj runtime.Object) error {
-	return translateEtcdError(s.Interface.GetList(ctx, key, opts, listObj))
+	return withLeader(ctx, func(ctx context.Context) error {
+		return s.Interface.GetList(ctx, key, opts, listObj)
+	})
 }
 
 func (s etcdErrorsStorage) GuaranteedUpdate(ctx context.Context, key string, destination runtime.Object, ignoreNotFound bool,
 	preconditions *storage.Preconditions, tryUpdate storage.UpdateFunc, cachedExistingObject runtime.Object) error {
-	return translateEtcdError(s.Interface.GuaranteedUpdate(ctx, key, destination, ignoreNotFound, preconditions, tryUpdate, cachedExistingObject))
+	return withLeader(ctx, func(ctx context.Context) error {
+		return s.Interface.GuaranteedUpdate(ctx, key, destination, ignoreNotFound, preconditions, tryUpdate, cachedExistingObject)
+	})
+}
+
+// noLeaderAttempts bounds how often withLeader sends a call that members
+// refused for want of a leader: enough to try each member of a five-member
+// cluster once.
+const noLeaderAttempts = 5
+
+// withLeader runs call with a context that requires an etcd leader, and
+// runs it again when the member it reached refused it for having none.
+// That refusal comes from etcd's gRPC interceptor before the request is
+// processed, so the call did nothing and sending it again cannot apply it
+// twice; the etcd client sends it to the next member. The error that
+// remains is translated (translateEtcdError).
+func withLeader(ctx context.Context, call func(context.Context) error) error {
+	ctx = clientv3.WithRequireLeader(ctx)
+	var err error
+	for range noLeaderAttempts {
+		err = call(ctx)
+		if !isNoLeader(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	return translateEtcdError(err)
+}
+
+// isNoLeader reports whether an etcd member refused a call for having no
+// leader, as the etcd client or the gRPC status says it.
+func isNoLeader(err error) bool {
+	return err != nil && (errors.Is(err, rpctypes.ErrNoLeader) || errors.Is(err, rpctypes.ErrGRPCNoLeader))
 }
 
 // translateEtcdError maps an etcd outage to 503 Service Unavailable, an
@@ -113,7 +161,11 @@ func translateEtcdError(err error) error {
 		return insufficientStorage()
 	}
 	if errors.Is(err, rpctypes.ErrNoLeader) || errors.Is(err, rpctypes.ErrLeaderChanged) || errors.Is(err, rpctypes.ErrTimeoutDueToLeaderFail) {
-		return apierrors.NewServiceUnavailable("etcd has no leader: " + err.Error())
+		// Refused before it was processed (no leader) or dropped by a
+		// leader change: a client may send it again after a moment.
+		e := apierrors.NewServiceUnavailable("etcd has no leader: " + err.Error())
+		e.ErrStatus.Details = &metav1.StatusDetails{RetryAfterSeconds: unavailableRetryAfterSeconds}
+		return e
 	}
 	if s, ok := grpcstatus.FromError(err); ok {
 		switch s.Code() {

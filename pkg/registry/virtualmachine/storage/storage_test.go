@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	grpcstatus "google.golang.org/grpc/status"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +21,7 @@ import (
 	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	genericregistrytest "k8s.io/apiserver/pkg/registry/generic/testing"
 	"k8s.io/apiserver/pkg/registry/rest"
+	"k8s.io/apiserver/pkg/storage"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
@@ -258,6 +260,73 @@ func TestTranslateEtcdError(t *testing.T) {
 				assert.Equal(t, StatusReasonInsufficientStorage, status.Status().Reason)
 				assert.Contains(t, status.Status().Message, "database space exceeded")
 			}
+		})
+	}
+}
+
+// noLeaderStorage answers GuaranteedUpdate and Get with refusals first,
+// recording whether each call required a leader.
+type noLeaderStorage struct {
+	storage.Interface
+	refusals      []error
+	calls         int
+	requireLeader []bool
+}
+
+func (s *noLeaderStorage) answer(ctx context.Context) error {
+	s.calls++
+	md, _ := metadata.FromOutgoingContext(ctx)
+	s.requireLeader = append(s.requireLeader, len(md.Get(rpctypes.MetadataRequireLeaderKey)) > 0)
+	if len(s.refusals) == 0 {
+		return nil
+	}
+	err := s.refusals[0]
+	s.refusals = s.refusals[1:]
+	return err
+}
+
+func (s *noLeaderStorage) GuaranteedUpdate(ctx context.Context, _ string, _ runtime.Object, _ bool, _ *storage.Preconditions, _ storage.UpdateFunc, _ runtime.Object) error {
+	return s.answer(ctx)
+}
+
+func (s *noLeaderStorage) Get(ctx context.Context, _ string, _ storage.GetOptions, _ runtime.Object) error {
+	return s.answer(ctx)
+}
+
+func TestEtcdCallsRequireALeader(t *testing.T) {
+	update := func(s storage.Interface) error {
+		return s.GuaranteedUpdate(context.Background(), "k", nil, false, nil, nil, nil)
+	}
+	get := func(s storage.Interface) error {
+		return s.Get(context.Background(), "k", storage.GetOptions{}, nil)
+	}
+	for _, tc := range []struct {
+		name     string
+		call     func(storage.Interface) error
+		refusals []error
+		calls    int
+		code     int32 // 0: success
+	}{
+		{"a write refused for want of a leader is sent again", update, []error{rpctypes.ErrNoLeader, rpctypes.ErrGRPCNoLeader}, 3, 0},
+		{"a read too", get, []error{rpctypes.ErrNoLeader}, 2, 0},
+		{"members that all lack a leader are a 503", update, []error{rpctypes.ErrNoLeader, rpctypes.ErrNoLeader, rpctypes.ErrNoLeader, rpctypes.ErrNoLeader, rpctypes.ErrNoLeader, rpctypes.ErrNoLeader}, noLeaderAttempts, http.StatusServiceUnavailable},
+		{"a timeout is not sent again: it may have been applied", update, []error{rpctypes.ErrTimeout}, 1, http.StatusGatewayTimeout},
+		{"nor is a full etcd", update, []error{rpctypes.ErrNoSpace}, 1, http.StatusInsufficientStorage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inner := &noLeaderStorage{refusals: tc.refusals}
+			err := tc.call(etcdErrorsStorage{inner})
+			assert.Equal(t, tc.calls, inner.calls)
+			for i, required := range inner.requireLeader {
+				assert.True(t, required, "call %d required a leader", i)
+			}
+			if tc.code == 0 {
+				require.NoError(t, err)
+				return
+			}
+			var status apierrors.APIStatus
+			require.True(t, errors.As(err, &status), "got %T %v", err, err)
+			assert.Equal(t, tc.code, status.Status().Code)
 		})
 	}
 }
