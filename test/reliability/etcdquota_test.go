@@ -215,6 +215,7 @@ func openWatch(t *testing.T, ctx context.Context, c *apiClient, ns, needle strin
 	// The client's own timeout would end the watch; ctx ends it.
 	resp, err := (&http.Client{Transport: c.tr}).Do(req)
 	require.NoError(t, err)
+	t.Cleanup(func() { _ = resp.Body.Close() })
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	var seen atomic.Bool
 	go func() {
