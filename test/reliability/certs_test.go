@@ -300,6 +300,8 @@ func TestCertClientCARotated(t *testing.T) {
 	oldCA, newCA := framework.NewCA("client-ca-old"), framework.NewCA("client-ca-new")
 	s := startCertServer(t, dir, oldCA)
 	pid := s.Pid()
+	// Answers each load client gets in each phase.
+	phase := scale(20, 80)
 	roots := s.servingCA.Pool()
 	oldAdmin := oldCA.ClientCert("cert-admin", "system:masters").TLSCertificate()
 	newAdmin := newCA.ClientCert("cert-admin", "system:masters").TLSCertificate()
@@ -315,8 +317,8 @@ func TestCertClientCARotated(t *testing.T) {
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
 	watch := watchReadyz(watchCtx, s.vmServer, newClient(s.URL, roots, nil))
-	waitProgress(t, l, 0, 20, time.Time{}, 2*time.Minute)
-	waitProgress(t, l, 1, 20, time.Time{}, 2*time.Minute)
+	waitProgress(t, l, 0, phase, time.Time{}, 2*time.Minute)
+	waitProgress(t, l, 1, phase, time.Time{}, 2*time.Minute)
 	start := time.Now()
 	path := vmsPath(l.ns)
 
@@ -343,14 +345,17 @@ func TestCertClientCARotated(t *testing.T) {
 	assert.True(t, reused, "the old connection was not reused")
 	assert.Equal(t, http.StatusOK, r.code, "the old CA is refused while still in the bundle: %s", r)
 
+	waitProgress(t, l, 0, phase, time.Now(), 2*time.Minute)
+	waitProgress(t, l, 1, phase, time.Now(), 2*time.Minute)
+
 	// 2. The clients move to certificates of the new CA.
 	var retired []*http.Transport
 	for _, c := range loadClients {
 		retired = append(retired, c.rotate(newAdmin))
 	}
 	moved := time.Now()
-	waitProgress(t, l, 0, 20, moved, 2*time.Minute)
-	waitProgress(t, l, 1, 20, moved, 2*time.Minute)
+	waitProgress(t, l, 0, phase, moved, 2*time.Minute)
+	waitProgress(t, l, 1, phase, moved, 2*time.Minute)
 	for _, tr := range retired {
 		tr.CloseIdleConnections()
 	}
@@ -383,8 +388,8 @@ func TestCertClientCARotated(t *testing.T) {
 	assert.Equal(t, http.StatusOK, r.code, "the new CA: %s", r)
 	figures.security("a removed client CA is refused, on an HTTP/2 connection opened before too")
 
-	waitProgress(t, l, 0, 20, time.Now(), 2*time.Minute)
-	waitProgress(t, l, 1, 20, time.Now(), 2*time.Minute)
+	waitProgress(t, l, 0, phase, time.Now(), 2*time.Minute)
+	waitProgress(t, l, 1, phase, time.Now(), 2*time.Minute)
 	stop()
 	stopWatch()
 	l.finalReads(t)

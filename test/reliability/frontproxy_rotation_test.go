@@ -65,6 +65,8 @@ func TestCertFrontProxyRotated(t *testing.T) {
 	kube := env.kubeAPI
 	ctx := context.Background()
 	registerAPIServices(t, env)
+	// Answers the load gets in each phase.
+	phase := scale(30, 120)
 
 	const ns = "cert-front-proxy"
 	_, err := env.kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
@@ -125,7 +127,7 @@ func TestCertFrontProxyRotated(t *testing.T) {
 	proxySwitched := waitReload(t, at, "kube-apiserver loads its new proxy certificate", func(context.Context) (bool, error) {
 		return countLines(t, kube.Log, "Loaded a new cert/key pair", "aggregator-proxy-cert") > certLoads, nil
 	})
-	waitProgress(t, l, 0, 30, time.Now(), 2*time.Minute)
+	waitProgress(t, l, 0, phase, time.Now(), 2*time.Minute)
 
 	// 3. The old CA leaves kube-apiserver's bundle...
 	caLoads = countLines(t, kube.Log, "Loaded a new CA Bundle", framework.FrontProxyCAFile)
@@ -175,7 +177,7 @@ func TestCertFrontProxyRotated(t *testing.T) {
 	assert.Equal(t, http.StatusOK, r.code, "the new front proxy: %s", r)
 	figures.security("a removed front-proxy CA is refused, on an HTTP/2 connection opened before too")
 	removedAt := time.Now()
-	waitProgress(t, l, 0, 30, removedAt, 2*time.Minute)
+	waitProgress(t, l, 0, phase, removedAt, 2*time.Minute)
 	// kube-apiserver re-syncs the ConfigMap every minute: the edit stands.
 	if settle := scale(time.Duration(0), 70*time.Second); settle > 0 {
 		time.Sleep(settle)
