@@ -71,3 +71,33 @@ func TestProjectedDirReloads(t *testing.T) {
 	assert.Eventually(t, func() bool { return string(ca.CurrentCABundleContent()) == string(second) },
 		20*time.Second, 50*time.Millisecond, "the watcher never saw the new version")
 }
+
+// TestSwapAloneIsNotSeen shows why Write removes the old version: the
+// watcher watches the file a symlink points to, so a ..data swap that left
+// the old files in place is not seen (k8s.io/apiserver v0.37 has no
+// periodic re-read); removing them is what triggers the reload.
+func TestSwapAloneIsNotSeen(t *testing.T) {
+	first, second := NewCA("first").CertPEM, NewCA("second").CertPEM
+	dir := t.TempDir()
+	write := func(version string, data []byte) {
+		require.NoError(t, os.Mkdir(filepath.Join(dir, version), 0o700))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, version, "ca.crt"), data, 0o600))
+		require.NoError(t, os.Symlink(version, filepath.Join(dir, "..data_tmp")))
+		require.NoError(t, os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")))
+	}
+	write("..v1", first)
+	require.NoError(t, os.Symlink(filepath.Join("..data", "ca.crt"), filepath.Join(dir, "ca.crt")))
+	ca, err := dynamiccertificates.NewDynamicCAContentFromFile("test", filepath.Join(dir, "ca.crt"))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ca.Run(ctx, 1)
+	time.Sleep(500 * time.Millisecond)
+
+	write("..v2", second)
+	time.Sleep(2 * time.Second)
+	assert.Equal(t, string(first), string(ca.CurrentCABundleContent()), "a swap alone was seen: Write's removal may be unneeded")
+	require.NoError(t, os.RemoveAll(filepath.Join(dir, "..v1")))
+	assert.Eventually(t, func() bool { return string(ca.CurrentCABundleContent()) == string(second) },
+		20*time.Second, 50*time.Millisecond, "the removal of the old version was not seen")
+}
