@@ -60,8 +60,7 @@ type vmState struct {
 	SCR       string `json:"scr,omitempty"`
 }
 
-func (s vmState) active() bool   { return s.Created && s.Printable != stopped }
-func (s vmState) finished() bool { return s.Created && s.Printable == stopped }
+func (s vmState) active() bool { return s.Created && s.Printable != stopped }
 
 // String renders a state for porcupine's visualization.
 func (s vmState) String() string {
@@ -92,20 +91,6 @@ func stopReq(grace *int64) string {
 		return "Stop"
 	}
 	return "Stop{gracePeriodSeconds=" + strconv.FormatInt(*grace, 10) + "}"
-}
-
-// pendingStopGrace is the grace period of the first Stop in a rendered SCR
-// that carries one, or nil.
-func pendingStopGrace(scr string) *int64 {
-	const prefix = "Stop{gracePeriodSeconds="
-	for _, part := range strings.Split(scr, ",") {
-		if v, ok := strings.CutPrefix(part, prefix); ok {
-			if n, err := strconv.ParseInt(strings.TrimSuffix(v, "}"), 10, 64); err == nil {
-				return &n
-			}
-		}
-	}
-	return nil
 }
 
 // renderSCR renders status.stateChangeRequests as the model writes them.
