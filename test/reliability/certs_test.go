@@ -255,6 +255,14 @@ type connProbe struct {
 	first string // local address of the first request's connection
 }
 
+// newConnProbe probes with c, whose idle connections it keeps open as long
+// as the server does (k8s.io/apiserver: 90 s), so that the connection of
+// the first request outlives the waits of a slow machine.
+func newConnProbe(c *apiClient) *connProbe {
+	c.tr.IdleConnTimeout = 0
+	return &connProbe{c: c}
+}
+
 // get sends GET path and returns the response, whether it reused the first
 // connection, and its protocol major version.
 func (p *connProbe) get(ctx context.Context, path string, headers map[string]string) (response, bool, int) {
@@ -324,7 +332,7 @@ func TestCertClientCARotated(t *testing.T) {
 
 	// A client of the old CA on an HTTP/2 connection opened now, before any
 	// change, and kept open (it is used every 50 ms while polling).
-	stale := &connProbe{c: newClient(s.URL, roots, oldAdmin)}
+	stale := newConnProbe(newClient(s.URL, roots, oldAdmin))
 	t.Cleanup(stale.c.close)
 	r, _, proto := stale.get(context.Background(), path, nil)
 	require.Equal(t, http.StatusOK, r.code, r.String())

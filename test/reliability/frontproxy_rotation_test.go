@@ -94,7 +94,7 @@ func TestCertFrontProxyRotated(t *testing.T) {
 	path := vmsPath(ns)
 	// A front proxy with the old certificate, straight to vm-apiserver, on
 	// an HTTP/2 connection opened before any change.
-	stale := &connProbe{c: env.client(t, oldProxy.TLSCertificate())}
+	stale := newConnProbe(env.client(t, oldProxy.TLSCertificate()))
 	r, _, proto := stale.get(ctx, path, asAdmin)
 	require.Equal(t, http.StatusOK, r.code, r.String())
 	require.Equal(t, 2, proto)
