@@ -17,19 +17,29 @@ import (
 // admin certificate.
 var probes = []string{"/healthz", "/livez", "/readyz"}
 
-// ClientCA returns the CA whose client certificates the server accepts.
-func (c Credentials) ClientCA() (dynamiccertificates.CAContentProvider, error) {
-	return dynamiccertificates.NewDynamicCAContentFromFile("standalone-client-ca", c.Path(CAFile))
+// ClientCA returns the data dir's CA as a client CA bundle that follows the
+// file: the server runs it (as SecureServingInfo.ClientCA), and a replaced
+// file takes effect on the next request without a restart.
+func (c Credentials) ClientCA() (*dynamiccertificates.DynamicFileCAContent, error) {
+	return ClientCAFromFile(c.Path(CAFile))
 }
 
-// Authenticator accepts client certificates signed by the data dir's CA and,
-// on the probes only, anonymous requests. Any other request without a valid
-// certificate is a 401, and so is a request with an invalid one.
-func (c Credentials) Authenticator() (authenticator.Request, error) {
-	clientCA, err := c.ClientCA()
-	if err != nil {
-		return nil, err
-	}
+// ClientCAFromFile is the client CA bundle in file (the data dir's CA, or
+// --client-ca-file), reloaded by the server when the file changes.
+func ClientCAFromFile(file string) (*dynamiccertificates.DynamicFileCAContent, error) {
+	return dynamiccertificates.NewDynamicCAContentFromFile("client-ca-bundle", file)
+}
+
+// NewAuthenticator accepts client certificates signed by a CA of clientCA
+// and, on the probes only, anonymous requests. Any other request without a
+// valid certificate is a 401, and so is a request with an invalid one.
+//
+// clientCA must be the provider the server runs (the one given to
+// AuthenticationInfo.ApplyClientCert): the certificate of every request,
+// including one on a connection opened before a change, is verified
+// against its current bundle. A provider of its own would never be
+// reloaded, and a CA removed from the file would stay trusted.
+func NewAuthenticator(clientCA dynamiccertificates.CAContentProvider) (authenticator.Request, error) {
 	anonymous := &apiserverapi.AnonymousAuthConfig{Enabled: true}
 	for _, p := range probes {
 		anonymous.Conditions = append(anonymous.Conditions, apiserverapi.AnonymousAuthCondition{Path: p})

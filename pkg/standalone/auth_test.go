@@ -2,17 +2,26 @@ package standalone
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizer"
 	genericapiserver "k8s.io/apiserver/pkg/server"
+	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	"k8s.io/client-go/util/cert"
 )
 
@@ -47,7 +56,7 @@ func TestAuthorizerProbePaths(t *testing.T) {
 func TestAuthenticatorProbeSubPaths(t *testing.T) {
 	c, err := Ensure(t.TempDir(), []string{"127.0.0.1"})
 	require.NoError(t, err)
-	authn, err := c.Authenticator()
+	authn, err := NewAuthenticator(mustClientCA(t, c))
 	require.NoError(t, err)
 
 	for path, anonymous := range map[string]bool{
@@ -89,4 +98,68 @@ func TestAuthenticatorProbeSubPaths(t *testing.T) {
 	_, ok, err = authn.AuthenticateRequest(req)
 	assert.Error(t, err)
 	assert.False(t, ok)
+}
+
+func mustClientCA(t *testing.T, c Credentials) dynamiccertificates.CAContentProvider {
+	t.Helper()
+	ca, err := c.ClientCA()
+	require.NoError(t, err)
+	return ca
+}
+
+// TestAuthenticatorFollowsClientCA replaces the CA file and reloads the
+// provider as the server's controller does: a certificate of the removed
+// CA is refused from then on, and one of the new CA is accepted.
+func TestAuthenticatorFollowsClientCA(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "client-ca.crt")
+	issue := func(caName string) ([]byte, *x509.Certificate) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		require.NoError(t, err)
+		ca, err := cert.NewSelfSignedCACert(cert.Config{CommonName: caName}, key)
+		require.NoError(t, err)
+		leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		require.NoError(t, err)
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: caName + "-user"},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, leafKey.Public(), key)
+		require.NoError(t, err)
+		leaf, err := x509.ParseCertificate(der)
+		require.NoError(t, err)
+		caPEM, err := cert.EncodeCertificates(ca)
+		require.NoError(t, err)
+		return caPEM, leaf
+	}
+	oldCA, oldUser := issue("old")
+	newCA, newUser := issue("new")
+	require.NoError(t, os.WriteFile(file, oldCA, 0o644))
+	provider, err := ClientCAFromFile(file)
+	require.NoError(t, err)
+	authn, err := NewAuthenticator(provider)
+	require.NoError(t, err)
+	as := func(u *x509.Certificate) (string, bool) {
+		req := httptest.NewRequest(http.MethodGet, "/apis", nil)
+		req.TLS = &tls.ConnectionState{PeerCertificates: []*x509.Certificate{u}}
+		resp, ok, _ := authn.AuthenticateRequest(req)
+		if !ok {
+			return "", false
+		}
+		return resp.User.GetName(), true
+	}
+	name, ok := as(oldUser)
+	assert.True(t, ok)
+	assert.Equal(t, "old-user", name)
+	_, ok = as(newUser)
+	assert.False(t, ok, "a CA not yet in the file")
+
+	require.NoError(t, os.WriteFile(file, newCA, 0o644))
+	require.NoError(t, provider.RunOnce(context.Background()))
+	_, ok = as(oldUser)
+	assert.False(t, ok, "the removed CA is still trusted")
+	name, ok = as(newUser)
+	assert.True(t, ok)
+	assert.Equal(t, "new-user", name)
 }

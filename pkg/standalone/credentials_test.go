@@ -51,7 +51,7 @@ func TestEnsureIsIdempotentAndReissuesForNewHosts(t *testing.T) {
 func TestKubeconfigAuthenticatesAsAdmin(t *testing.T) {
 	c, err := Ensure(t.TempDir(), []string{"127.0.0.1"})
 	require.NoError(t, err)
-	authn, err := c.Authenticator()
+	authn, err := NewAuthenticator(mustClientCA(t, c))
 	require.NoError(t, err)
 
 	// A TLS server that asks for client certificates and runs the authenticator.

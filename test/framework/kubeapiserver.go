@@ -18,6 +18,13 @@ import (
 // allows to assert a user in X-Remote-* headers.
 const FrontProxyClientName = "front-proxy-client"
 
+// The files of KubeAPIServer.FrontProxyFiles.
+const (
+	FrontProxyCAFile   = "requestheader-ca.crt"
+	FrontProxyCertFile = "proxy-client.crt"
+	FrontProxyKeyFile  = "proxy-client.key"
+)
+
 // KubeAPIServerOptions are what differs between the kube-apiservers the
 // suites start.
 type KubeAPIServerOptions struct {
@@ -36,6 +43,11 @@ type KubeAPIServerOptions struct {
 	// front-proxy CA and its client certificate (FrontProxyClientName), and
 	// the --requestheader-* and --proxy-client-* flags that use them.
 	FrontProxy bool
+	// FrontProxyProjected, with FrontProxy, puts the front-proxy CA bundle
+	// and client certificate in a ProjectedDir (FrontProxyFiles), as a
+	// cluster that mounts them from a Secret does, so that a test can
+	// rotate them.
+	FrontProxyProjected bool
 	// Args are more flags, after the others (e.g. --etcd-prefix).
 	Args []string
 	// ReadyTimeout is how long StartKubeAPIServer waits for /readyz;
@@ -66,6 +78,10 @@ type KubeAPIServer struct {
 	// servers (--proxy-client-cert-file); both nil without FrontProxy.
 	FrontProxyCA     *CA
 	FrontProxyClient *KeyPair
+	// FrontProxyFiles, with FrontProxyProjected, holds FrontProxyCAFile
+	// (--requestheader-client-ca-file), FrontProxyCertFile and
+	// FrontProxyKeyFile (--proxy-client-cert-file, --proxy-client-key-file).
+	FrontProxyFiles *ProjectedDir
 	// Started is when the process was last started, and Ready how long
 	// after that /readyz first passed (set by StartKubeAPIServer).
 	Started time.Time
@@ -136,13 +152,25 @@ func NewKubeAPIServer(o KubeAPIServerOptions) (*KubeAPIServer, error) {
 	if o.FrontProxy {
 		k.FrontProxyCA = NewCA(name + "-front-proxy-ca")
 		k.FrontProxyClient = k.FrontProxyCA.ClientCert(FrontProxyClientName)
-		caFile, _, err := k.FrontProxyCA.Write(pki, "front-proxy-ca")
-		if err != nil {
-			return nil, err
-		}
-		proxyCrt, proxyKey, err := k.FrontProxyClient.Write(pki, "front-proxy-client")
-		if err != nil {
-			return nil, err
+		var caFile, proxyCrt, proxyKey string
+		if o.FrontProxyProjected {
+			k.FrontProxyFiles, err = NewProjectedDir(filepath.Join(pki, "front-proxy"), map[string][]byte{
+				FrontProxyCAFile:   k.FrontProxyCA.CertPEM,
+				FrontProxyCertFile: k.FrontProxyClient.CertPEM,
+				FrontProxyKeyFile:  k.FrontProxyClient.KeyPEM,
+			})
+			if err != nil {
+				return nil, err
+			}
+			caFile = k.FrontProxyFiles.Path(FrontProxyCAFile)
+			proxyCrt, proxyKey = k.FrontProxyFiles.Path(FrontProxyCertFile), k.FrontProxyFiles.Path(FrontProxyKeyFile)
+		} else {
+			if caFile, _, err = k.FrontProxyCA.Write(pki, "front-proxy-ca"); err != nil {
+				return nil, err
+			}
+			if proxyCrt, proxyKey, err = k.FrontProxyClient.Write(pki, "front-proxy-client"); err != nil {
+				return nil, err
+			}
 		}
 		// The aggregator presents this client certificate to aggregated
 		// servers and asserts the caller in these headers.

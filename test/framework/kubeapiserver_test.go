@@ -2,6 +2,7 @@ package framework
 
 import (
 	"crypto/x509"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -75,4 +76,24 @@ func TestNewKubeAPIServerFrontProxy(t *testing.T) {
 	assert.Contains(t, k.Args, "--requestheader-allowed-names="+FrontProxyClientName)
 	assert.Contains(t, k.Args, "--proxy-client-cert-file="+filepath.Join(k.PKI, "front-proxy-client.crt"))
 	assert.Contains(t, k.Args, "--proxy-client-key-file="+filepath.Join(k.PKI, "front-proxy-client.key"))
+}
+
+// TestNewKubeAPIServerFrontProxyProjected checks that the front-proxy files
+// are symlinks of a ProjectedDir, named in the flags.
+func TestNewKubeAPIServerFrontProxyProjected(t *testing.T) {
+	k, err := NewKubeAPIServer(KubeAPIServerOptions{Bin: "/bin/false", Dir: t.TempDir(), EtcdURL: "http://127.0.0.1:2379", Port: 6443, FrontProxy: true, FrontProxyProjected: true})
+	require.NoError(t, err)
+	require.NotNil(t, k.FrontProxyFiles)
+	p := k.FrontProxyFiles
+	assert.Contains(t, k.Args, "--requestheader-client-ca-file="+p.Path(FrontProxyCAFile))
+	assert.Contains(t, k.Args, "--proxy-client-cert-file="+p.Path(FrontProxyCertFile))
+	assert.Contains(t, k.Args, "--proxy-client-key-file="+p.Path(FrontProxyKeyFile))
+	for name, want := range map[string][]byte{FrontProxyCAFile: k.FrontProxyCA.CertPEM, FrontProxyCertFile: k.FrontProxyClient.CertPEM, FrontProxyKeyFile: k.FrontProxyClient.KeyPEM} {
+		link, err := os.Readlink(p.Path(name))
+		require.NoError(t, err, name)
+		assert.Equal(t, filepath.Join("..data", name), link)
+		got, err := os.ReadFile(p.Path(name))
+		require.NoError(t, err)
+		assert.Equal(t, want, got, name)
+	}
 }

@@ -31,8 +31,10 @@ const frontProxyName = framework.FrontProxyClientName
 // delegates authentication and authorization to it.
 type delegatedEnv struct {
 	kube       kubernetes.Interface
+	kubeAPI    *framework.KubeAPIServer
 	vm         *vmServer
 	vmRoots    *x509.CertPool
+	vmCA       *framework.CA
 	clientCA   *framework.CA
 	frontProxy *framework.CA
 	auditLog   string
@@ -44,18 +46,35 @@ type delegatedEnv struct {
 // as behind the aggregation layer.
 func startDelegated(t *testing.T, dir string) *delegatedEnv {
 	t.Helper()
+	return startDelegatedWith(t, dir, delegatedOptions{})
+}
+
+// delegatedOptions change what startDelegatedWith starts.
+type delegatedOptions struct {
+	// frontProxyProjected keeps kube-apiserver's front-proxy files in a
+	// framework.ProjectedDir (KubeAPIServer.FrontProxyFiles).
+	frontProxyProjected bool
+	// servingHosts are more names for vm-apiserver's serving certificate,
+	// e.g. the name of the Service an APIService points to.
+	servingHosts []string
+}
+
+// startDelegatedWith is startDelegated with options.
+func startDelegatedWith(t *testing.T, dir string, o delegatedOptions) *delegatedEnv {
+	t.Helper()
 	framework.RequireBinaries(t, framework.BinKubeAPIServer)
 	etcd := startEtcd(t, dir, "etcd")
 	pki := filepath.Join(dir, "pki")
 	require.NoError(t, os.MkdirAll(pki, 0o700))
 
 	kube, err := framework.StartKubeAPIServer(context.Background(), framework.KubeAPIServerOptions{
-		Bin: bins.KubeAPIServer, Dir: dir, EtcdURL: etcd.URL, FrontProxy: true,
-		Args: []string{"--etcd-prefix=/kube-registry", "--profiling=false"},
+		Bin: bins.KubeAPIServer, Dir: dir, EtcdURL: etcd.URL, FrontProxy: true, FrontProxyProjected: o.frontProxyProjected,
+		// The reloads of certificate files are logged at -v=2.
+		Args: []string{"--etcd-prefix=/kube-registry", "--profiling=false", "--vmodule=dynamic_serving_content=2,dynamic_cafile_content=2"},
 	})
 	require.NoError(t, err)
 	kube.StopAtCleanup(t)
-	env := &delegatedEnv{clientCA: kube.ClientCA, frontProxy: kube.FrontProxyCA}
+	env := &delegatedEnv{kubeAPI: kube, clientCA: kube.ClientCA, frontProxy: kube.FrontProxyCA}
 	env.kube, err = kubernetes.NewForConfig(kube.AdminConfig())
 	require.NoError(t, err)
 	kubeURL, servingCA, admin := kube.URL, kube.ServingCA, kube.Admin
@@ -69,8 +88,8 @@ func startDelegated(t *testing.T, dir string) *delegatedEnv {
 	require.NoError(t, clientcmd.WriteToFile(*kc, kubeconfig))
 
 	vmCA := framework.NewCA("vm-apiserver-serving-ca")
-	env.vmRoots = vmCA.Pool()
-	vmCrt, vmKey := write(t, vmCA.ServingCert("vm-apiserver", "localhost", "127.0.0.1"), pki, "vm-apiserver")
+	env.vmRoots, env.vmCA = vmCA.Pool(), vmCA
+	vmCrt, vmKey := write(t, vmCA.ServingCert("vm-apiserver", append([]string{"localhost", "127.0.0.1"}, o.servingHosts...)...), pki, "vm-apiserver")
 	audit, auditLog := auditArgs(t, dir)
 	env.auditLog = auditLog
 	args := append([]string{

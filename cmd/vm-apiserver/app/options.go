@@ -52,6 +52,9 @@ type Options struct {
 
 	// standalone is decided in Complete: no cluster to delegate to.
 	standalone bool
+	// clientCAFile is --client-ca-file in standalone mode; empty, the data
+	// dir's CA.
+	clientCAFile string
 }
 
 // NewOptions returns the defaults: port 8443 on 127.0.0.1, data in ./.vm-apiserver.
@@ -108,12 +111,15 @@ func (o *Options) Complete() error {
 		r.CoreAPI.CoreAPIKubeconfigPath != "" ||
 		os.Getenv("KUBERNETES_SERVICE_HOST") != ""
 	o.standalone = !clusterConfigured
-	if o.standalone && (r.Authentication.ClientCert.ClientCA != "" || r.Authentication.RequestHeader.ClientCAFile != "") {
-		// Standalone mode trusts only the data dir's CA; say so rather than
-		// silently ignore a CA the user expects to be trusted.
-		return fmt.Errorf("--client-ca-file and --requestheader-client-ca-file need cluster mode (--authentication-kubeconfig, --authorization-kubeconfig and --kubeconfig); standalone mode trusts only %s", filepath.Join(o.DataDir, "ca.crt"))
+	if o.standalone && r.Authentication.RequestHeader.ClientCAFile != "" {
+		// Standalone mode has no front proxy; say so rather than silently
+		// ignore a CA the user expects to be trusted.
+		return fmt.Errorf("--requestheader-client-ca-file needs cluster mode (--authentication-kubeconfig, --authorization-kubeconfig and --kubeconfig)")
 	}
 	if o.standalone {
+		// --client-ca-file replaces the data dir's CA as the bundle of
+		// trusted client CAs; either file is reloaded when it changes.
+		o.clientCAFile = r.Authentication.ClientCert.ClientCA
 		// There is no kube-apiserver to delegate to, to read namespaces or
 		// flow-control settings from: the server authorizes by fixed rules
 		// (standalone.AuthorizationOptions) and runs no admission plugins.

@@ -146,17 +146,23 @@ func (o *Options) Config() (*apiserver.Config, standalone.Credentials, error) {
 	gc.AddHealthChecks(health)
 	gc.AddReadyzChecks(ready)
 	if o.standalone {
-		authn, err := creds.Authenticator()
+		caFile := creds.Path(standalone.CAFile)
+		if o.clientCAFile != "" {
+			caFile = o.clientCAFile
+		}
+		clientCA, err := standalone.ClientCAFromFile(caFile)
 		if err != nil {
 			return nil, creds, err
 		}
-		clientCA, err := creds.ClientCA()
-		if err != nil {
-			return nil, creds, err
-		}
-		// ApplyClientCert makes the TLS handshake ask for client certificates
-		// signed by the data dir's CA.
+		// One provider for the handshake and the authenticator: ApplyClientCert
+		// makes it the serving info's ClientCA, which the server runs (it
+		// watches the file), and the authenticator verifies each request's
+		// certificate against its current bundle.
 		if err := gc.Authentication.ApplyClientCert(clientCA, gc.SecureServing); err != nil {
+			return nil, creds, err
+		}
+		authn, err := standalone.NewAuthenticator(clientCA)
+		if err != nil {
 			return nil, creds, err
 		}
 		gc.Authentication.Authenticator = authn
