@@ -196,4 +196,5 @@ func TestPruneParityOnFuzzedVMs(t *testing.T) {
 		compareParity(t, data, false, oldClean, oldProblems, value, newProblems)
 	}
 }
+
 var parityRuns = 300
