@@ -190,15 +190,15 @@ func (d *vmFieldsDecoder) Decode(data []byte, defaults *schema.GroupVersionKind,
 	doc := data
 	var problems []error
 	if d.yaml {
-		converted, err := yamlToJSON(data, d.strict)
+		converted, duplicate, err := yamlToJSON(data, d.strict)
 		if err != nil {
 			// Let the serializer report malformed YAML in its own words.
 			return d.Serializer.Decode(data, defaults, into)
 		}
-		if converted.duplicate != nil {
-			problems = append(problems, converted.duplicate)
+		if duplicate != nil {
+			problems = append(problems, duplicate)
 		}
-		doc = converted.json
+		doc = converted
 	}
 	if !isVirtualMachine(doc, defaults, into) {
 		return d.Serializer.Decode(data, defaults, into)
@@ -234,30 +234,17 @@ func (d *vmFieldsDecoder) Decode(data []byte, defaults *schema.GroupVersionKind,
 	return obj, gvk, runtime.NewStrictDecodingError(problems)
 }
 
-// yamlDoc is a YAML document converted to JSON.
-type yamlDoc struct {
-	json []byte
-	// duplicate is the strict converter's complaint about a duplicate key.
-	duplicate error
-}
-
 // yamlToJSON converts data to JSON. For the strict serializer a duplicate
 // key is reported, as the strict YAML serializer would, and the document is
 // then converted leniently so the rest can still be checked.
-func yamlToJSON(data []byte, strict bool) (yamlDoc, error) {
+func yamlToJSON(data []byte, strict bool) (doc []byte, duplicate, err error) {
 	if strict {
-		converted, err := yaml.YAMLToJSONStrict(data)
-		if err == nil {
-			return yamlDoc{json: converted}, nil
+		if doc, duplicate = yaml.YAMLToJSONStrict(data); duplicate == nil {
+			return doc, nil, nil
 		}
-		lenient, lerr := yaml.YAMLToJSON(data)
-		if lerr != nil {
-			return yamlDoc{}, lerr
-		}
-		return yamlDoc{json: lenient, duplicate: err}, nil
 	}
-	converted, err := yaml.YAMLToJSON(data)
-	return yamlDoc{json: converted}, err
+	doc, err = yaml.YAMLToJSON(data)
+	return doc, duplicate, err
 }
 
 // isVirtualMachine reports whether a JSON document decodes to a
@@ -399,16 +386,16 @@ func checkDocument(body []byte, smp bool) ([]byte, []error, error) {
 // Warn and Ignore would refuse them too; and it reports them in its own
 // words. The cleaned configuration is sent on as JSON, which is YAML too.
 func checkApplyPatch(body []byte) ([]byte, []error, error) {
-	doc, err := yamlToJSON(body, true)
+	doc, duplicate, err := yamlToJSON(body, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	clean, problems, err := checkDocument(doc.json, false)
+	clean, problems, err := checkDocument(doc, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	if doc.duplicate != nil {
-		problems = append([]error{doc.duplicate}, problems...)
+	if duplicate != nil {
+		problems = append([]error{duplicate}, problems...)
 	}
 	if len(problems) == 0 {
 		return body, nil, nil

@@ -14,7 +14,7 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
 )
 
-// benchDecoders are the decoders that BenchmarkVMDecode compares, by name,
+// benchDecoders are the decoders that BenchmarkVMBodyDecode compares, by name,
 // each wrapping the strict JSON serializer of scheme.Codecs.
 var benchDecoders = map[string]func(runtime.Serializer) runtime.Decoder{
 	// reference is the strict decode alone, which finds nothing inside
@@ -54,9 +54,9 @@ func cpuTime(b *testing.B) time.Duration {
 	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
-// BenchmarkVMDecode measures the decode and field check of a whole VM body,
+// BenchmarkVMBodyDecode measures the decode and field check of a whole VM body,
 // as a create or an update decodes it under fieldValidation=Warn or Strict.
-func BenchmarkVMDecode(b *testing.B) {
+func BenchmarkVMBodyDecode(b *testing.B) {
 	info, ok := runtime.SerializerInfoForMediaType(scheme.Codecs.SupportedMediaTypes(), runtime.ContentTypeJSON)
 	require.True(b, ok)
 	_, err := vmSchema()
