@@ -3,6 +3,7 @@ package apiserver
 import (
 	"bytes"
 	encjson "encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -64,7 +65,8 @@ func pruneVM(doc []byte, s *structuralschema.Structural, path []string, smp bool
 	}
 	prefix := strings.Join(path, "")
 	for _, d := range duplicates {
-		if fe, ok := d.(sigsjson.FieldError); ok && prefix != "" {
+		var fe sigsjson.FieldError
+		if errors.As(d, &fe) && prefix != "" {
 			fe.SetFieldPath(joinPath(prefix, fe.FieldPath()))
 		}
 		problems = append(problems, d)

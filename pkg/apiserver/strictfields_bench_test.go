@@ -35,7 +35,7 @@ func benchDocs(b *testing.B) map[string][]byte {
 	update.UID, update.ResourceVersion, update.Generation = "6a1c0f4e-5b7d-4c1e-9d8f-2f0c3b1a9e77", "48213", 3
 	update.CreationTimestamp = metav1.NewTime(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
 	update.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl", Operation: metav1.ManagedFieldsOperationApply, APIVersion: "kubevirt.io/v1",
-		FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:runStrategy":{},"f:template":{"f:spec":{"f:domain":{}}}}}`)}}}
+		FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:runStrategy":{},"f:template":{"f:spec":{"f:domain":{}}}}}`)}}
 	docs := map[string][]byte{}
 	for name, vm := range map[string]*kubevirtv1.VirtualMachine{"create": create, "update": update} {
 		raw, err := json.Marshal(vm)

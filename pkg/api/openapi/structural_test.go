@@ -128,7 +128,7 @@ func TestFuzzedVirtualMachinesHaveNoUnknownFields(t *testing.T) {
 		vm := fuzzer.ValidVirtualMachine(20261207, i)
 		vm.Status = *fuzzer.ValidVirtualMachineStatus(20261207, i)
 		vm.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "m", Operation: metav1.ManagedFieldsOperationApply,
-			FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{".":{}}}`)}}}
+			FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:spec":{".":{}}}`)}}
 		raw, err := json.Marshal(vm)
 		require.NoError(t, err)
 		var obj map[string]any
