@@ -105,9 +105,13 @@ func (c CompletedConfig) New() (*Server, error) {
 
 	kubevirtGroup := genericapiserver.NewDefaultAPIGroupInfo(kubevirt.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
 	// Unknown fields anywhere in a VM are found, including inside the parts
-	// of KubeVirt's types that decode themselves (strictfields.go). The
-	// checks wrap the group's own codecs, which encode lists item by item
-	// as they are written instead of whole in memory.
+	// of KubeVirt's types that decode themselves, by pruning along the VM's
+	// structural schema, built here once (strictfields.go). The checks wrap
+	// the group's own codecs, which encode lists item by item as they are
+	// written instead of whole in memory.
+	if _, err := vmSchema(); err != nil {
+		return nil, fmt.Errorf("building the VirtualMachine schema: %w", err)
+	}
 	kubevirtGroup.NegotiatedSerializer = newStrictVMSerializer(kubevirtGroup.NegotiatedSerializer)
 	// kubevirt.io/v1alpha3 is served by the same storages as v1, so both
 	// read and write one store, kept as v1; the scheme converts between the

@@ -2,8 +2,10 @@ package apiserver
 
 import (
 	"encoding/json"
+	"strconv"
+	"strings"
 
-	"github.com/vm-apiserver/vm-apiserver/pkg/fieldcheck"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 )
 
 // jsonPatchOp is one operation of a JSON patch, with its value kept as sent.
@@ -14,32 +16,82 @@ type jsonPatchOp struct {
 	Value json.RawMessage `json:"value,omitempty"`
 }
 
-// checkJSONPatch checks the value of every add, replace and test operation
-// as the part of a VirtualMachine at the operation's path. Paths that lead
-// nowhere in the type are left to the patch handler, which reports them.
+// checkJSONPatch prunes the value of every add and replace operation as the
+// part of a VirtualMachine at the operation's path. A test operation writes
+// nothing: its value is compared with the stored object as it was sent
+// (RFC 6902), so an unknown field in it makes the test fail, as it must.
+// Paths that lead nowhere in the schema are left to the patch handler,
+// which reports them.
 func checkJSONPatch(body []byte) ([]byte, []error, error) {
 	var ops []jsonPatchOp
 	if err := json.Unmarshal(body, &ops); err != nil {
 		return nil, nil, err
 	}
+	root, err := vmSchema()
+	if err != nil {
+		return nil, nil, err
+	}
 	var problems []error
-	changed := false
 	for i := range ops {
 		op := &ops[i]
-		if len(op.Value) == 0 || (op.Op != "add" && op.Op != "replace" && op.Op != "test") {
+		if len(op.Value) == 0 || (op.Op != "add" && op.Op != "replace") {
 			continue
 		}
-		clean, found, ok, err := vmFields.CheckAt(op.Path, op.Value, fieldcheck.Object)
-		if err != nil || !ok || len(found) == 0 {
+		s, path, ok := schemaAt(root, op.Path)
+		if !ok {
 			continue
+		}
+		value, found, err := pruneVM(op.Value, s, path, false)
+		if err != nil || len(found) == 0 {
+			continue
+		}
+		if op.Value, err = json.Marshal(value); err != nil {
+			return nil, nil, err
 		}
 		problems = append(problems, found...)
-		op.Value = clean
-		changed = true
 	}
-	if !changed {
-		return body, problems, nil
+	if len(problems) == 0 {
+		return body, nil, nil
 	}
 	clean, err := json.Marshal(ops)
 	return clean, problems, err
+}
+
+// schemaAt follows a JSON pointer (RFC 6901) from the schema s and returns
+// the schema there, with the pointer as pruning writes paths: keys joined
+// by dots, indexes in brackets ("-", a list's end, as [-]). ok is false
+// where nothing can be checked: the pointer leads to no field of the
+// schema, or into a value of any fields.
+func schemaAt(s *structuralschema.Structural, pointer string) (_ *structuralschema.Structural, path []string, ok bool) {
+	if pointer == "" {
+		return s, nil, true
+	}
+	rest, ok := strings.CutPrefix(pointer, "/")
+	if !ok {
+		return nil, nil, false
+	}
+	at := structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true}
+	for _, token := range strings.Split(rest, "/") {
+		token = strings.ReplaceAll(strings.ReplaceAll(token, "~1", "/"), "~0", "~")
+		if s == nil {
+			return nil, nil, false
+		}
+		if s.Items != nil {
+			if _, err := strconv.Atoi(token); err != nil && token != "-" {
+				return nil, nil, false
+			}
+			at.ParentPath = append(at.ParentPath, "[", token, "]")
+			s = s.Items
+			continue
+		}
+		if p, found := s.Properties[token]; found {
+			s = &p
+		} else if s.AdditionalProperties != nil {
+			s = s.AdditionalProperties.Structural
+		} else {
+			return nil, nil, false
+		}
+		at.AppendKey(token)
+	}
+	return s, at.ParentPath, s != nil
 }

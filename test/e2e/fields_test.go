@@ -258,3 +258,58 @@ func TestApplyOfAWrongTypeIsTheClientsError(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, code, out)
 	assert.Contains(t, out, "terminationGracePeriodSeconds")
 }
+
+// TestJSONPatchTestOperationComparesTheValueAsSent: the value of a JSON
+// patch's test operation is compared with the stored VM as it was sent (RFC
+// 6902). A value with a field the VM cannot have, or a key in the wrong
+// case, never equals the stored one, so the whole patch fails with a 422
+// whatever fieldValidation says, and the VM is left as it was.
+func TestJSONPatchTestOperationComparesTheValueAsSent(t *testing.T) {
+	s := framework.StartServer(t)
+	c := newFieldClient(t, s)
+	code, out := c.write(t, http.MethodPost, "", "", "application/json", "", mustJSON(t, withUnknownField(t, "tested", spots[0], "")))
+	require.Equal(t, http.StatusCreated, code, out)
+	disk := map[string]any{"name": "containerdisk", "disk": map[string]any{"bus": "virtio"}}
+	const path = "/spec/template/spec/domain/devices/disks/0"
+	patch := func(value map[string]any) []byte {
+		return mustJSON(t, []map[string]any{
+			{"op": "test", "path": path, "value": value},
+			{"op": "replace", "path": "/spec/runStrategy", "value": "Halted"},
+		})
+	}
+	withKey := func(key string) map[string]any {
+		v := map[string]any{"name": "containerdisk", "disk": map[string]any{"bus": "virtio"}}
+		v[key] = true
+		return v
+	}
+
+	tests := []struct {
+		name       string
+		value      map[string]any
+		validation string
+		wantCode   int
+	}{
+		{"the stored value passes", disk, "", http.StatusOK},
+		{"an unknown field fails under Warn", withKey("bogus"), metav1.FieldValidationWarn, http.StatusUnprocessableEntity},
+		{"an unknown field fails under Ignore", withKey("bogus"), metav1.FieldValidationIgnore, http.StatusUnprocessableEntity},
+		{"an unknown field fails under Strict", withKey("bogus"), metav1.FieldValidationStrict, http.StatusUnprocessableEntity},
+		{"a mis-cased key fails under Ignore", map[string]any{"Name": "containerdisk", "disk": map[string]any{"bus": "virtio"}}, metav1.FieldValidationIgnore, http.StatusUnprocessableEntity},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out := c.write(t, http.MethodPatch, "tested", "", string(types.MergePatchType), "", []byte(`{"spec":{"runStrategy":"Always"}}`))
+			require.Equal(t, http.StatusOK, code, out)
+
+			code, out = c.write(t, http.MethodPatch, "tested", "", string(types.JSONPatchType), tc.validation, patch(tc.value))
+			require.Equal(t, tc.wantCode, code, out)
+			want := `"runStrategy":"Halted"`
+			if code != http.StatusOK {
+				want = `"runStrategy":"Always"`
+				raw, err := c.rest.Get().Namespace("default").Resource("virtualmachines").Name("tested").Do(context.Background()).Raw()
+				require.NoError(t, err)
+				out = string(raw)
+			}
+			assert.Contains(t, out, want)
+		})
+	}
+}

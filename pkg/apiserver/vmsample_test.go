@@ -1,9 +1,8 @@
-package fieldcheck
+package apiserver
 
 import (
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -15,18 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	virtv1 "kubevirt.io/api/core/v1"
 	cdiv1 "kubevirt.io/containerized-data-importer-api/pkg/apis/core/v1beta1"
-)
-
-// vmChecker checks VirtualMachines with the three KubeVirt types that decode
-// themselves through encoding/json made transparent, as the API server does.
-var (
-	vmType             = reflect.TypeFor[virtv1.VirtualMachine]()
-	transparentVMTypes = []reflect.Type{
-		reflect.TypeFor[virtv1.VirtualMachineInstanceSpec](),
-		reflect.TypeFor[virtv1.PodNetwork](),
-		reflect.TypeFor[virtv1.DHCPOptions](),
-	}
-	vmChecker = NewChecker(vmType, transparentVMTypes...)
 )
 
 func ptr[T any](v T) *T { return &v }

@@ -1,13 +1,19 @@
-package crd
+package openapi
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/schema/pruning"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/kube-openapi/pkg/common"
 	"k8s.io/kube-openapi/pkg/validation/spec"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/fuzzer"
 )
 
 func str() spec.Schema { return *spec.StringProperty() }
@@ -95,4 +101,39 @@ func TestConvertDemotesUnkeyedListMap(t *testing.T) {
 	l := out.Properties["l"]
 	assert.Equal(t, "atomic", *l.XListType, "a key neither required nor defaulted")
 	assert.Empty(t, l.XListMapKeys)
+}
+
+func TestVirtualMachineStructuralTypesMetadata(t *testing.T) {
+	s, err := VirtualMachineStructural()
+	require.NoError(t, err)
+	meta := s.Properties["metadata"]
+	assert.Contains(t, meta.Properties, "labels", "the root's metadata is typed")
+	managed := meta.Properties["managedFields"].Items.Properties["fieldsV1"]
+	assert.True(t, managed.XPreserveUnknownFields, "the managed fields' trie is free-form")
+	template := s.Properties["spec"].Properties["template"].Properties["metadata"]
+	assert.Contains(t, template.Properties, "annotations", "a template's metadata is typed")
+
+	crdSchema, err := VirtualMachineSchema(CRDMetadata)
+	require.NoError(t, err)
+	assert.Empty(t, crdSchema.Properties["metadata"].Properties, "a CRD's root metadata is a plain object")
+	assert.True(t, *crdSchema.Properties["spec"].Properties["template"].Properties["metadata"].XPreserveUnknownFields)
+}
+
+// TestFuzzedVirtualMachinesHaveNoUnknownFields prunes VMs that set, across
+// a few hundred, every field of kubevirt.io/api: the schema knows them all.
+func TestFuzzedVirtualMachinesHaveNoUnknownFields(t *testing.T) {
+	s, err := VirtualMachineStructural()
+	require.NoError(t, err)
+	for i := range 300 {
+		vm := fuzzer.ValidVirtualMachine(20261207, i)
+		vm.Status = *fuzzer.ValidVirtualMachineStatus(20261207, i)
+		vm.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "m", Operation: metav1.ManagedFieldsOperationApply,
+			FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:spec":{".":{}}}`)}}
+		raw, err := json.Marshal(vm)
+		require.NoError(t, err)
+		var obj map[string]any
+		require.NoError(t, json.Unmarshal(raw, &obj))
+		unknown := pruning.PruneWithOptions(obj, s, false, structuralschema.UnknownFieldPathOptions{TrackUnknownFieldPaths: true})
+		require.Empty(t, unknown, "VM %d", i)
+	}
 }
