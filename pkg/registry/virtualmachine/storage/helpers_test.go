@@ -46,7 +46,7 @@ func newTestStorageAndEtcd(t *testing.T, admit admission.Interface) (*VirtualMac
 		Decorator:               generic.UndecoratedStorage,
 		DeleteCollectionWorkers: 1,
 		ResourcePrefix:          "virtualmachines",
-	}, admit, typeConverter, nil)
+	}, admit, typeConverter)
 	require.NoError(t, err)
 	t.Cleanup(vms.VirtualMachine.Destroy)
 	return vms, server
