@@ -106,6 +106,12 @@ func installActions(s *genericapiserver.GenericAPIServer, h *actionHandler) erro
 				Returns(http.StatusAccepted, "Accepted", kubevirtv1.VirtualMachine{}).
 				Writes(kubevirtv1.VirtualMachine{})
 			route.ParameterNamed("body").Required(false)
+			// As the generic installer marks its routes, for the OpenAPI
+			// extensions x-kubernetes-action and -group-version-kind.
+			route.Metadata(endpoints.RouteMetaGVK, metav1.GroupVersionKind{
+				Group: kubevirtv1.SchemeGroupVersion.Group, Version: kubevirtv1.SchemeGroupVersion.Version, Kind: "VirtualMachine",
+			})
+			route.Metadata(endpoints.RouteMetaAction, "put")
 			ws.Route(route)
 		}
 		ws.Route(ws.GET("/version").
