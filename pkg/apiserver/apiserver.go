@@ -72,7 +72,7 @@ func NewRecommendedConfig() *genericapiserver.RecommendedConfig {
 }
 
 // Complete fills in the defaults of the generic config. The handler chain
-// is always BuildHandlerChain: the actions and the field checks depend on
+// is always BuildHandlerChain: the field checks and the deadlines depend on
 // its filters.
 func (c *Config) Complete() CompletedConfig {
 	c.GenericConfig.BuildHandlerChainFunc = BuildHandlerChain
