@@ -6,7 +6,6 @@ package apiserver
 import (
 	"fmt"
 	"net/http"
-	"strings"
 
 	restful "github.com/emicklei/go-restful/v3"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -22,7 +21,6 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
-	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
 	subresourcesv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	vmstorage "github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine/storage"
@@ -74,7 +72,7 @@ func NewRecommendedConfig() *genericapiserver.RecommendedConfig {
 }
 
 // Complete fills in the defaults of the generic config. The handler chain
-// is always BuildHandlerChain: the actions and the field checks depend on
+// is always BuildHandlerChain: the field checks and the deadlines depend on
 // its filters.
 func (c *Config) Complete() CompletedConfig {
 	c.GenericConfig.BuildHandlerChainFunc = BuildHandlerChain
@@ -98,7 +96,7 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	vms, err := vmstorage.NewStorage(c.generic.RESTOptionsGetter, c.generic.AdmissionControl, typeConverter, recorder)
+	vms, err := vmstorage.NewStorage(c.generic.RESTOptionsGetter, c.generic.AdmissionControl, typeConverter)
 	if err != nil {
 		return nil, fmt.Errorf("building virtualmachines storage: %w", err)
 	}
@@ -125,18 +123,24 @@ func (c CompletedConfig) New() (*Server, error) {
 		}
 	}
 
-	// Both versions of the actions group are served by the same storages;
+	if err := generic.InstallAPIGroups(&kubevirtGroup); err != nil {
+		return nil, err
+	}
+	// Both versions of the actions group are served by the same handler;
 	// v1alpha3 is there for older KubeVirt clients.
-	subresourcesGroup := genericapiserver.NewDefaultAPIGroupInfo(subresources.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)
-	for _, gv := range actionVersions {
-		subresourcesGroup.VersionedResourcesStorageMap[gv.Version] = vms.ActionStorageMap()
-	}
-
-	if err := generic.InstallAPIGroups(&kubevirtGroup, &subresourcesGroup); err != nil {
+	if err := installActions(generic, &actionHandler{actions: vms.Actions, events: recorder}); err != nil {
 		return nil, err
 	}
-	if err := installVersionRoutes(generic); err != nil {
+	if err := installVersionRoute(generic); err != nil {
 		return nil, err
+	}
+	vmGauges := newVMCollector()
+	registry, err := newMetricsRegistry(vmGauges)
+	if err != nil {
+		return nil, err
+	}
+	if c.generic.EnableMetrics {
+		serveMetrics(generic, registry)
 	}
 	// /readyz passes only once the watch cache of virtualmachines is filled,
 	// so that a replica joining a large cluster serves no slow lists.
@@ -146,7 +150,8 @@ func (c CompletedConfig) New() (*Server, error) {
 
 	// The VM gauges of /metrics count what a reflector on the store reports.
 	if err := generic.AddPostStartHook("vm-metrics", func(hctx genericapiserver.PostStartHookContext) error {
-		return startVMMetrics(hctx, vms.VirtualMachine)
+		startVMMetrics(hctx, vmGauges, vms.VirtualMachine)
+		return nil
 	}); err != nil {
 		return nil, err
 	}
@@ -198,37 +203,27 @@ var vmVersions = kubevirtv1.Versions
 // actionVersions are the versions of subresources.kubevirt.io.
 var actionVersions = []schema.GroupVersion{subresourcesv1.SchemeGroupVersion, subresourcesv1.V1alpha3GroupVersion}
 
-// installVersionRoutes serves GET /version in place of the generic
-// server's, and GET /apis/subresources.kubevirt.io/{v}/version. kubectl
-// reads /version as the Kubernetes API level the server implements, to warn
-// of a version skew, so it says the Kubernetes release of the libraries
-// (1.37), with this build's release as build metadata
-// (version.KubernetesAPI). KubeVirt's virtctl reads the subresources route
-// to learn the server's own release, which it answers (version.Get).
-func installVersionRoutes(s *genericapiserver.GenericAPIServer) error {
+// installVersionRoute serves GET /version in place of the generic
+// server's. kubectl reads /version as the Kubernetes API level the server
+// implements, to warn of a version skew, so it says the Kubernetes release
+// of the libraries (1.37), with this build's release as build metadata
+// (version.KubernetesAPI). KubeVirt's virtctl reads
+// /apis/subresources.kubevirt.io/{v}/version (installActions) to learn the
+// server's own release, which serveVersion answers.
+func installVersionRoute(s *genericapiserver.GenericAPIServer) error {
 	container := s.Handler.GoRestfulContainer
 	for _, ws := range container.RegisteredWebServices() {
-		if ws.RootPath() == "/version" {
-			if err := container.Remove(ws); err != nil {
-				return err
-			}
-			root := new(restful.WebService).Path("/version").Produces(restful.MIME_JSON)
-			root.Route(root.GET("/").To(serveKubernetesVersion).
-				Doc("get the Kubernetes version whose API vm-apiserver serves, with vm-apiserver's release as build metadata").
-				Operation("getCodeVersion"))
-			container.Add(root)
+		if ws.RootPath() != "/version" {
 			continue
 		}
-		for _, gv := range actionVersions {
-			if ws.RootPath() != "/apis/"+gv.String() {
-				continue
-			}
-			ws.Route(ws.GET("/version").
-				To(serveVersion).
-				Doc("get the version of vm-apiserver").
-				Operation("getSubresourcesVersion" + strings.ToUpper(gv.Version[:1]) + gv.Version[1:]).
-				Produces(restful.MIME_JSON))
+		if err := container.Remove(ws); err != nil {
+			return err
 		}
+		root := new(restful.WebService).Path("/version").Produces(restful.MIME_JSON)
+		root.Route(root.GET("/").To(serveKubernetesVersion).
+			Doc("get the Kubernetes version whose API vm-apiserver serves, with vm-apiserver's release as build metadata").
+			Operation("getCodeVersion"))
+		container.Add(root)
 	}
 	return nil
 }

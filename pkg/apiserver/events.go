@@ -12,14 +12,29 @@ import (
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/component-base/metrics"
-	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
+	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
 )
 
 // reportingController names vm-apiserver in the Events it records.
 const reportingController = "vm-apiserver.kubevirt.io"
+
+// The reasons of the Events recorded on a VM when an action is written (not
+// under dry-run); the note says who asked, as "stop requested by alice".
+const (
+	ReasonStartRequested   = "StartRequested"
+	ReasonStopRequested    = "StopRequested"
+	ReasonRestartRequested = "RestartRequested"
+)
+
+// actionEvents is the reason and the action of each action's Event.
+var actionEvents = map[virtualmachine.Action]struct{ reason, action string }{
+	virtualmachine.ActionStart:   {ReasonStartRequested, "Start"},
+	virtualmachine.ActionStop:    {ReasonStopRequested, "Stop"},
+	virtualmachine.ActionRestart: {ReasonRestartRequested, "Restart"},
+}
 
 // The rate at which Events are sent; past it they are dropped and counted,
 // so that a burst of actions never turns into a burst of writes to the
@@ -43,9 +58,6 @@ var droppedEvents = metrics.NewCounter(&metrics.CounterOpts{
 // queues them and never blocks the caller; without one (standalone mode),
 // they are logged.
 func newEventRecorder(kubeconfig *rest.Config) (events.EventRecorder, func(context.Context) error, error) {
-	if err := legacyregistry.Register(droppedEvents); err != nil {
-		klog.V(4).InfoS("The dropped events counter is already registered", "err", err)
-	}
 	if kubeconfig == nil {
 		return logRecorder{}, func(context.Context) error { return nil }, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/flowcontrol"
@@ -28,6 +29,8 @@ func TestLogRecorderNamesTheObject(t *testing.T) {
 
 func TestLimitedRecorderDropsPastTheRate(t *testing.T) {
 	// Registers the dropped-events counter, as the server does.
+	_, err := newMetricsRegistry(newVMCollector())
+	require.NoError(t, err)
 	recorder, _, err := newEventRecorder(nil)
 	assert.NoError(t, err)
 	assert.IsType(t, logRecorder{}, recorder, "standalone: Events are logged")

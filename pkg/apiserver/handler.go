@@ -4,8 +4,6 @@ import (
 	"net/http"
 
 	genericapiserver "k8s.io/apiserver/pkg/server"
-
-	vmstorage "github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine/storage"
 )
 
 // BuildHandlerChain is the server's handler chain: k8s.io/apiserver's
@@ -16,8 +14,6 @@ import (
 // Inside the default chain, from the outside in:
 //   - WithDeprecatedVersionWarning, so that every request for a resource of
 //     kubevirt.io/v1alpha3 is warned of its deprecation, refused ones too;
-//   - the actions' dry-run filter, because the generic connect handler
-//     refuses any ?dryRun query before an action could see it;
 //   - WithStrictPatchFields, so that patches of VMs are checked for unknown
 //     fields as whole documents are;
 //   - WithDeadlineMargin, so that handlers answer a 504 themselves before
@@ -26,6 +22,6 @@ import (
 // Around it, WithBodyReadDeadline stops slow bodies from outliving the
 // request timeout.
 func BuildHandlerChain(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
-	inner := WithDeprecatedVersionWarning(vmstorage.WithActionDryRun(WithStrictPatchFields(WithDeadlineMargin(apiHandler))))
+	inner := WithDeprecatedVersionWarning(WithStrictPatchFields(WithDeadlineMargin(apiHandler)))
 	return WithBodyReadDeadline(genericapiserver.DefaultBuildHandlerChain(inner, c), c.RequestTimeout)
 }

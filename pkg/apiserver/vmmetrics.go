@@ -14,7 +14,6 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/component-base/metrics"
-	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
@@ -237,23 +236,11 @@ type listNotStream struct{ *cache.ListWatch }
 
 func (listNotStream) IsWatchListSemanticsUnSupported() bool { return true }
 
-// startVMMetrics registers a collector of VM gauges for this server's life
-// and starts feeding it from a reflector on store. Only one server in a
-// process can hold the gauges; another (as in tests that start several) is
-// told so and serves without them.
-func startVMMetrics(ctx context.Context, store vmLister) error {
-	c := newVMCollector()
-	if err := legacyregistry.CustomRegister(c); err != nil {
-		klog.InfoS("VirtualMachine gauges are served by another server in this process", "err", err)
-		return nil
-	}
-	go func() {
-		<-ctx.Done()
-		legacyregistry.Registerer().Unregister(c)
-	}()
+// startVMMetrics feeds the collector c from a reflector on store until ctx
+// ends.
+func startVMMetrics(ctx context.Context, c *vmCollector, store vmLister) {
 	reflector := cache.NewReflectorWithOptions(storeListWatch(store), &kubevirt.VirtualMachine{}, c,
 		cache.ReflectorOptions{Name: "vm-metrics"})
 	go reflector.RunWithContext(ctx)
 	klog.V(2).InfoS("Counting VirtualMachines for /metrics from the VM store")
-	return nil
 }

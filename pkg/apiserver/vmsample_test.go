@@ -12,11 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 	virtv1 "kubevirt.io/api/core/v1"
 	cdiv1 "kubevirt.io/containerized-data-importer-api/pkg/apis/core/v1beta1"
 )
-
-func ptr[T any](v T) *T { return &v }
 
 // sampleVM is a VirtualMachine of the size and shape users send: several
 // disks, interfaces and volumes, cloud-init, affinity, a data volume template.
@@ -24,7 +23,7 @@ func sampleVM() *virtv1.VirtualMachine {
 	var disks []virtv1.Disk
 	var volumes []virtv1.Volume
 	for i, name := range []string{"rootdisk", "datadisk", "scratch", "logs", "db", "wal", "backup"} {
-		disks = append(disks, virtv1.Disk{Name: name, BootOrder: ptr(uint(i + 1)), Serial: fmt.Sprintf("SN-%04d", i),
+		disks = append(disks, virtv1.Disk{Name: name, BootOrder: ptr.To(uint(i + 1)), Serial: fmt.Sprintf("SN-%04d", i),
 			DiskDevice: virtv1.DiskDevice{Disk: &virtv1.DiskTarget{Bus: virtv1.DiskBusVirtio}}, Cache: virtv1.CacheNone, IO: virtv1.IONative})
 		source := virtv1.VolumeSource{DataVolume: &virtv1.DataVolumeSource{Name: "vm-sample-" + name}}
 		if i >= 4 {
@@ -69,20 +68,20 @@ func sampleVM() *virtv1.VirtualMachine {
 				{Type: virtv1.VirtualMachineConditionType("LiveMigratable"), Status: k8sv1.ConditionFalse, LastTransitionTime: now,
 					Reason: "DisksNotLiveMigratable", Message: "cannot migrate VMI: PVC pvc-db is not shared, live migration requires that all PVCs must be shared (using ReadWriteMany access mode)"}}},
 		Spec: virtv1.VirtualMachineSpec{
-			RunStrategy:  ptr(virtv1.RunStrategyAlways),
+			RunStrategy:  ptr.To(virtv1.RunStrategyAlways),
 			Instancetype: &virtv1.InstancetypeMatcher{Name: "u1.large", Kind: "virtualmachineclusterinstancetype"},
 			Preference:   &virtv1.PreferenceMatcher{Name: "fedora", Kind: "virtualmachineclusterpreference"},
 			DataVolumeTemplates: []virtv1.DataVolumeTemplateSpec{{
 				ObjectMeta: metav1.ObjectMeta{Name: "vm-sample-datadisk"},
 				Spec: cdiv1.DataVolumeSpec{
 					Source: &cdiv1.DataVolumeSource{Blank: &cdiv1.DataVolumeBlankImage{}},
-					Storage: &cdiv1.StorageSpec{AccessModes: []k8sv1.PersistentVolumeAccessMode{k8sv1.ReadWriteMany}, StorageClassName: ptr("ceph-block"),
+					Storage: &cdiv1.StorageSpec{AccessModes: []k8sv1.PersistentVolumeAccessMode{k8sv1.ReadWriteMany}, StorageClassName: ptr.To("ceph-block"),
 						Resources: k8sv1.VolumeResourceRequirements{Requests: k8sv1.ResourceList{k8sv1.ResourceStorage: resource.MustParse("100Gi")}}},
 				},
 			}, {
 				ObjectMeta: metav1.ObjectMeta{Name: "vm-sample-rootdisk"},
 				Spec: cdiv1.DataVolumeSpec{
-					Source: &cdiv1.DataVolumeSource{Registry: &cdiv1.DataVolumeSourceRegistry{URL: ptr("docker://quay.io/containerdisks/fedora:41")}},
+					Source: &cdiv1.DataVolumeSource{Registry: &cdiv1.DataVolumeSourceRegistry{URL: ptr.To("docker://quay.io/containerdisks/fedora:41")}},
 					Storage: &cdiv1.StorageSpec{AccessModes: []k8sv1.PersistentVolumeAccessMode{k8sv1.ReadWriteOnce},
 						Resources: k8sv1.VolumeResourceRequirements{Requests: k8sv1.ResourceList{k8sv1.ResourceStorage: resource.MustParse("30Gi")}}},
 				},
@@ -92,15 +91,15 @@ func sampleVM() *virtv1.VirtualMachine {
 				Spec: virtv1.VirtualMachineInstanceSpec{
 					Domain: virtv1.DomainSpec{
 						CPU:     &virtv1.CPU{Cores: 2, Sockets: 1, Threads: 1, Model: "host-passthrough"},
-						Memory:  &virtv1.Memory{Guest: ptr(resource.MustParse("4Gi"))},
+						Memory:  &virtv1.Memory{Guest: ptr.To(resource.MustParse("4Gi"))},
 						Machine: &virtv1.Machine{Type: "q35"},
 						Resources: virtv1.ResourceRequirements{
 							Requests: k8sv1.ResourceList{k8sv1.ResourceMemory: resource.MustParse("4Gi"), k8sv1.ResourceCPU: resource.MustParse("2")},
 							Limits:   k8sv1.ResourceList{k8sv1.ResourceMemory: resource.MustParse("4Gi")}},
-						Features: &virtv1.Features{ACPI: virtv1.FeatureState{Enabled: ptr(true)}, SMM: &virtv1.FeatureState{Enabled: ptr(true)}},
-						Firmware: &virtv1.Firmware{Bootloader: &virtv1.Bootloader{EFI: &virtv1.EFI{SecureBoot: ptr(true)}}},
+						Features: &virtv1.Features{ACPI: virtv1.FeatureState{Enabled: ptr.To(true)}, SMM: &virtv1.FeatureState{Enabled: ptr.To(true)}},
+						Firmware: &virtv1.Firmware{Bootloader: &virtv1.Bootloader{EFI: &virtv1.EFI{SecureBoot: ptr.To(true)}}},
 						Clock:    &virtv1.Clock{ClockOffset: virtv1.ClockOffset{UTC: &virtv1.ClockOffsetUTC{}}, Timer: &virtv1.Timer{RTC: &virtv1.RTCTimer{TickPolicy: virtv1.RTCTickPolicyCatchup}}},
-						Devices:  virtv1.Devices{Disks: disks, Interfaces: interfaces, Rng: &virtv1.Rng{}, AutoattachGraphicsDevice: ptr(false)},
+						Devices:  virtv1.Devices{Disks: disks, Interfaces: interfaces, Rng: &virtv1.Rng{}, AutoattachGraphicsDevice: ptr.To(false)},
 					},
 					NodeSelector: map[string]string{"kubernetes.io/arch": "amd64"},
 					Affinity: &k8sv1.Affinity{
@@ -112,13 +111,13 @@ func sampleVM() *virtv1.VirtualMachine {
 							{Weight: 100, PodAffinityTerm: term}}},
 					},
 					Tolerations: []k8sv1.Toleration{{Key: "dedicated", Operator: k8sv1.TolerationOpEqual, Value: "vms", Effect: k8sv1.TaintEffectNoSchedule},
-						{Key: "node.kubernetes.io/unreachable", Operator: k8sv1.TolerationOpExists, Effect: k8sv1.TaintEffectNoExecute, TolerationSeconds: ptr(int64(300))}},
+						{Key: "node.kubernetes.io/unreachable", Operator: k8sv1.TolerationOpExists, Effect: k8sv1.TaintEffectNoExecute, TolerationSeconds: ptr.To(int64(300))}},
 					TopologySpreadConstraints: []k8sv1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone",
 						WhenUnsatisfiable: k8sv1.ScheduleAnyway, LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "sample"}}}},
 					ReadinessProbe: &virtv1.Probe{Handler: virtv1.Handler{TCPSocket: &k8sv1.TCPSocketAction{Port: intstr.FromInt32(22)}},
 						InitialDelaySeconds: 30, PeriodSeconds: 10, FailureThreshold: 3},
-					EvictionStrategy:              ptr(virtv1.EvictionStrategyLiveMigrate),
-					TerminationGracePeriodSeconds: ptr(int64(180)),
+					EvictionStrategy:              ptr.To(virtv1.EvictionStrategyLiveMigrate),
+					TerminationGracePeriodSeconds: ptr.To(int64(180)),
 					Volumes:                       volumes,
 					Networks:                      networks,
 					DNSConfig:                     &k8sv1.PodDNSConfig{Nameservers: []string{"10.0.0.10"}, Searches: []string{"default.svc.cluster.local"}},

@@ -54,7 +54,6 @@ type phaseSince struct {
 // and writes their status. Zero fields of opts take their defaults.
 func New(client versioned.Interface, opts Options) *Controller {
 	opts.complete()
-	RegisterMetrics()
 	factory := externalversions.NewSharedInformerFactoryWithOptions(client, opts.ResyncPeriod,
 		externalversions.WithNamespace(opts.Namespace))
 	informer := factory.Kubevirt().V1().VirtualMachines()

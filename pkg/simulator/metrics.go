@@ -1,14 +1,12 @@
 package simulator
 
 import (
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"k8s.io/component-base/metrics"
-	"k8s.io/component-base/metrics/legacyregistry"
 	v1 "kubevirt.io/api/core/v1"
 )
 
@@ -30,16 +28,18 @@ var (
 		Buckets:        metrics.ExponentialBuckets(0.01, 2, 14),
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"state"})
-
-	registerMetrics sync.Once
 )
 
-// RegisterMetrics registers the simulated runtime's metrics in the legacy
-// registry, which a server running the runtime serves at /metrics.
-func RegisterMetrics() {
-	registerMetrics.Do(func() {
-		legacyregistry.MustRegister(transitionsTotal, requestDuration)
-	})
+// RegisterMetrics registers the simulated runtime's metrics with register,
+// the Register of the registry a server running the runtime serves at
+// /metrics. Until then they count nothing.
+func RegisterMetrics(register func(metrics.Registerable) error) error {
+	for _, m := range []metrics.Registerable{transitionsTotal, requestDuration} {
+		if err := register(m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // The reasons of the Events the runtime records on a VM, as KubeVirt's

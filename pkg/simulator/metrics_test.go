@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/testutil"
 	v1 "kubevirt.io/api/core/v1"
 )
@@ -17,7 +18,7 @@ import (
 // a stop and a crash, and checks the Events, the transition counters and
 // the request timings.
 func TestTransitionRecordsEventsAndMetrics(t *testing.T) {
-	RegisterMetrics()
+	require.NoError(t, RegisterMetrics(metrics.NewKubeRegistry().Register))
 	recorder := events.NewFakeRecorder(20)
 	c := &Controller{opts: Options{Recorder: recorder}, requested: map[types.UID]time.Time{}}
 	vm := &v1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Name: "vm", Namespace: "ns", UID: "uid-t"}}

@@ -142,13 +142,17 @@ func TestActionsAsVirtctlSendsThem(t *testing.T) {
 		assert.Equal(t, "1", vm.Status.StateChangeRequests[0].Data["gracePeriodSeconds"], "KubeVirt's forced restart gives the guest one second")
 		assert.Equal(t, kubevirtv1.StartRequest, vm.Status.StateChangeRequests[1].Action)
 	})
-	t.Run("a YAML body, with and without Content-Type", func(t *testing.T) {
+	t.Run("a YAML body is read by its Content-Type", func(t *testing.T) {
 		create("yaml", kubevirtv1.RunStrategyHalted, false)
 		code, body := actions.do(http.MethodPut, "v1", "yaml", "start", "application/yaml", "paused: true\n")
 		require.Equal(t, http.StatusAccepted, code, body)
 		create("yaml2", kubevirtv1.RunStrategyHalted, false)
 		code, body = actions.do(http.MethodPut, "v1", "yaml2", "start", "", "apiVersion: subresources.kubevirt.io/v1\nkind: StartOptions\npaused: false\n")
-		require.Equal(t, http.StatusAccepted, code, body)
+		require.Equal(t, http.StatusBadRequest, code, "a body without Content-Type is JSON")
+		assert.Contains(t, body["message"], "a YAML body needs Content-Type: application/yaml")
+		code, body = actions.do(http.MethodPut, "v1", "yaml2", "start", "application/x-www-form-urlencoded", `{}`)
+		require.Equal(t, http.StatusUnsupportedMediaType, code, body)
+		assert.Equal(t, kubevirtv1.RunStrategyHalted, *get("yaml2").Spec.RunStrategy)
 	})
 	t.Run("an empty body through v1alpha3", func(t *testing.T) {
 		create("empty", kubevirtv1.RunStrategyHalted, false)

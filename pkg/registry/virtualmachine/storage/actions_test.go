@@ -2,10 +2,7 @@ package storage
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -18,7 +15,6 @@ import (
 	"k8s.io/utils/ptr"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
-	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
 	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
@@ -28,19 +24,12 @@ const namespace = "ns"
 
 // env is the VM storages on an in-process etcd.
 type env struct {
-	vms      *VirtualMachineStorage
-	storages map[string]rest.Storage
+	vms *VirtualMachineStorage
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	vms := newTestStorage(t, nil)
-	return &env{vms: vms, storages: vms.ActionStorageMap()}
-}
-
-// action returns the storage of one action.
-func (e *env) action(a virtualmachine.Action) *ActionREST {
-	return e.storages["virtualmachines/"+string(a)].(*ActionREST)
+	return &env{vms: newTestStorage(t, nil)}
 }
 
 func nsContext() context.Context {
@@ -81,41 +70,29 @@ func (e *env) get(t *testing.T, name string) *kubevirt.VirtualMachine {
 	return obj.(*kubevirt.VirtualMachine)
 }
 
-// put sends a PUT with body and query (neither needed) to the action's
-// Connect handler, with no Content-Type, as virtctl does.
-func (e *env) put(t *testing.T, action virtualmachine.Action, name, body, query string) *httptest.ResponseRecorder {
-	t.Helper()
-	connecter := e.storages["virtualmachines/"+string(action)].(rest.Connecter)
-	handler, err := connecter.Connect(nsContext(), name, nil, nil)
-	require.NoError(t, err)
-	target := "/apis/subresources.kubevirt.io/v1/namespaces/" + namespace + "/virtualmachines/" + name + "/" + string(action)
-	if query != "" {
-		target += "?" + query
+// act performs action with opts on VM name, in the test namespace, as the
+// field manager "test". Nil opts are none.
+func (e *env) act(action virtualmachine.Action, name string, opts *subresources.ActionOptions) (*kubevirt.VirtualMachine, bool, error) {
+	if opts == nil {
+		opts = &subresources.ActionOptions{}
 	}
-	rec := httptest.NewRecorder()
-	handler.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, target, strings.NewReader(body)))
-	return rec
+	obj, denied, err := e.vms.Actions.Act(nsContext(), name, action, opts, "test")
+	if err != nil {
+		return nil, denied, err
+	}
+	return obj.(*kubevirt.VirtualMachine), denied, nil
 }
 
-// decodeVM decodes a 202's body, which must be a kubevirt.io/v1 VirtualMachine.
-func (e *env) decodeVM(t *testing.T, body []byte) *kubevirt.VirtualMachine {
+// assertStatus checks that err is an API status with code whose reason is
+// reason and whose message contains message.
+func assertStatus(t *testing.T, err error, code int, reason metav1.StatusReason, message string) {
 	t.Helper()
-	var typeMeta metav1.TypeMeta
-	require.NoError(t, json.Unmarshal(body, &typeMeta))
-	assert.Equal(t, metav1.TypeMeta{APIVersion: "kubevirt.io/v1", Kind: "VirtualMachine"}, typeMeta)
-	obj, _, err := scheme.Codecs.UniversalDecoder(kubevirt.SchemeGroupVersion).Decode(body, nil, nil)
-	require.NoError(t, err)
-	return obj.(*kubevirt.VirtualMachine)
-}
-
-// decodeStatus decodes an error's body, which must be a metav1.Status.
-func decodeStatus(t *testing.T, body []byte) metav1.Status {
-	t.Helper()
-	var status metav1.Status
-	require.NoError(t, json.Unmarshal(body, &status))
-	assert.Equal(t, "Status", status.Kind)
-	assert.Equal(t, metav1.StatusFailure, status.Status)
-	return status
+	require.Error(t, err)
+	status, ok := err.(apierrors.APIStatus)
+	require.True(t, ok, "an API status error, got %T: %v", err, err)
+	assert.Equal(t, int32(code), status.Status().Code, err.Error())
+	assert.Equal(t, reason, status.Status().Reason)
+	assert.Contains(t, status.Status().Message, message)
 }
 
 var (
@@ -127,39 +104,39 @@ func strategySpec(s kubevirtv1.VirtualMachineRunStrategy) kubevirtv1.VirtualMach
 	return kubevirtv1.VirtualMachineSpec{RunStrategy: &s}
 }
 
-func TestActionsThroughConnect(t *testing.T) {
+func TestActions(t *testing.T) {
 	e := newEnv(t)
 	tests := []struct {
 		name     string
 		spec     kubevirtv1.VirtualMachineSpec
 		status   *kubevirtv1.VirtualMachineStatus
 		action   virtualmachine.Action
-		body     string
+		opts     *subresources.ActionOptions
 		vmName   string // when not the VM created
-		code     int
+		code     int    // of the error; 0 when the action is written
 		reason   metav1.StatusReason
 		message  string // part of the error's message
 		wantSpec kubevirtv1.VirtualMachineSpec
 		wantSCR  []kubevirtv1.VirtualMachineStateChangeRequest
 	}{
 		{name: "start halted", spec: strategySpec(kubevirtv1.RunStrategyHalted), action: virtualmachine.ActionStart,
-			code: http.StatusAccepted, wantSpec: strategySpec(kubevirtv1.RunStrategyAlways)},
-		{name: "start halted paused", spec: strategySpec(kubevirtv1.RunStrategyHalted), action: virtualmachine.ActionStart, body: `{"paused":true}`,
-			code: http.StatusAccepted, wantSpec: strategySpec(kubevirtv1.RunStrategyAlways),
+			wantSpec: strategySpec(kubevirtv1.RunStrategyAlways)},
+		{name: "start halted paused", spec: strategySpec(kubevirtv1.RunStrategyHalted), action: virtualmachine.ActionStart,
+			opts: &subresources.ActionOptions{Paused: true}, wantSpec: strategySpec(kubevirtv1.RunStrategyAlways),
 			wantSCR: []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StartRequest, Data: map[string]string{"paused": "true"}}}},
 		{name: "start legacy stopped", spec: kubevirtv1.VirtualMachineSpec{Running: ptr.To(false)}, action: virtualmachine.ActionStart,
-			code: http.StatusAccepted, wantSpec: kubevirtv1.VirtualMachineSpec{Running: ptr.To(true)}},
+			wantSpec: kubevirtv1.VirtualMachineSpec{Running: ptr.To(true)}},
 		{name: "start manual finished", spec: strategySpec(kubevirtv1.RunStrategyManual), status: finishedStatus, action: virtualmachine.ActionStart,
-			code: http.StatusAccepted, wantSpec: strategySpec(kubevirtv1.RunStrategyManual),
-			wantSCR: []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest}, {Action: kubevirtv1.StartRequest}}},
+			wantSpec: strategySpec(kubevirtv1.RunStrategyManual),
+			wantSCR:  []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest}, {Action: kubevirtv1.StartRequest}}},
 		{name: "stop always with grace", spec: strategySpec(kubevirtv1.RunStrategyAlways), status: activeStatus, action: virtualmachine.ActionStop,
-			body: "gracePeriod: 10\n", code: http.StatusAccepted, wantSpec: strategySpec(kubevirtv1.RunStrategyHalted),
+			opts: &subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](10)}, wantSpec: strategySpec(kubevirtv1.RunStrategyHalted),
 			wantSCR: []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest, Data: map[string]string{"gracePeriodSeconds": "10"}}}},
 		{name: "stop rerun active", spec: strategySpec(kubevirtv1.RunStrategyRerunOnFailure), status: activeStatus, action: virtualmachine.ActionStop,
-			code: http.StatusAccepted, wantSpec: strategySpec(kubevirtv1.RunStrategyRerunOnFailure),
-			wantSCR: []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest}}},
+			wantSpec: strategySpec(kubevirtv1.RunStrategyRerunOnFailure),
+			wantSCR:  []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest}}},
 		{name: "forced restart", spec: strategySpec(kubevirtv1.RunStrategyAlways), status: activeStatus, action: virtualmachine.ActionRestart,
-			body: `{"gracePeriodSeconds":0}`, code: http.StatusAccepted, wantSpec: strategySpec(kubevirtv1.RunStrategyAlways),
+			opts: &subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](0)}, wantSpec: strategySpec(kubevirtv1.RunStrategyAlways),
 			wantSCR: []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest, Data: map[string]string{"gracePeriodSeconds": "1"}}, {Action: kubevirtv1.StartRequest}}},
 
 		{name: "start always", spec: strategySpec(kubevirtv1.RunStrategyAlways), action: virtualmachine.ActionStart,
@@ -176,12 +153,6 @@ func TestActionsThroughConnect(t *testing.T) {
 			code: http.StatusConflict, reason: metav1.StatusReasonConflict, message: "Once does not support manual restart requests"},
 		{name: "unknown vm", spec: strategySpec(kubevirtv1.RunStrategyHalted), action: virtualmachine.ActionStart, vmName: "nope",
 			code: http.StatusNotFound, reason: metav1.StatusReasonNotFound, message: `virtualmachines.kubevirt.io "nope" not found`},
-		{name: "bad body", spec: strategySpec(kubevirtv1.RunStrategyHalted), action: virtualmachine.ActionStart, body: `{"paused":1}`,
-			code: http.StatusBadRequest, reason: metav1.StatusReasonBadRequest, message: "cannot unmarshal number"},
-		{name: "restart grace 5", spec: strategySpec(kubevirtv1.RunStrategyAlways), status: activeStatus, action: virtualmachine.ActionRestart,
-			body: `{"gracePeriodSeconds":5}`, code: http.StatusBadRequest, reason: metav1.StatusReasonBadRequest, message: "may only be 0"},
-		{name: "too large", spec: strategySpec(kubevirtv1.RunStrategyHalted), action: virtualmachine.ActionStart,
-			body: strings.Repeat(" ", MaxBodyBytes+1), code: http.StatusRequestEntityTooLarge, reason: metav1.StatusReasonRequestEntityTooLarge},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,19 +163,16 @@ func TestActionsThroughConnect(t *testing.T) {
 				target = tt.vmName
 			}
 
-			rec := e.put(t, tt.action, target, tt.body, "")
+			got, denied, err := e.act(tt.action, target, tt.opts)
 
-			require.Equal(t, tt.code, rec.Code, rec.Body.String())
+			assert.False(t, denied)
 			after := e.get(t, name)
-			if tt.code != http.StatusAccepted {
-				status := decodeStatus(t, rec.Body.Bytes())
-				assert.Equal(t, int32(tt.code), status.Code)
-				assert.Equal(t, tt.reason, status.Reason)
-				assert.Contains(t, status.Message, tt.message)
+			if tt.code != 0 {
+				assertStatus(t, err, tt.code, tt.reason, tt.message)
 				assert.Equal(t, before, after, "nothing is written on an error")
 				return
 			}
-			got := e.decodeVM(t, rec.Body.Bytes())
+			require.NoError(t, err)
 			assert.Equal(t, after, got, "the answer is the VM as stored")
 			assert.NotEqual(t, before.ResourceVersion, after.ResourceVersion)
 			wantSpec := tt.wantSpec
@@ -217,20 +185,17 @@ func TestActionsThroughConnect(t *testing.T) {
 
 func TestDryRun(t *testing.T) {
 	e := newEnv(t)
+	dryRun := []string{metav1.DryRunAll}
 	tests := []struct {
 		name   string
 		action virtualmachine.Action
-		body   string
-		query  string
-		code   int
-		opts   subresources.ActionOptions // what the body asks of Decide
+		opts   subresources.ActionOptions
+		code   int // of the error; 0 when the action passes
 	}{
-		{"start, body", virtualmachine.ActionStart, `{"dryRun":["All"]}`, "", http.StatusAccepted, subresources.ActionOptions{}},
-		{"start, query", virtualmachine.ActionStart, "", "dryRun=All", http.StatusAccepted, subresources.ActionOptions{}},
-		{"stop, query repeated", virtualmachine.ActionStop, `{"gracePeriod":3}`, "dryRun=All&dryRun=All", http.StatusAccepted,
-			subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](3)}},
-		{"restart, conflict still checked", virtualmachine.ActionRestart, "", "dryRun=All", http.StatusConflict, subresources.ActionOptions{}},
-		{"bad query value", virtualmachine.ActionStart, "", "dryRun=true", http.StatusBadRequest, subresources.ActionOptions{}},
+		{"start", virtualmachine.ActionStart, subresources.ActionOptions{DryRun: dryRun}, 0},
+		{"start paused", virtualmachine.ActionStart, subresources.ActionOptions{Paused: true, DryRun: dryRun}, 0},
+		{"stop with grace", virtualmachine.ActionStop, subresources.ActionOptions{GracePeriodSeconds: ptr.To[int64](3), DryRun: dryRun}, 0},
+		{"restart, conflict still checked", virtualmachine.ActionRestart, subresources.ActionOptions{DryRun: dryRun}, http.StatusConflict},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,17 +207,18 @@ func TestDryRun(t *testing.T) {
 			}
 			before := e.create(t, name, spec, status)
 
-			rec := e.put(t, tt.action, name, tt.body, tt.query)
+			got, _, err := e.act(tt.action, name, &tt.opts)
 
-			require.Equal(t, tt.code, rec.Code, rec.Body.String())
 			assert.Equal(t, before, e.get(t, name), "dry-run writes nothing")
-			if tt.code == http.StatusAccepted {
-				got := e.decodeVM(t, rec.Body.Bytes())
-				want, err := virtualmachine.Decide(before, tt.action, &tt.opts)
-				require.NoError(t, err)
-				assert.Equal(t, want.Spec, got.Spec, "the answer is the VM as it would be stored")
-				assert.Equal(t, want.Status, got.Status)
+			if tt.code != 0 {
+				assertStatus(t, err, tt.code, metav1.StatusReasonConflict, "")
+				return
 			}
+			require.NoError(t, err)
+			want, err := virtualmachine.Decide(before, tt.action, &tt.opts)
+			require.NoError(t, err)
+			assert.Equal(t, want.Spec, got.Spec, "the answer is the VM as it would be stored")
+			assert.Equal(t, want.Status, got.Status)
 		})
 	}
 }
@@ -323,7 +289,6 @@ func TestStaleWriteIsDecidedAgain(t *testing.T) {
 					rest.ValidateAllObjectFunc, rest.ValidateAllObjectUpdateFunc, false, &metav1.UpdateOptions{})
 				require.NoError(t, err)
 			},
-			code: http.StatusAccepted,
 			check: func(t *testing.T, vm *kubevirt.VirtualMachine) {
 				assert.Equal(t, map[string]string{"raced": "yes"}, vm.Labels)
 				assert.Equal(t, kubevirtv1.RunStrategyAlways, *vm.Spec.RunStrategy)
@@ -335,26 +300,24 @@ func TestStaleWriteIsDecidedAgain(t *testing.T) {
 			name := "race-" + string(rune('a'+i))
 			before := e.create(t, name, tt.spec, tt.status)
 			var raced *kubevirt.VirtualMachine
-			racing := *e.action(tt.action)
+			racing := *e.vms.Actions
 			updater := &racingUpdater{Updater: racing.store, race: func() {
 				tt.race(t, name)
 				raced = e.get(t, name)
 			}}
 			racing.store = updater
-			handler, err := racing.Connect(nsContext(), name, nil, nil)
-			require.NoError(t, err)
-			rec := httptest.NewRecorder()
-			handler.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/", nil))
+			_, _, err := racing.Act(nsContext(), name, tt.action, &subresources.ActionOptions{}, "test")
 
-			require.Equal(t, tt.code, rec.Code, rec.Body.String())
-			if tt.code != http.StatusAccepted {
-				assert.Contains(t, decodeStatus(t, rec.Body.Bytes()).Message, tt.message)
+			if tt.code != 0 {
+				assertStatus(t, err, tt.code, metav1.StatusReasonConflict, tt.message)
+			} else {
+				require.NoError(t, err)
 			}
 			// The first decision saw the old state; the one that counted saw the raced write.
 			require.Equal(t, 2, updater.calls)
 			assert.Equal(t, []string{before.ResourceVersion, raced.ResourceVersion}, updater.seenRV)
 			after := e.get(t, name)
-			if tt.code != http.StatusAccepted {
+			if tt.code != 0 {
 				assert.Equal(t, raced, after, "nothing is written on an error")
 			}
 			tt.check(t, after)
@@ -364,20 +327,8 @@ func TestStaleWriteIsDecidedAgain(t *testing.T) {
 
 func TestActionErrorsAreAPIStatus(t *testing.T) {
 	e := newEnv(t)
-	// A store error (here: no namespace in the context) reaches the client as a Status, never a panic.
-	connecter := e.storages["virtualmachines/start"].(rest.Connecter)
-	handler, err := connecter.Connect(context.Background(), "vm", nil, nil)
-	require.NoError(t, err)
-	rec := httptest.NewRecorder()
-	handler.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/", nil))
-	status := decodeStatus(t, rec.Body.Bytes())
-	assert.Equal(t, int32(rec.Code), status.Code)
-	assert.True(t, apierrors.IsBadRequest(&apierrors.StatusError{ErrStatus: status}), status.Message)
-
-	// The handler refuses any method but PUT, should it be reached directly.
-	handler, err = connecter.Connect(nsContext(), "vm", nil, nil)
-	require.NoError(t, err)
-	rec = httptest.NewRecorder()
-	handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-	assert.Equal(t, http.StatusMethodNotAllowed, rec.Code)
+	// A store error (here: no namespace in the context) is a Status, never a panic.
+	_, _, err := e.vms.Actions.Act(context.Background(), "vm", virtualmachine.ActionStart, &subresources.ActionOptions{}, "test")
+	require.Error(t, err)
+	assert.True(t, apierrors.IsBadRequest(err), err.Error())
 }

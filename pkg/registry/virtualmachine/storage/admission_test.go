@@ -3,12 +3,13 @@ package storage
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/admission"
 	"k8s.io/apiserver/pkg/authentication/user"
@@ -16,6 +17,7 @@ import (
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
+	"github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources"
 	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
 )
 
@@ -90,19 +92,15 @@ func (p *plugin) Validate(_ context.Context, a admission.Attributes, _ admission
 	return nil
 }
 
-// putAs runs an action as user alice through the storage's Connect handler.
-func putAs(t *testing.T, vms *VirtualMachineStorage, action virtualmachine.Action, name, query string) *httptest.ResponseRecorder {
-	t.Helper()
+// actAs runs an action as user alice, under dry-run when dryRun is set.
+func actAs(vms *VirtualMachineStorage, action virtualmachine.Action, name string, dryRun bool) (bool, error) {
 	ctx := request.WithUser(nsContext(), &user.DefaultInfo{Name: "alice", Groups: []string{"ops"}})
-	handler, err := vms.ActionStorageMap()["virtualmachines/"+string(action)].(*ActionREST).Connect(ctx, name, nil, nil)
-	require.NoError(t, err)
-	target := "/apis/subresources.kubevirt.io/v1/namespaces/" + namespace + "/virtualmachines/" + name + "/" + string(action)
-	if query != "" {
-		target += "?" + query
+	opts := &subresources.ActionOptions{}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
 	}
-	rec := httptest.NewRecorder()
-	handler.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, target, nil))
-	return rec
+	_, denied, err := vms.Actions.Act(ctx, name, action, opts, "test")
+	return denied, err
 }
 
 func TestActionsPassAdmission(t *testing.T) {
@@ -118,9 +116,9 @@ func TestActionsPassAdmission(t *testing.T) {
 		e := &env{vms: newTestStorage(t, p)}
 		e.create(t, "vm", always, activeStatus)
 
-		rec := putAs(t, e.vms, virtualmachine.ActionStop, "vm", "")
+		_, err := actAs(e.vms, virtualmachine.ActionStop, "vm", false)
 
-		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+		require.NoError(t, err)
 		require.Len(t, p.admits, 1)
 		require.Len(t, p.checks, 1)
 		assert.Equal(t, want(false), p.admits[0])
@@ -133,9 +131,9 @@ func TestActionsPassAdmission(t *testing.T) {
 		e := &env{vms: newTestStorage(t, p)}
 		before := e.create(t, "vm", always, activeStatus)
 
-		rec := putAs(t, e.vms, virtualmachine.ActionStop, "vm", "dryRun=All")
+		_, err := actAs(e.vms, virtualmachine.ActionStop, "vm", true)
 
-		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+		require.NoError(t, err)
 		require.Len(t, p.checks, 1)
 		assert.Equal(t, want(true), p.checks[0])
 		assert.Equal(t, before, e.get(t, "vm"))
@@ -146,10 +144,10 @@ func TestActionsPassAdmission(t *testing.T) {
 		e := &env{vms: newTestStorage(t, p)}
 		before := e.create(t, "vm", always, activeStatus)
 
-		rec := putAs(t, e.vms, virtualmachine.ActionStop, "vm", "")
+		denied, err := actAs(e.vms, virtualmachine.ActionStop, "vm", false)
 
-		require.Equal(t, http.StatusForbidden, rec.Code, rec.Body.String())
-		assert.Contains(t, decodeStatus(t, rec.Body.Bytes()).Message, assert.AnError.Error())
+		assertStatus(t, err, http.StatusForbidden, metav1.StatusReasonForbidden, assert.AnError.Error())
+		assert.True(t, denied)
 		assert.Equal(t, before, e.get(t, "vm"))
 	})
 
@@ -158,9 +156,10 @@ func TestActionsPassAdmission(t *testing.T) {
 		e := &env{vms: newTestStorage(t, p)}
 		e.create(t, "vm", strategySpec(kubevirtv1.RunStrategyHalted), nil)
 
-		rec := putAs(t, e.vms, virtualmachine.ActionRestart, "vm", "")
+		denied, err := actAs(e.vms, virtualmachine.ActionRestart, "vm", false)
 
-		require.Equal(t, http.StatusConflict, rec.Code, rec.Body.String())
+		assertStatus(t, err, http.StatusConflict, metav1.StatusReasonConflict, "")
+		assert.False(t, denied)
 		assert.Empty(t, p.admits)
 		assert.Empty(t, p.checks)
 	})
@@ -173,9 +172,9 @@ func TestActionsPassAdmission(t *testing.T) {
 		e := &env{vms: newTestStorage(t, p)}
 		e.create(t, "vm", always, activeStatus)
 
-		rec := putAs(t, e.vms, virtualmachine.ActionStop, "vm", "")
+		_, err := actAs(e.vms, virtualmachine.ActionStop, "vm", false)
 
-		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+		require.NoError(t, err)
 		require.Len(t, p.checks, 1)
 		assert.Equal(t, kubevirtv1.RunStrategyManual, p.checks[0].newStrategy, "validation sees the mutated object")
 		assert.Equal(t, kubevirtv1.RunStrategyManual, *e.get(t, "vm").Spec.RunStrategy)
@@ -197,10 +196,11 @@ func TestActionsPassAdmission(t *testing.T) {
 			e := &env{vms: newTestStorage(t, p)}
 			before := e.create(t, "vm", always, activeStatus)
 
-			rec := putAs(t, e.vms, virtualmachine.ActionStop, "vm", "")
+			denied, err := actAs(e.vms, virtualmachine.ActionStop, "vm", false)
 
-			require.Equal(t, http.StatusUnprocessableEntity, rec.Code, rec.Body.String())
-			status := decodeStatus(t, rec.Body.Bytes())
+			assertStatus(t, err, http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, "")
+			assert.True(t, denied, "a refused mutation is the admission's refusal")
+			status := err.(apierrors.APIStatus).Status()
 			require.NotNil(t, status.Details)
 			require.Len(t, status.Details.Causes, 1)
 			assert.Equal(t, tt.field, status.Details.Causes[0].Field)

@@ -2,14 +2,15 @@ package storage
 
 import (
 	"context"
-	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
-	"net/http"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metainternalversion "k8s.io/apimachinery/pkg/apis/meta/internalversion"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
@@ -41,7 +42,7 @@ func TestConcurrentStartStop(t *testing.T) {
 	require.NoError(t, err)
 	defer w.Stop()
 
-	codes := make(chan int, workers*rounds)
+	results := make(chan error, workers*rounds)
 	var wg sync.WaitGroup
 	for i := range workers {
 		wg.Add(1)
@@ -52,21 +53,22 @@ func TestConcurrentStartStop(t *testing.T) {
 				if (i+r)%2 == 1 {
 					action = virtualmachine.ActionStop
 				}
-				codes <- e.put(t, action, "busy", "", "").Code
+				_, _, err := e.act(action, "busy", nil)
+				results <- err
 			}
 		}()
 	}
 	wg.Wait()
-	close(codes)
+	close(results)
 
 	accepted := 0
-	for code := range codes {
-		switch code {
-		case http.StatusAccepted:
+	for err := range results {
+		switch {
+		case err == nil:
 			accepted++
-		case http.StatusConflict:
+		case apierrors.IsConflict(err):
 		default:
-			t.Errorf("unexpected status %d", code)
+			t.Errorf("unexpected error: %v", err)
 		}
 	}
 	final := e.get(t, "busy")
@@ -90,7 +92,7 @@ func TestConcurrentStartStop(t *testing.T) {
 	}
 
 	assert.Positive(t, accepted)
-	assert.Equal(t, accepted, changes, "one strategy change per 202")
+	assert.Equal(t, accepted, changes, "one strategy change per action written")
 	assert.Equal(t, last, *final.Spec.RunStrategy)
 	wantFinal := virtv1.RunStrategyHalted
 	if accepted%2 == 1 {

@@ -5,7 +5,6 @@ import (
 
 	restful "github.com/emicklei/go-restful/v3"
 	"github.com/stretchr/testify/require"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -46,21 +45,10 @@ func newTestStorageAndEtcd(t *testing.T, admit admission.Interface) (*VirtualMac
 		Decorator:               generic.UndecoratedStorage,
 		DeleteCollectionWorkers: 1,
 		ResourcePrefix:          "virtualmachines",
-	}, admit, typeConverter, nil)
+	}, admit, typeConverter)
 	require.NoError(t, err)
 	t.Cleanup(vms.VirtualMachine.Destroy)
 	return vms, server
-}
-
-// benchSinkErr keeps benchmarked results alive.
-var benchSinkErr error
-
-// statusCode is the HTTP code of an API error, or 0 for another error.
-func statusCode(err error) int32 {
-	if status, ok := err.(apierrors.APIStatus); ok {
-		return status.Status().Code
-	}
-	return 0
 }
 
 // installGroupVersion installs storage for gv into container with

@@ -1,7 +1,7 @@
 // Package storage builds the REST storages of VirtualMachines on the generic
 // registry: virtualmachines and virtualmachines/status in kubevirt.io, and
-// the start, stop and restart actions in subresources.kubevirt.io, all over
-// one etcd store and its watch cache.
+// the writes of the start, stop and restart actions, all over one etcd
+// store and its watch cache.
 package storage
 
 import (
@@ -14,7 +14,6 @@ import (
 	"k8s.io/apiserver/pkg/registry/generic"
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
-	"k8s.io/client-go/tools/events"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
@@ -27,20 +26,16 @@ type VirtualMachineStorage struct {
 	VirtualMachine *REST
 	// Status serves kubevirt.io virtualmachines/status.
 	Status *StatusREST
-	// Actions is the parent of the actions in subresources.kubevirt.io.
-	Actions *ActionsParentREST
-	// Start, Stop and Restart serve subresources.kubevirt.io
-	// virtualmachines/start, /stop and /restart.
-	Start, Stop, Restart *ActionREST
+	// Actions performs start, stop and restart, which the server serves
+	// in subresources.kubevirt.io.
+	Actions *ActionStorage
 }
 
 // NewStorage builds the storages of VirtualMachines over one etcd store.
 // admit is the server's admission chain, which an action's write passes as
 // an UPDATE of kubevirt.io virtualmachines/{action}; nil runs none.
 // typeConverter describes VirtualMachines for the actions' field manager.
-// recorder receives an Event on the VM for every action written; nil
-// records none.
-func NewStorage(optsGetter generic.RESTOptionsGetter, admit admission.Interface, typeConverter managedfields.TypeConverter, recorder events.EventRecorder) (*VirtualMachineStorage, error) {
+func NewStorage(optsGetter generic.RESTOptionsGetter, admit admission.Interface, typeConverter managedfields.TypeConverter) (*VirtualMachineStorage, error) {
 	store := &genericregistry.Store{
 		NewFunc:                   func() runtime.Object { return &kubevirt.VirtualMachine{} },
 		NewListFunc:               func() runtime.Object { return &kubevirt.VirtualMachineList{} },
@@ -70,33 +65,15 @@ func NewStorage(optsGetter generic.RESTOptionsGetter, admit admission.Interface,
 	actionStore.UpdateStrategy = virtualmachine.ActionStrategy
 	actionStore.ResetFieldsStrategy = virtualmachine.ActionStrategy
 
-	RegisterMetrics()
 	fields, err := newActionFieldTracker(typeConverter)
 	if err != nil {
 		return nil, err
 	}
-	newAction := func(action virtualmachine.Action) *ActionREST {
-		return &ActionREST{action: action, store: &actionStore, admit: admit, fields: fields, events: recorder}
-	}
 	return &VirtualMachineStorage{
 		VirtualMachine: &REST{store},
 		Status:         &StatusREST{store: &statusStore},
-		Actions:        &ActionsParentREST{},
-		Start:          newAction(virtualmachine.ActionStart),
-		Stop:           newAction(virtualmachine.ActionStop),
-		Restart:        newAction(virtualmachine.ActionRestart),
+		Actions:        &ActionStorage{store: &actionStore, admit: admit, fields: fields},
 	}, nil
-}
-
-// ActionStorageMap is the storage map of a subresources.kubevirt.io
-// version: the parent and the three actions.
-func (s *VirtualMachineStorage) ActionStorageMap() map[string]rest.Storage {
-	return map[string]rest.Storage{
-		"virtualmachines":         s.Actions,
-		"virtualmachines/start":   s.Start,
-		"virtualmachines/stop":    s.Stop,
-		"virtualmachines/restart": s.Restart,
-	}
 }
 
 // REST serves the virtualmachines resource.

@@ -173,7 +173,7 @@ func TestStatusAndActionStores(t *testing.T) {
 	assert.Empty(t, vm.Labels, "status keeps labels")
 	assert.Equal(t, int64(1), vm.Generation)
 
-	vm = update(s.Start.store, func(vm *kubevirt.VirtualMachine) {
+	vm = update(s.Actions.store, func(vm *kubevirt.VirtualMachine) {
 		halted := kubevirtv1.RunStrategyHalted
 		vm.Spec.RunStrategy = &halted
 		vm.Status.StateChangeRequests = []kubevirtv1.VirtualMachineStateChangeRequest{{Action: kubevirtv1.StopRequest}}
@@ -184,7 +184,7 @@ func TestStatusAndActionStores(t *testing.T) {
 	assert.Equal(t, int64(2), vm.Generation, "a spec change bumps the generation")
 
 	// An action whose result is invalid is refused whole.
-	_, _, err = s.Start.store.Update(ctx, "vm", rest.DefaultUpdatedObjectInfo(nil, func(_ context.Context, _, old runtime.Object) (runtime.Object, error) {
+	_, _, err = s.Actions.store.Update(ctx, "vm", rest.DefaultUpdatedObjectInfo(nil, func(_ context.Context, _, old runtime.Object) (runtime.Object, error) {
 		vm := old.DeepCopyObject().(*kubevirt.VirtualMachine)
 		vm.Status.StateChangeRequests = []kubevirtv1.VirtualMachineStateChangeRequest{{Action: "Explode"}}
 		return vm, nil

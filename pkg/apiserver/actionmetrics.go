@@ -1,13 +1,11 @@
-package storage
+package apiserver
 
 import (
 	"errors"
-	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/component-base/metrics"
-	"k8s.io/component-base/metrics/legacyregistry"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
 )
@@ -38,17 +36,7 @@ var (
 		Buckets:        metrics.ExponentialBuckets(0.001, 2, 15),
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"action"})
-
-	registerMetrics sync.Once
 )
-
-// RegisterMetrics registers the actions' metrics in the legacy registry,
-// which the generic server serves at /metrics. It may be called more than once.
-func RegisterMetrics() {
-	registerMetrics.Do(func() {
-		legacyregistry.MustRegister(actionsTotal, actionDuration)
-	})
-}
 
 // observeAction counts one answered action and its latency.
 func observeAction(action virtualmachine.Action, started time.Time, dryRun, denied bool, err error) {

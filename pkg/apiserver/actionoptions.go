@@ -1,4 +1,4 @@
-package storage
+package apiserver
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
@@ -15,7 +16,9 @@ import (
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/endpoints/handlers/negotiation"
 	"sigs.k8s.io/yaml"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
@@ -25,8 +28,8 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
 )
 
-// MaxBodyBytes bounds the body of an action request; larger bodies get a 413.
-const MaxBodyBytes = 1 << 20
+// maxOptionsBytes bounds the body of an action request; larger bodies get a 413.
+const maxOptionsBytes = 1 << 20
 
 // optionKind is how one action's body is decoded and checked.
 type optionKind struct {
@@ -58,66 +61,77 @@ var acceptedAPIVersions = []schema.GroupVersion{
 	subresourcesv1.KubeVirtGroupVersion,
 }
 
-// The scheme's strict decoders of option bodies, converting to the internal
-// version. No Content-Type is needed: a body that is valid JSON is decoded
-// as JSON (which finds duplicate keys that YAML's conversion would merge),
-// anything else as YAML.
-var (
-	jsonOptionsDecoder = strictDecoder(runtime.ContentTypeJSON)
-	yamlOptionsDecoder = strictDecoder(runtime.ContentTypeYAML)
-)
+// optionCodecs is the negotiated serializer of option bodies: the scheme's
+// JSON and YAML serializers. Other media types are a 415, as is an option
+// body in protobuf, which the option kinds do not have.
+var optionCodecs = jsonAndYAML{scheme.Codecs}
 
-func strictDecoder(mediaType string) runtime.Decoder {
-	info, ok := runtime.SerializerInfoForMediaType(scheme.Codecs.SupportedMediaTypes(), mediaType)
-	if !ok || info.StrictSerializer == nil {
-		panic("the scheme's codecs have no strict serializer for " + mediaType)
+type jsonAndYAML struct{ serializer.CodecFactory }
+
+// SupportedMediaTypes is JSON, the default when a body has no Content-Type,
+// and YAML.
+func (c jsonAndYAML) SupportedMediaTypes() []runtime.SerializerInfo {
+	var infos []runtime.SerializerInfo
+	for _, info := range c.CodecFactory.SupportedMediaTypes() {
+		if info.MediaType == runtime.ContentTypeJSON || info.MediaType == runtime.ContentTypeYAML {
+			infos = append(infos, info)
+		}
 	}
-	return scheme.Codecs.DecoderToVersion(info.StrictSerializer, subresources.SchemeGroupVersion)
+	return infos
 }
 
-// readBody reads at most MaxBodyBytes of body; more is a 413.
+// readBody reads at most maxOptionsBytes of body; more is a 413.
 func readBody(body io.Reader) ([]byte, error) {
 	if body == nil {
 		return nil, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(body, MaxBodyBytes+1))
+	data, err := io.ReadAll(io.LimitReader(body, maxOptionsBytes+1))
 	if err != nil {
 		return nil, apierrors.NewBadRequest("reading the request body: " + err.Error())
 	}
-	if len(data) > MaxBodyBytes {
-		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("the request body is limited to %d bytes", MaxBodyBytes))
+	if len(data) > maxOptionsBytes {
+		return nil, apierrors.NewRequestEntityTooLargeError(fmt.Sprintf("the request body is limited to %d bytes", maxOptionsBytes))
 	}
 	return data, nil
 }
 
-// decodeOptions turns the body of an action request (JSON, YAML or empty)
-// and the request's dryRun and fieldValidation query values into the options
-// Decide reads. This is the one place where an action's options, dry-run
-// included, are decided: the body is decoded by the scheme's strict codec
-// into the action's option kind, the query's dryRun values are merged in,
-// and the result is validated. Every failure is a 400, but for an invalid
-// fieldValidation value, which is a 422 as kube-apiserver answers it.
+// actionOptions reads the options of an action request: the body, empty or
+// in the media type its Content-Type names (JSON without one, as every
+// Kubernetes API reads it), and the dryRun and fieldValidation query values.
+// This is the one place where an action's options, dry-run included, are
+// decided: the body is decoded by the scheme's strict serializer for its
+// media type into the action's option kind, the query's dryRun values are
+// merged in, and the result is validated. A body over maxOptionsBytes is a
+// 413, one in another media type a 415, an invalid fieldValidation value a
+// 422 (as kube-apiserver answers it), and anything else wrong a 400.
 //
 // Unknown, duplicate and mis-cased fields are handled as kube-apiserver
 // handles them in the bodies of built-in kinds: fieldValidation Strict
 // refuses them, Warn (the default) returns one warning each and decodes the
 // rest, Ignore decodes the rest silently. A newer client that sends an option
 // this server does not know therefore still works, as it does with KubeVirt.
-func decodeOptions(action virtualmachine.Action, body []byte, dryRunQuery []string, fieldValidation string) (_ *subresources.ActionOptions, warnings []string, _ error) {
+func actionOptions(req *http.Request, action virtualmachine.Action) (_ *subresources.ActionOptions, warnings []string, _ error) {
 	k, ok := optionKinds[action]
 	if !ok {
 		return nil, nil, apierrors.NewBadRequest("unknown action " + strconv.Quote(string(action)))
 	}
+	query := req.URL.Query()
+	fieldValidation := query.Get("fieldValidation")
 	if errs := metav1validation.ValidateFieldValidation(field.NewPath("fieldValidation"), fieldValidation); len(errs) > 0 {
 		return nil, nil, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "UpdateOptions"}, "", errs)
 	}
+	body, err := readBody(req.Body)
+	if err != nil {
+		return nil, nil, err
+	}
 	obj := k.new()
 	if body = bytes.TrimSpace(body); len(body) > 0 {
-		defaults := subresourcesv1.SchemeGroupVersion.WithKind(k.kind)
-		decoder := yamlOptionsDecoder
-		if json.Valid(body) {
-			decoder = jsonOptionsDecoder
+		info, err := negotiation.NegotiateInputSerializer(req, false, optionCodecs)
+		if err != nil {
+			return nil, nil, err
 		}
+		defaults := subresourcesv1.SchemeGroupVersion.WithKind(k.kind)
+		decoder := optionCodecs.DecoderToVersion(info.StrictSerializer, subresources.SchemeGroupVersion)
 		decoded, gvk, err := decoder.Decode(body, &defaults, nil)
 		if strict, isStrict := runtime.AsStrictDecodingError(err); isStrict && decoded != nil && fieldValidation != metav1.FieldValidationStrict {
 			// The body decoded without the fields the strict codec named.
@@ -129,7 +143,7 @@ func decodeOptions(action virtualmachine.Action, body []byte, dryRunQuery []stri
 			err = nil
 		}
 		if err != nil {
-			return nil, nil, decodeError(body, k.kind, gvk, err)
+			return nil, nil, decodeError(info.MediaType, req.Header.Get("Content-Type") == "", body, k.kind, gvk, err)
 		}
 		if reflect.TypeOf(decoded) != reflect.TypeOf(obj) {
 			return nil, nil, wrongKind(gvk.Kind, k.kind)
@@ -137,7 +151,7 @@ func decodeOptions(action virtualmachine.Action, body []byte, dryRunQuery []stri
 		obj = decoded.(subresources.OptionsObject)
 	}
 	opts := obj.Options()
-	opts.DryRun = append(opts.DryRun, dryRunQuery...)
+	opts.DryRun = append(opts.DryRun, query["dryRun"]...)
 	if errs := k.validate(obj); len(errs) > 0 {
 		msgs := make([]string, 0, len(errs))
 		for _, e := range errs {
@@ -155,8 +169,9 @@ func decodeOptions(action virtualmachine.Action, body []byte, dryRunQuery []stri
 }
 
 // decodeError is the 400 for a body the codec refused, worded for the
-// person who wrote it.
-func decodeError(body []byte, kind string, gvk *schema.GroupVersionKind, err error) error {
+// person who wrote it. undeclared is set when the request named no media
+// type, so that its body was read as JSON.
+func decodeError(mediaType string, undeclared bool, body []byte, kind string, gvk *schema.GroupVersionKind, err error) error {
 	if runtime.IsNotRegisteredError(err) && gvk != nil {
 		if gvk.Kind != kind {
 			return wrongKind(gvk.Kind, kind)
@@ -174,29 +189,24 @@ func decodeError(body []byte, kind string, gvk *schema.GroupVersionKind, err err
 		}
 		return apierrors.NewBadRequest(fmt.Sprintf("the request body is not a valid %s: %s", kind, strings.Join(msgs, ", ")))
 	}
-	if !json.Valid(body) {
+	if mediaType == runtime.ContentTypeYAML {
 		if _, yamlErr := yaml.YAMLToJSON(body); yamlErr != nil {
-			return malformed(body, yamlErr)
+			return apierrors.NewBadRequest(fmt.Sprintf("the request body is malformed YAML: %s", yamlErr))
 		}
+	} else if !json.Valid(body) {
+		var v any
+		jsonErr := json.Unmarshal(body, &v)
+		msg := "the request body is malformed JSON: " + cleanJSONError(jsonErr)
+		if undeclared {
+			msg += "; a YAML body needs Content-Type: " + runtime.ContentTypeYAML
+		}
+		return apierrors.NewBadRequest(msg)
 	}
 	return apierrors.NewBadRequest(fmt.Sprintf("the request body is not a valid %s: %s", kind, cleanJSONError(err)))
 }
 
 func wrongKind(got, want string) error {
 	return apierrors.NewBadRequest(fmt.Sprintf("the request body has kind %q; this action accepts only %q", got, want))
-}
-
-// malformed is the 400 for a body that is neither JSON nor YAML. A body that
-// starts like a JSON object or array gets the JSON error, which is the more
-// useful one for it.
-func malformed(body []byte, yamlErr error) error {
-	if body[0] == '{' || body[0] == '[' {
-		var v any
-		if err := json.Unmarshal(body, &v); err != nil {
-			return apierrors.NewBadRequest(fmt.Sprintf("the request body is malformed JSON: %s", cleanJSONError(err)))
-		}
-	}
-	return apierrors.NewBadRequest(fmt.Sprintf("the request body is neither JSON nor YAML: %s", yamlErr))
 }
 
 // cleanJSONError drops the "json: " prefix of encoding/json's messages and

@@ -1,4 +1,4 @@
-package storage
+package apiserver
 
 import (
 	"net/http"
@@ -8,14 +8,15 @@ import (
 	"github.com/stretchr/testify/require"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
 )
 
 var fuzzActions = []virtualmachine.Action{virtualmachine.ActionStart, virtualmachine.ActionStop, virtualmachine.ActionRestart}
 
-// FuzzDecodeOptions feeds arbitrary bodies and dryRun query values to the
-// decoder of each action, under each fieldValidation: they never panic, fail
+// FuzzDecodeOptions feeds arbitrary bodies, as JSON and as YAML, and dryRun
+// query values to the decoder of each action, under each fieldValidation: they never panic, fail
 // only with a 400 or 413, and what they accept is within the contract. The
 // directives agree: Strict accepts exactly the bodies that Warn accepts
 // without a warning, with the same options; Ignore accepts what Warn
@@ -33,15 +34,20 @@ func FuzzDecodeOptions(f *testing.F) {
 	f.Add([]byte(""), "All", uint8(0))
 	f.Add([]byte(`{"dryRun":["All"]}`), "None", uint8(1))
 
+	// which picks the action and, by its fourth bit, JSON or YAML.
 	f.Fuzz(func(t *testing.T, body []byte, query string, which uint8) {
+		mediaType := runtime.ContentTypeJSON
+		if which&8 != 0 {
+			mediaType = runtime.ContentTypeYAML
+		}
 		var dryRunQuery []string
 		if query != "" {
 			dryRunQuery = []string{query}
 		}
 		action := fuzzActions[int(which)%len(fuzzActions)]
-		o, warnings, err := decodeOptions(action, body, dryRunQuery, metav1.FieldValidationWarn)
-		strict, strictWarnings, strictErr := decodeOptions(action, body, dryRunQuery, metav1.FieldValidationStrict)
-		ignored, ignoredWarnings, ignoredErr := decodeOptions(action, body, dryRunQuery, metav1.FieldValidationIgnore)
+		o, warnings, err := decodeOptions(action, mediaType, body, dryRunQuery, metav1.FieldValidationWarn)
+		strict, strictWarnings, strictErr := decodeOptions(action, mediaType, body, dryRunQuery, metav1.FieldValidationStrict)
+		ignored, ignoredWarnings, ignoredErr := decodeOptions(action, mediaType, body, dryRunQuery, metav1.FieldValidationIgnore)
 		assert.Empty(t, strictWarnings)
 		assert.Empty(t, ignoredWarnings)
 		assert.Equal(t, err == nil && len(warnings) == 0, strictErr == nil, "Strict accepts what Warn accepts without warnings")
