@@ -15,7 +15,9 @@ GOMEMLIMIT ?= $(shell awk '/- name: GOMEMLIMIT$$/ { getline; gsub(/"/, "", $$2);
 GIT_COMMIT := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 GIT_TREE   := $(shell test -z "$$(git status --porcelain 2>/dev/null)" && echo clean || echo dirty)
 VERSION    ?= v0.1.0-dev+$(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-BUILD_DATE := $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+# `make test` sets it once for its stages: with the same flags, a stage's
+# `make build` finds bin/ up to date instead of linking it again.
+BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 VERSION_PKG := github.com/vm-apiserver/vm-apiserver/pkg/version
 LDFLAGS := -X $(VERSION_PKG).gitVersion=$(VERSION) \
            -X $(VERSION_PKG).gitCommit=$(GIT_COMMIT) \
@@ -28,10 +30,12 @@ COMMANDS := $(notdir $(wildcard cmd/*))
 all: build
 
 ## build: build every command in cmd/ into bin/, version stamped
+# Without -trimpath, as go test and go vet compile: the three share one build
+# cache (the release image, Dockerfile, builds with -trimpath).
 .PHONY: build
 build: deps
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(COMMANDS))
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(COMMANDS))
 
 ## deps: download the Go modules
 .PHONY: deps
@@ -54,28 +58,39 @@ kubectl:
 virtctl:
 	eval "$$(hack/build-test-binaries.sh virtctl)" && mkdir -p $(BIN) && cp -f "$$VIRTCTL_BIN_DIR/virtctl" $(BIN)/virtctl && echo "virtctl is in $(BIN)/virtctl"
 
-## test: lint, unit, storage, end-to-end, every benchmark once, short fuzz, bench harness, integration and bounded reliability tests, with a timing summary
+## test: lint, integration beside the bench harness, bounded reliability, then unit, storage and end-to-end tests with every benchmark once, with a timing summary
+# The stages that run servers mostly wait on them: meanwhile, at the lowest
+# CPU priority, PREBUILD builds what the later stages need (the test
+# binaries, then the -race build of test-unit), and test-integration and
+# test-bench run side by side, after bin/ is built for both. Fuzzing for time
+# is `make fuzz`; the fuzz targets' seed corpora run in test-unit.
 .PHONY: test
-test:
-	@MAKE="$(MAKE)" hack/run-stages.sh lint test-unit test-benchmarks test-fuzz test-bench test-integration test-reliability-short
+test: deps
+	@BUILD_DATE=$(BUILD_DATE) MAKE="$(MAKE)" hack/run-stages.sh --background '$(PREBUILD)' \
+		lint build test-integration+test-bench test-reliability-short test-unit
 
-## test-unit: unit, storage (in-process etcd) and end-to-end (HTTPS) tests, with -race
+PREBUILD := hack/build-test-binaries.sh etcd kube-apiserver kubectl virtctl >/dev/null \
+	&& $(GO) list -race -test -deps -export ./... >/dev/null && hack/ensure-prometheus.sh
+
+## test-unit: unit, storage (in-process etcd) and end-to-end (HTTPS) tests, the fuzz targets' seed corpora, and every benchmark once, with -race
 # The heavy suites have stages of their own: switched off on purpose here,
 # their process-level tests skip even under CI=true (test/framework/suite.go).
+# The benchmarks run once (-benchtime=1x) in the same test binaries, so that
+# none stops compiling or failing unnoticed between `make bench` runs.
 .PHONY: test-unit
 test-unit: deps
 	hack/build-test-binaries.sh kubectl virtctl
 	hack/ensure-prometheus.sh
-	VM_APISERVER_SUITE=none $(GO) test -race -count=1 -timeout 20m ./...
+	VM_APISERVER_SUITE=none $(GO) test -race -count=1 -timeout 20m -bench . -benchtime 1x ./...
 
-## test-benchmarks: run every Go benchmark once (-benchtime=1x), without -race
+## test-benchmarks: run every Go benchmark once (-benchtime=1x), without -race (test-unit runs them with -race)
 .PHONY: test-benchmarks
 test-benchmarks: deps
 	hack/test-benchmarks.sh
 
-## test-fuzz: run each fuzz target for FUZZTIME
-.PHONY: test-fuzz
-test-fuzz: deps
+## fuzz: run each fuzz target for FUZZTIME (default 10s); .ci/run runs it after `make test`
+.PHONY: fuzz
+fuzz: deps
 	hack/fuzz.sh $(FUZZTIME)
 
 ## test-integration: conformance suite behind a real kube-apiserver
@@ -119,7 +134,7 @@ verify: deps
 	hack/verify-codegen.sh
 	hack/verify-docs.sh
 
-## lint: golangci-lint (pinned in hack/tools/go.mod) over both modules, with .golangci.yml
+## lint: gofmt -s, and vmlint (hack/tools/vmlint: the analyzers .golangci.yml names) through go vet, over every module
 .PHONY: lint
 lint:
 	hack/lint.sh

@@ -91,14 +91,26 @@ build() {
     return 0
   fi
   mkdir -p "${dir}"
+  # One build at a time per binary: `make test` builds them in the
+  # background while the stages that need them may ask for them too. The
+  # one that waited finds the binary built.
+  local lock
+  exec {lock}>"${dir}/.${name}.lock"
+  flock "${lock}"
+  if [[ -x "${dir}/${name}" && "$(cat "${dir}/.${name}.stamp" 2>/dev/null)" == "${stamp}" ]]; then
+    echo "cached: ${dir}/${name}" >&2
+    exec {lock}>&-
+    return 0
+  fi
   echo "building ${name} (${pkg}) into ${dir}" >&2
   local start=${SECONDS}
-  # Same compile settings as `go test` and bin/vm-apiserver (no -trimpath,
-  # default CGO_ENABLED), so that the three builds share one build cache and
+  # Same compile settings as `go test`, `go vet` and bin/vm-apiserver (no
+  # -trimpath, default CGO_ENABLED), so that they share one build cache and
   # a cold run compiles the Kubernetes libraries once rather than twice.
   (cd "${moddir}" && go build -ldflags "${ldflags}" -o "${dir}/.${name}.tmp" "${pkg}")
   mv "${dir}/.${name}.tmp" "${dir}/${name}"
   printf '%s' "${stamp}" > "${dir}/.${name}.stamp"
+  exec {lock}>&-
   echo "built ${name} in $((SECONDS - start))s" >&2
 }
 

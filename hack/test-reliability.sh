@@ -57,7 +57,8 @@ if [[ -z "${VM_APISERVER_PREVIOUS_BIN:-}" ]]; then
     src=$(mktemp -d)
     git archive "${PREVIOUS_COMMIT}" | tar -x -C "${src}"
     mkdir -p "$(dirname "${prev}")"
-    (cd "${src}" && go build -trimpath -o "${prev}.tmp" ./cmd/vm-apiserver)
+    # No -trimpath: it shares the compiled dependencies with bin/vm-apiserver.
+    (cd "${src}" && go build -o "${prev}.tmp" ./cmd/vm-apiserver)
     mv "${prev}.tmp" "${prev}"
     rm -rf "${src}"
   fi
