@@ -213,7 +213,7 @@ func openWatch(t *testing.T, ctx context.Context, c *apiClient, ns, needle strin
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+vmsPath(ns)+"?watch=true", nil)
 	require.NoError(t, err)
 	// The client's own timeout would end the watch; ctx ends it.
-	resp, err := (&http.Client{Transport: c.tr}).Do(req) //nolint:bodyclose // the reading goroutine closes it
+	resp, err := (&http.Client{Transport: c.tr}).Do(req)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = resp.Body.Close() })
 	require.Equal(t, http.StatusOK, resp.StatusCode)

@@ -87,8 +87,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// nolint is one `//nolint` directive: the lines it covers and the linters it
-// names (none: all of them).
+// A nolint value is one `//nolint` directive: the lines it covers and the
+// linters it names (none: all of them).
 type nolint struct {
 	pos      token.Pos
 	from, to int
