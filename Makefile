@@ -77,11 +77,14 @@ PREBUILD := hack/build-test-binaries.sh etcd kube-apiserver kubectl virtctl >/de
 # their process-level tests skip even under CI=true (test/framework/suite.go).
 # The benchmarks run once (-benchtime=1x) in the same test binaries, so that
 # none stops compiling or failing unnoticed between `make bench` runs.
+# Four packages run at a time (go test's default is one per core): the
+# end-to-end package spends half its time waiting on the servers it starts,
+# and the others fill the cores meanwhile.
 .PHONY: test-unit
 test-unit: deps
 	hack/build-test-binaries.sh kubectl virtctl
 	hack/ensure-prometheus.sh
-	VM_APISERVER_SUITE=none $(GO) test -race -count=1 -timeout 20m -bench . -benchtime 1x ./...
+	VM_APISERVER_SUITE=none $(GO) test -race -p 4 -count=1 -timeout 20m -bench . -benchtime 1x ./...
 
 ## test-benchmarks: run every Go benchmark once (-benchtime=1x), without -race (test-unit runs them with -race)
 .PHONY: test-benchmarks
