@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -298,9 +299,16 @@ func (e *environment) waitAPIServicesAvailable(ctx context.Context) error {
 				return false, fmt.Errorf("%s not available: %+v", name, c)
 			}
 		}
-		// Available is the availability controller's view; the proxy may
-		// take its handling of the group a moment later. Wait until a read
-		// goes through kube-apiserver to vm-apiserver.
+		// Available is the availability controller's view; the proxy
+		// handler of each APIService learns it from an informer a moment
+		// later, and answers 503 itself until then. Wait until a read of
+		// every group version goes through kube-apiserver to vm-apiserver.
+		for _, name := range kitAPIServices {
+			version, group, _ := strings.Cut(name, ".")
+			if _, err := e.kube.Discovery().RESTClient().Get().AbsPath("/apis", group, version).DoRaw(ctx); err != nil {
+				return false, fmt.Errorf("reading %s/%s through the aggregator: %w", group, version, err)
+			}
+		}
 		if _, err := e.vms.KubevirtV1().VirtualMachines(metav1.NamespaceDefault).List(ctx, metav1.ListOptions{Limit: 1}); err != nil {
 			return false, fmt.Errorf("listing VMs through the aggregator: %w", err)
 		}

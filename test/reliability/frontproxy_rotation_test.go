@@ -245,6 +245,15 @@ func registerAPIServices(t *testing.T, env *delegatedEnv) {
 				return false, fmt.Errorf("%s: %s", name, why)
 			}
 		}
+		// Available in the API is not yet available in the proxy: the
+		// aggregator's handler of each APIService learns it from an informer
+		// and answers 503 itself until then. Each group has its own.
+		for _, group := range aggGroups {
+			r := admin.do(ctx, http.MethodGet, "/apis/"+group+"/v1", nil, nil)
+			if r.code != http.StatusOK {
+				return false, fmt.Errorf("%s through kube-apiserver: %s", group, r)
+			}
+		}
 		r := admin.do(ctx, http.MethodGet, "/apis/kubevirt.io/v1/virtualmachines", nil, nil)
 		return r.code == http.StatusOK, errors.New(r.String())
 	}), env.vm.Tail(20))

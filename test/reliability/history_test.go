@@ -176,7 +176,7 @@ func errorShape(r response) (string, bool) {
 	}
 	st, ok := r.status()
 	if !ok {
-		return fmt.Sprintf("%d without a Status body", r.code), false
+		return fmt.Sprintf("%d without a Status body (%s)", r.code, bodyHint(r.body)), false
 	}
 	shape := fmt.Sprintf("%d %s Status", r.code, st.Reason)
 	if st.Reason == "" {
@@ -187,6 +187,23 @@ func errorShape(r response) (string, bool) {
 		return shape, true
 	}
 	return shape, false
+}
+
+// bodyHint is the start of a body that is not a Status, for the figures:
+// a proxy's plain-text error says what failed.
+func bodyHint(body []byte) string {
+	const limit = 80
+	hint := strings.TrimSpace(string(body))
+	if i := strings.IndexByte(hint, '\n'); i >= 0 {
+		hint = hint[:i]
+	}
+	if len(hint) > limit {
+		hint = hint[:limit] + "..."
+	}
+	if hint == "" {
+		return "empty"
+	}
+	return hint
 }
 
 // neverSent reports whether a call failed before it reached the server:
