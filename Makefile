@@ -60,17 +60,23 @@ virtctl:
 
 ## test: lint, integration beside the bench harness, bounded reliability, then unit, storage and end-to-end tests with every benchmark once, with a timing summary
 # The stages that run servers mostly wait on them: meanwhile, at the lowest
-# CPU priority, PREBUILD builds what the later stages need (the test
-# binaries, then the -race build of test-unit), and test-integration and
-# test-bench run side by side, after bin/ is built for both. Fuzzing for time
-# is `make fuzz`; the fuzz targets' seed corpora run in test-unit.
+# CPU priority, PREBUILD builds what the later stages need, and
+# test-integration and test-bench run side by side, after bin/ is built for
+# both. Two builds that compile the same packages at once both compile them,
+# so PREBUILD builds virtctl (whose Kubernetes libraries are a copy of their
+# own) while lint compiles the project's dependencies, and etcd and
+# kube-apiserver, which share them, only after lint; test-unit waits for the
+# -race build. Fuzzing for time is `make fuzz`; the fuzz targets' seed
+# corpora run in test-unit.
 .PHONY: test
 test: deps
 	@BUILD_DATE=$(BUILD_DATE) MAKE="$(MAKE)" hack/run-stages.sh --background '$(PREBUILD)' \
-		lint build test-integration+test-bench test-reliability-short test-unit
+		lint build test-integration+test-bench test-reliability-short background test-unit
 
-PREBUILD := hack/build-test-binaries.sh etcd kube-apiserver kubectl virtctl >/dev/null \
-	&& $(GO) list -race -test -deps -export ./... >/dev/null && hack/ensure-prometheus.sh
+PREBUILD := hack/ensure-prometheus.sh && hack/build-test-binaries.sh virtctl >/dev/null \
+	&& hack/run-stages.sh --await lint \
+	&& hack/build-test-binaries.sh etcd kube-apiserver kubectl >/dev/null \
+	&& $(GO) list -race -test -deps -export ./... >/dev/null
 
 ## test-unit: unit, storage (in-process etcd) and end-to-end (HTTPS) tests, the fuzz targets' seed corpora, and every benchmark once, with -race
 # The heavy suites have stages of their own: switched off on purpose here,

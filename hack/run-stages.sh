@@ -14,14 +14,32 @@
 # each). Its output goes to _output/background.log; the summary says how long
 # it ran and how it ended, and a failure of it fails the run.
 #
+# Two Go builds that compile the same packages at the same time both compile
+# them (the build cache is filled when a package is done, and nothing is
+# shared in between), so the background can wait for a stage: within CMD,
+# `hack/run-stages.sh --await STAGE` returns once STAGE has ended (at once
+# when run outside run-stages). And the pseudo-stage `background` waits for
+# CMD to end, so that a later stage finds what it built instead of building
+# it beside it.
+#
 # Usage: hack/run-stages.sh [--background CMD] STAGE[+STAGE...]...
+#        hack/run-stages.sh --await STAGE
 set -o nounset -o pipefail
 MAKE="${MAKE:-make}"
+if [[ "${1:-}" == --await ]]; then
+  if [[ -n "${RUN_STAGES_DONE:-}" ]]; then
+    until [[ -e "${RUN_STAGES_DONE}/$2" ]]; do sleep 1; done
+  fi
+  exit 0
+fi
 background=""
 if [[ "${1:-}" == --background ]]; then
   background=$2
   shift 2
 fi
+# Where each stage leaves a mark when it ends, for --await.
+RUN_STAGES_DONE=$(mktemp -d)
+export RUN_STAGES_DONE
 names=() seconds=() results=()
 status=0
 start=${SECONDS}
@@ -33,8 +51,23 @@ if [[ -n "${background}" ]]; then
   # A process group of its own, so that an interrupted run stops it whole.
   setsid nice -n 19 bash -c "${background}" > _output/background.log 2>&1 &
   bg_pid=$!
-  trap 'kill -- -"${bg_pid}" 2>/dev/null; exit 130' INT TERM
+  trap 'kill -- -"${bg_pid}" 2>/dev/null; rm -rf "${RUN_STAGES_DONE}"; exit 130' INT TERM
 fi
+trap 'rm -rf "${RUN_STAGES_DONE}"' EXIT
+# wait_background waits for the background command and records how it ended.
+wait_background() {
+  [[ -n "${bg_pid}" ]] || return 0
+  if wait "${bg_pid}"; then
+    result=ok
+  else
+    result=FAILED
+    status=1
+    echo "the background command failed; the end of _output/background.log:"
+    tail -n 30 _output/background.log
+  fi
+  names+=("(background)") seconds+=($((SECONDS - bg_started))) results+=("${result}")
+  bg_pid=""
+}
 # run_one STAGE runs one make target; with a prefix, every line it prints
 # starts with [STAGE].
 run_one() {
@@ -47,10 +80,15 @@ run_one() {
 for group in "$@"; do
   started=${SECONDS}
   echo "==> ${group}"
+  if [[ "${group}" == background ]]; then
+    wait_background
+    continue
+  fi
   IFS=+ read -r -a stages <<< "${group}"
   if [[ ${#stages[@]} -eq 1 ]]; then
     if run_one "${group}"; then result=ok; else result=FAILED; status=1; fi
     names+=("${group}") seconds+=($((SECONDS - started))) results+=("${result}")
+    touch "${RUN_STAGES_DONE}/${group}"
     continue
   fi
   # A+B: the stages run side by side; each line they print names its stage.
@@ -62,19 +100,10 @@ for group in "$@"; do
   for i in "${!stages[@]}"; do
     if wait "${pids[$i]}"; then result=ok; else result=FAILED; status=1; fi
     names+=("${stages[$i]}") seconds+=($((SECONDS - started))) results+=("${result}")
+    touch "${RUN_STAGES_DONE}/${stages[$i]}"
   done
 done
-if [[ -n "${bg_pid}" ]]; then
-  if wait "${bg_pid}"; then
-    result=ok
-  else
-    result=FAILED
-    status=1
-    echo "the background command failed; the end of _output/background.log:"
-    tail -n 30 _output/background.log
-  fi
-  names+=("(background)") seconds+=($((SECONDS - bg_started))) results+=("${result}")
-fi
+wait_background
 echo
 echo "Stage timings:"
 for i in "${!names[@]}"; do
