@@ -19,7 +19,7 @@
 #   RELIABILITY_OUT=dir      where logs, histories and report.md go
 #                            (default _output/reliability)
 #   VM_APISERVER_KEEP_TMP=1  keep logs and state of passing tests too
-#   VM_APISERVER_PREVIOUS_BIN=path  the previous release for TestRollingUpgrade
+#   VM_APISERVER_PREVIOUS_BIN=path  the pinned previous build for TestRollingUpgrade
 #                            (default: built from PREVIOUS_COMMIT below)
 set -o errexit -o nounset -o pipefail
 
@@ -46,14 +46,14 @@ export VM_APISERVER_BIN
 # The suite finds them where this puts them (test/framework/binaries.go).
 hack/build-test-binaries.sh etcd kube-apiserver >/dev/null
 
-# The previous release for TestRollingUpgrade: the commit before actions
+# The pinned previous build for TestRollingUpgrade: the commit before actions
 # passed the admission chain, built once from `git archive` (which changes
 # nothing in the repository) and cached under .cache/bin/.
 PREVIOUS_COMMIT=7eb2922667830ed1470805ed8b0a953496d1bd99
 if [[ -z "${VM_APISERVER_PREVIOUS_BIN:-}" ]]; then
   prev="${ROOT}/.cache/bin/vm-apiserver-${PREVIOUS_COMMIT:0:12}/vm-apiserver"
   if [[ ! -x "${prev}" ]]; then
-    echo "building vm-apiserver at ${PREVIOUS_COMMIT:0:12} (the previous release)" >&2
+    echo "building vm-apiserver at ${PREVIOUS_COMMIT:0:12} (the pinned previous build)" >&2
     src=$(mktemp -d)
     git archive "${PREVIOUS_COMMIT}" | tar -x -C "${src}"
     mkdir -p "$(dirname "${prev}")"

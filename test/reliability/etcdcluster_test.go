@@ -506,7 +506,7 @@ func TestClusterReplicaFrozen(t *testing.T) {
 	assertServersAlive(t, c.servers)
 }
 
-// TestRollingUpgrade runs the previous release ($VM_APISERVER_PREVIOUS_BIN,
+// TestRollingUpgrade runs the pinned previous build ($VM_APISERVER_PREVIOUS_BIN,
 // which hack/test-reliability.sh builds) side by side with the current one
 // on the same etcd under load, then replaces it with the current one on the
 // same data dir and port. The current replica answers every call and stays
@@ -516,7 +516,7 @@ func TestRollingUpgrade(t *testing.T) {
 	requireSuite(t)
 	previous := os.Getenv("VM_APISERVER_PREVIOUS_BIN")
 	if previous == "" {
-		t.Skip("VM_APISERVER_PREVIOUS_BIN is not set; hack/test-reliability.sh builds the previous release")
+		t.Skip("VM_APISERVER_PREVIOUS_BIN is not set; hack/test-reliability.sh builds the pinned previous build")
 	}
 	t.Parallel()
 	dir := testDir(t)
@@ -527,7 +527,7 @@ func TestRollingUpgrade(t *testing.T) {
 	old := c.servers[0]
 	replacedAt := time.Now()
 	require.NoError(t, old.Stop(30*time.Second), old.Tail(30))
-	figures.fault("previous release stopped (SIGTERM) under load")
+	figures.fault("pinned previous build stopped (SIGTERM) under load")
 	// From here on, calls to this replica reach the current release.
 	l.previous[0].Store(false)
 	old.Path = bins.VMAPIServer
@@ -541,12 +541,12 @@ func TestRollingUpgrade(t *testing.T) {
 	assert.Zero(t, currentFailed, "calls to the current replica failed during the upgrade")
 	assert.Empty(t, watches[1].failures(replacedAt, time.Now()), "the current replica went unready during the upgrade")
 	_, oldFailed := l.counts(0, replacedAt)
-	figures.note("rolling upgrade: previous release replaced in %.1fs (SIGTERM to /readyz 200); %d calls to it failed meanwhile; the current replica answered every call", upAt.Sub(replacedAt).Seconds(), oldFailed)
+	figures.note("rolling upgrade: pinned previous build replaced in %.1fs (SIGTERM to /readyz 200); %d calls to it failed meanwhile; the current replica answered every call", upAt.Sub(replacedAt).Seconds(), oldFailed)
 	t.Logf("replaced in %.1fs; %d calls to the replaced replica failed", upAt.Sub(replacedAt).Seconds(), oldFailed)
 
 	stop()
 	l.finalReads(t)
-	l.check(t, dir, "rolling upgrade from the previous release under load, 3 members, two replicas")
+	l.check(t, dir, "rolling upgrade from the pinned previous build under load, 3 members, two replicas")
 	assertSameData(t, l.ns, l.servers)
 	// While the replaced replica is down its port refuses connections; such
 	// calls were never sent. Every other error must be a 503/504 Status.

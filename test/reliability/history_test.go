@@ -292,7 +292,7 @@ type load struct {
 	// ledger makes workers also create uniquely named VMs; every create that
 	// was acknowledged must exist at the end.
 	ledger bool
-	// previous marks, by server, a server of the previous release, whose
+	// previous marks, by server, a server of the pinned previous build, whose
 	// answers the model holds to that release's contract; nil: none.
 	previous []atomic.Bool
 

@@ -122,10 +122,10 @@ func TestCheckerCatchesViolations(t *testing.T) {
 	}
 }
 
-// TestModelOfThePreviousRelease spot-checks the cells where the previous
-// release, which TestRollingUpgrade runs beside this one, answered
+// TestModelOfThePreviousBuild spot-checks the cells where the pinned
+// previous build, which TestRollingUpgrade runs beside this one, answered
 // otherwise, and that it answers as the current one elsewhere.
-func TestModelOfThePreviousRelease(t *testing.T) {
+func TestModelOfThePreviousBuild(t *testing.T) {
 	running := vmState{Exists: true, Created: true, Printable: "Running"}
 	finished := vmState{Exists: true, Created: true, Printable: stopped}
 	with := func(s vmState, strategy, scr string) vmState { s.Strategy, s.SCR = strategy, scr; return s }

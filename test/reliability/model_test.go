@@ -176,7 +176,7 @@ type opInput struct {
 	// create and setStrategy
 	Strategy string `json:"strategy,omitempty"`
 	Legacy   bool   `json:"legacy,omitempty"`
-	// Previous says the call went to a server of the previous release,
+	// Previous says the call went to a server of the pinned previous build,
 	// which TestRollingUpgrade runs beside this one.
 	Previous bool `json:"previous,omitempty"`
 	// writeStatus
@@ -318,7 +318,7 @@ func parseSCR(scr string) []kubevirtv1.VirtualMachineStateChangeRequest {
 	return out
 }
 
-// expectPreviousAction is expectAction as the previous release answers,
+// expectPreviousAction is expectAction as the pinned previous build answers,
 // whose contract differed in three cells that the load reaches: a restart
 // needed an active instance (a finished one was "not running"), a forced
 // restart's Stop carried grace period 0, and a stop of a Halted VM still
