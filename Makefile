@@ -98,7 +98,7 @@ test-unit: deps
 test-benchmarks: deps
 	hack/test-benchmarks.sh
 
-## fuzz: run each fuzz target for FUZZTIME (default 10s); .ci/run runs it after `make test`
+## fuzz: run each fuzz target for FUZZTIME (default 10s), exploring new inputs (CI runs only the seed corpora, in test-unit)
 .PHONY: fuzz
 fuzz: deps
 	hack/fuzz.sh $(FUZZTIME)
