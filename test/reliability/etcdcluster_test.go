@@ -528,11 +528,11 @@ func TestRollingUpgrade(t *testing.T) {
 	replacedAt := time.Now()
 	require.NoError(t, old.Stop(30*time.Second), old.Tail(30))
 	figures.fault("pinned previous build stopped (SIGTERM) under load")
-	// From here on, calls to this replica reach the current release.
+	// From here on, calls to this replica reach the current build.
 	l.previous[0].Store(false)
 	old.Path = bins.VMAPIServer
 	old.restart(t)
-	figures.fault("replaced by the current release on the same data dir")
+	figures.fault("replaced by the current build on the same data dir")
 	upAt := time.Now()
 	waitProgress(t, l, 0, 30, upAt, 2*time.Minute)
 	waitProgress(t, l, 1, 30, upAt, 2*time.Minute)

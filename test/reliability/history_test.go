@@ -293,7 +293,7 @@ type load struct {
 	// was acknowledged must exist at the end.
 	ledger bool
 	// previous marks, by server, a server of the pinned previous build, whose
-	// answers the model holds to that release's contract; nil: none.
+	// answers the model holds to that build's contract; nil: none.
 	previous []atomic.Bool
 
 	mu         sync.Mutex
