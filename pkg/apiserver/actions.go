@@ -96,7 +96,7 @@ func installActions(s *genericapiserver.GenericAPIServer, h *actionHandler) erro
 			route := ws.PUT(path).
 				To(metrics.InstrumentRouteFunc("PUT", gv.Group, gv.Version, "virtualmachines", string(action), "resource",
 					metrics.APIServerComponent, false, "", h.route(action))).
-				Doc(title+" a VirtualMachine: answers 202 with the VirtualMachine as stored, or as it would be under dryRun.").
+				Doc(title+" a VirtualMachine: answers 202 with the VirtualMachine as stored, or as it would be under dryRun; with the header Prefer: return=minimal, 202 and no body.").
 				Operation("replaceNamespacedVirtualMachine"+title+strings.ToUpper(gv.Version[:1])+gv.Version[1:]).
 				Param(ws.PathParameter("namespace", "object name and auth scope, such as for teams and projects").DataType("string")).
 				Param(ws.PathParameter("name", "name of the VirtualMachine").DataType("string")).
@@ -143,6 +143,13 @@ func (h *actionHandler) route(action virtualmachine.Action) restful.RouteFunctio
 		vm, err := h.serve(req.Request, req.PathParameter("namespace"), req.PathParameter("name"), action)
 		if err != nil {
 			responsewriters.ErrorNegotiated(err, scheme.Codecs, kubevirtv1.SchemeGroupVersion, resp.ResponseWriter, req.Request)
+			return
+		}
+		// A client that reads no answer, as KubeVirt's clients do, can ask
+		// for none and save the server encoding the VM.
+		if prefersMinimal(req.Request.Header) {
+			resp.Header().Set(headerPreferenceApplied, preferReturnMinimal)
+			resp.WriteHeader(http.StatusAccepted)
 			return
 		}
 		responsewriters.WriteObjectNegotiated(scheme.Codecs, negotiation.DefaultEndpointRestrictions,

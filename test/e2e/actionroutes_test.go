@@ -247,3 +247,79 @@ func TestActionsInOpenAPIAndDiscovery(t *testing.T) {
 		assert.True(t, strings.HasPrefix(info["gitVersion"].(string), "v"), "%v", info)
 	})
 }
+
+// TestActionPreferReturnMinimal: with Prefer: return=minimal an action
+// answers as KubeVirt's virt-api does, 202 with no body, and says so in
+// Preference-Applied; without it, the answer is the VM. A refusal is a
+// Status either way.
+func TestActionPreferReturnMinimal(t *testing.T) {
+	s := framework.StartServer(t)
+	ctx := context.Background()
+	vms := defaultVMs(t, s)
+	vm := typedVM(t, "minimal")
+	vm.Spec.RunStrategy = ptr.To(kubevirtv1.RunStrategyHalted)
+	_, err := vms.Create(ctx, vm, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	transport, err := rest.TransportFor(s.RESTConfig)
+	require.NoError(t, err)
+	client := &http.Client{Transport: transport}
+	put := func(t *testing.T, action, query, prefer string) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut,
+			s.URL+"/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines/minimal/"+action+query, nil)
+		require.NoError(t, err)
+		if prefer != "" {
+			req.Header.Set("Prefer", prefer)
+		}
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp, body
+	}
+
+	t.Run("dry run, minimal", func(t *testing.T) {
+		before, err := vms.Get(ctx, "minimal", metav1.GetOptions{})
+		require.NoError(t, err)
+		resp, body := put(t, "start", "?dryRun=All", "return=minimal")
+		assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+		assert.Empty(t, body)
+		assert.Equal(t, "return=minimal", resp.Header.Get("Preference-Applied"))
+		after, err := vms.Get(ctx, "minimal", metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, before.ResourceVersion, after.ResourceVersion)
+	})
+
+	t.Run("written, minimal among other preferences", func(t *testing.T) {
+		resp, body := put(t, "start", "", "respond-async, return=minimal")
+		assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+		assert.Empty(t, body)
+		assert.Equal(t, "return=minimal", resp.Header.Get("Preference-Applied"))
+		got, err := vms.Get(ctx, "minimal", metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, kubevirtv1.RunStrategyAlways, *got.Spec.RunStrategy)
+	})
+
+	t.Run("a refusal is still a Status", func(t *testing.T) {
+		resp, body := put(t, "start", "", "return=minimal")
+		assert.Equal(t, http.StatusConflict, resp.StatusCode)
+		assert.Empty(t, resp.Header.Get("Preference-Applied"))
+		var status metav1.Status
+		require.NoError(t, json.Unmarshal(body, &status))
+		assert.Contains(t, status.Message, "Always does not support manual start requests")
+	})
+
+	t.Run("return=representation, or no preference, answers the VM", func(t *testing.T) {
+		for _, prefer := range []string{"return=representation", ""} {
+			resp, body := put(t, "stop", "?dryRun=All", prefer)
+			assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+			assert.Empty(t, resp.Header.Get("Preference-Applied"))
+			var got kubevirtv1.VirtualMachine
+			require.NoError(t, json.Unmarshal(body, &got))
+			assert.Equal(t, "minimal", got.Name)
+			assert.Equal(t, kubevirtv1.RunStrategyHalted, *got.Spec.RunStrategy, "as the dry-run stop would leave it")
+		}
+	})
+}
