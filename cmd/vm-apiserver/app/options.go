@@ -18,6 +18,7 @@ import (
 	logsapi "k8s.io/component-base/logs/api/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
+	"github.com/vm-apiserver/vm-apiserver/pkg/api/storagecodec"
 	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
 	"github.com/vm-apiserver/vm-apiserver/pkg/standalone"
@@ -59,7 +60,9 @@ type Options struct {
 
 // NewOptions returns the defaults: port 8443 on 127.0.0.1, data in ./.vm-apiserver.
 func NewOptions() *Options {
-	codec := scheme.Codecs.LegacyCodec(kubevirtv1.SchemeGroupVersion)
+	// The store decodes each VM it writes, and the watch cache the same
+	// bytes again; the storage codec answers the second from memory.
+	codec := storagecodec.New(scheme.Codecs.LegacyCodec(kubevirtv1.SchemeGroupVersion), storagecodec.DefaultSize)
 	o := &Options{
 		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix, codec),
 		DataDir:     ".vm-apiserver",
