@@ -91,7 +91,8 @@ func (o *Options) Run(ctx context.Context, out io.Writer) error {
 		}
 		config.ExtraConfig.PostStartHooks["print-access"] = func(genericapiserver.PostStartHookContext) error {
 			fmt.Fprintf(out, "\nvm-apiserver %s is serving at %s (standalone, data in %s)\n", vmversion.Get().GitVersion, serverURL, o.DataDir)
-			if o.Runtime == RuntimeSimulated {
+			config.ExtraConfig.HotplugVolumeRequests = o.HotplugVolumeRequests
+	if o.Runtime == RuntimeSimulated {
 				fmt.Fprintf(out, "The simulated runtime runs inside the server: VMs move through Starting, Running and Stopping.\n")
 			}
 			fmt.Fprintf(out, "Reach it with kubectl:\n\n  export KUBECONFIG=%s\n  kubectl get virtualmachines\n\n", creds.Path(standalone.KubeconfigFile))
