@@ -91,8 +91,7 @@ func (o *Options) Run(ctx context.Context, out io.Writer) error {
 		}
 		config.ExtraConfig.PostStartHooks["print-access"] = func(genericapiserver.PostStartHookContext) error {
 			fmt.Fprintf(out, "\nvm-apiserver %s is serving at %s (standalone, data in %s)\n", vmversion.Get().GitVersion, serverURL, o.DataDir)
-			config.ExtraConfig.HotplugVolumeRequests = o.HotplugVolumeRequests
-	if o.Runtime == RuntimeSimulated {
+			if o.Runtime == RuntimeSimulated {
 				fmt.Fprintf(out, "The simulated runtime runs inside the server: VMs move through Starting, Running and Stopping.\n")
 			}
 			fmt.Fprintf(out, "Reach it with kubectl:\n\n  export KUBECONFIG=%s\n  kubectl get virtualmachines\n\n", creds.Path(standalone.KubeconfigFile))
@@ -100,6 +99,7 @@ func (o *Options) Run(ctx context.Context, out io.Writer) error {
 		}
 	}
 
+	config.ExtraConfig.HotplugVolumeRequests = o.HotplugVolumeRequests
 	if o.Runtime == RuntimeSimulated {
 		config.ExtraConfig.SimulatedRuntime = &o.Simulated
 	}

@@ -49,7 +49,11 @@ func TestPrepareVolumeRequest(t *testing.T) {
 		wantMsg string
 	}{
 		{"add without name", func() *virtv1.VirtualMachineVolumeRequest { r := addPVC("", "c"); return r }(), "AddVolumeOptions requires name to be set"},
-		{"add without disk", func() *virtv1.VirtualMachineVolumeRequest { r := addPVC("d", "c"); r.AddVolumeOptions.Disk = nil; return r }(), "AddVolumeOptions requires disk to not be nil"},
+		{"add without disk", func() *virtv1.VirtualMachineVolumeRequest {
+			r := addPVC("d", "c")
+			r.AddVolumeOptions.Disk = nil
+			return r
+		}(), "AddVolumeOptions requires disk to not be nil"},
 		{"add without source", func() *virtv1.VirtualMachineVolumeRequest {
 			r := addPVC("d", "c")
 			r.AddVolumeOptions.VolumeSource = nil
