@@ -222,5 +222,6 @@ func TestVolumeActionsPassAdmission(t *testing.T) {
 	})
 }
 
-func ptrStrategy(s kubevirtv1.VirtualMachineRunStrategy) *kubevirtv1.VirtualMachineRunStrategy { return &s }
-
+func ptrStrategy(s kubevirtv1.VirtualMachineRunStrategy) *kubevirtv1.VirtualMachineRunStrategy {
+	return &s
+}
