@@ -23,7 +23,7 @@ import (
 )
 
 // actionSeries lists the samples of family whose labels name an action:
-// resource virtualmachines, subresource start, stop or restart.
+// resource virtualmachines, subresource an action.
 func actionSeries(families map[string]*dto.MetricFamily, family string) []map[string]string {
 	var out []map[string]string
 	for _, m := range families[family].GetMetric() {
@@ -32,7 +32,7 @@ func actionSeries(families map[string]*dto.MetricFamily, family string) []map[st
 			labels[l.GetName()] = l.GetValue()
 		}
 		switch labels["subresource"] {
-		case "start", "stop", "restart":
+		case "start", "stop", "restart", "addvolume", "removevolume":
 			if labels["resource"] == "virtualmachines" {
 				out = append(out, labels)
 			}
@@ -129,7 +129,8 @@ func TestActionsInOpenAPIAndDiscovery(t *testing.T) {
 		require.NoError(t, err, path)
 		require.NoError(t, json.Unmarshal(raw, into), path)
 	}
-	options := map[string]string{"start": "StartOptions", "stop": "StopOptions", "restart": "RestartOptions"}
+	options := map[string]string{"start": "StartOptions", "stop": "StopOptions", "restart": "RestartOptions",
+		"addvolume": "AddVolumeOptions", "removevolume": "RemoveVolumeOptions"}
 
 	type schemaRef struct {
 		Ref string `json:"$ref"`
@@ -148,6 +149,11 @@ func TestActionsInOpenAPIAndDiscovery(t *testing.T) {
 		for action, kind := range options {
 			t.Run(gv+" "+action, func(t *testing.T) {
 				path := "/apis/subresources.kubevirt.io/" + gv + "/namespaces/{namespace}/virtualmachines/{name}/" + action
+				// The volume actions read KubeVirt's own option kinds, and need a body.
+				model, volume := "io.kubevirt.subresources.v1."+kind, action == "addvolume" || action == "removevolume"
+				if volume {
+					model = "io.kubevirt.api.core.v1." + kind
+				}
 
 				ops := v2.Paths[path]
 				require.Contains(t, ops, "put", "v2 %s", path)
@@ -168,8 +174,8 @@ func TestActionsInOpenAPIAndDiscovery(t *testing.T) {
 				for _, p := range put.Parameters {
 					if p.In == "body" {
 						body = true
-						assert.False(t, p.Required, "the body may be empty")
-						assert.Equal(t, "#/definitions/io.kubevirt.subresources.v1."+kind, p.Schema.Ref)
+						assert.Equal(t, volume, p.Required, "only a volume action needs a body")
+						assert.Equal(t, "#/definitions/"+model, p.Schema.Ref)
 					}
 				}
 				assert.True(t, body, "v2 describes the body")
@@ -190,7 +196,7 @@ func TestActionsInOpenAPIAndDiscovery(t *testing.T) {
 				}
 				require.NoError(t, json.Unmarshal(raw, &op))
 				assert.Equal(t, "#/components/schemas/io.kubevirt.api.core.v1.VirtualMachine", op.Responses["202"].Content["application/json"].Schema.Ref)
-				assert.Equal(t, "#/components/schemas/io.kubevirt.subresources.v1."+kind, op.RequestBody.Content["*/*"].Schema.Ref)
+				assert.Equal(t, "#/components/schemas/"+model, op.RequestBody.Content["*/*"].Schema.Ref)
 			})
 		}
 
@@ -205,10 +211,12 @@ func TestActionsInOpenAPIAndDiscovery(t *testing.T) {
 				verbs[r.Name] = r.Verbs
 			}
 			assert.Equal(t, map[string][]string{
-				"virtualmachines":         {},
-				"virtualmachines/start":   {"update"},
-				"virtualmachines/stop":    {"update"},
-				"virtualmachines/restart": {"update"},
+				"virtualmachines":              {},
+				"virtualmachines/start":        {"update"},
+				"virtualmachines/stop":         {"update"},
+				"virtualmachines/restart":      {"update"},
+				"virtualmachines/addvolume":    {"update"},
+				"virtualmachines/removevolume": {"update"},
 			}, verbs)
 		})
 	}
@@ -235,7 +243,8 @@ func TestActionsInOpenAPIAndDiscovery(t *testing.T) {
 					require.NotNil(t, sub.ResponseKind)
 					assert.Equal(t, "VirtualMachine", sub.ResponseKind.Kind)
 				}
-				assert.Equal(t, map[string][]string{"start": {"update"}, "stop": {"update"}, "restart": {"update"}}, subresources)
+				assert.Equal(t, map[string][]string{"start": {"update"}, "stop": {"update"}, "restart": {"update"},
+					"addvolume": {"update"}, "removevolume": {"update"}}, subresources)
 			}
 		}
 		assert.Equal(t, []string{"v1", "v1alpha3"}, versions)

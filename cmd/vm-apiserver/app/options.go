@@ -46,6 +46,9 @@ type Options struct {
 	Runtime string
 	// AdvertiseHosts are extra names for the standalone serving certificate.
 	AdvertiseHosts []string
+	// HotplugVolumeRequests records volume hotplug requests in
+	// status.volumeRequests, as KubeVirt's HotplugVolumes gate does.
+	HotplugVolumeRequests bool
 	// Simulated configures the simulated runtime when Runtime is "simulated".
 	Simulated simulator.Options
 	// Logs configures klog: -v, --vmodule, the format.
@@ -83,6 +86,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs := fss.FlagSet("vm-apiserver")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory for the embedded etcd (used when --etcd-servers is empty) and, in standalone mode, the generated CA, certificates and admin.kubeconfig.")
 	fs.StringVar(&o.Runtime, "runtime", o.Runtime, "VM runtime to run inside the server: 'none', or 'simulated' for the reference runtime that simulates instances.")
+	fs.BoolVar(&o.HotplugVolumeRequests, "hotplug-volume-requests", o.HotplugVolumeRequests, "Record addvolume and removevolume as status.volumeRequests for the runtime to carry out, as KubeVirt's HotplugVolumes feature gate does, instead of writing the disk and volume into spec.template (KubeVirt's DeclarativeHotplugVolumes, the default).")
 	o.Simulated.AddFlags(fss.FlagSet("simulated runtime"), "simulated-")
 	fs.StringSliceVar(&o.AdvertiseHosts, "standalone-hosts", o.AdvertiseHosts, "Extra DNS names or IPs for the standalone serving certificate (localhost and 127.0.0.1 are always included).")
 
