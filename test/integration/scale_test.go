@@ -119,8 +119,9 @@ func TestScaleAdmissionPolicy(t *testing.T) {
 		},
 		Validations: []admissionregistrationv1.Validation{{
 			Expression: "request.userInfo.username != '" + denied + "' && object.kind == 'Scale' && oldObject.kind == 'Scale'",
+			// A Scale omits replicas 0, as autoscaling/v1 does.
 			MessageExpression: "request.userInfo.username + ' may not scale ' + oldObject.metadata.name + ' from ' + " +
-				"string(oldObject.spec.replicas) + ' to ' + string(object.spec.replicas)",
+				"string(has(oldObject.spec.replicas) ? oldObject.spec.replicas : 0) + ' to ' + string(object.spec.replicas)",
 			Reason: ptrTo(metav1.StatusReasonForbidden),
 		}},
 	})
