@@ -146,7 +146,7 @@ func runStrategyOwner(t *testing.T, entries []metav1.ManagedFieldsEntry) string 
 		var fields struct {
 			Spec map[string]json.RawMessage `json:"f:spec"`
 		}
-		require.NoError(t, json.Unmarshal(e.FieldsV1.Raw, &fields))
+		require.NoError(t, json.Unmarshal(e.FieldsV1.GetRawBytes(), &fields))
 		if _, ok := fields.Spec["f:runStrategy"]; ok {
 			assert.Empty(t, owner, "one owner")
 			owner = e.Manager
