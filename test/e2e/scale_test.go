@@ -71,6 +71,39 @@ func TestScaleSubresource(t *testing.T) {
 		assert.Equal(t, "kubevirt.io=virt-launcher,vmi.kubevirt.io/id=sc-halted", scale.Status.Selector)
 	})
 
+	t.Run("discovery and OpenAPI describe it", func(t *testing.T) {
+		for _, version := range []string{"v1", "v1alpha3"} {
+			out, err := kubectl.run("", "get", "--raw", "/apis/kubevirt.io/"+version)
+			require.NoError(t, err, out)
+			var list metav1.APIResourceList
+			require.NoError(t, json.Unmarshal([]byte(out), &list), out)
+			var found *metav1.APIResource
+			for i := range list.APIResources {
+				if list.APIResources[i].Name == "virtualmachines/scale" {
+					found = &list.APIResources[i]
+				}
+			}
+			require.NotNil(t, found, "virtualmachines/scale in %s", version)
+			assert.Equal(t, []string{"autoscaling", "v1", "Scale"}, []string{found.Group, found.Version, found.Kind})
+			assert.ElementsMatch(t, []string{"get", "update", "patch"}, found.Verbs)
+		}
+
+		out, err := kubectl.run("", "get", "--raw", "/openapi/v3/apis/kubevirt.io/v1")
+		require.NoError(t, err, out)
+		var doc struct {
+			Paths      map[string]json.RawMessage `json:"paths"`
+			Components struct {
+				Schemas map[string]struct {
+					GVK []map[string]string `json:"x-kubernetes-group-version-kind"`
+				} `json:"schemas"`
+			} `json:"components"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &doc))
+		assert.Contains(t, doc.Paths, "/apis/kubevirt.io/v1/namespaces/{namespace}/virtualmachines/{name}/scale")
+		assert.Equal(t, []map[string]string{{"group": "autoscaling", "version": "v1", "kind": "Scale"}},
+			doc.Components.Schemas["io.k8s.api.autoscaling.v1.Scale"].GVK)
+	})
+
 	transport, err := rest.TransportFor(s.RESTConfig)
 	require.NoError(t, err)
 	client := &http.Client{Transport: transport}
