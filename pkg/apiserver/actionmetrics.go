@@ -24,7 +24,7 @@ var (
 	actionsTotal = metrics.NewCounterVec(&metrics.CounterOpts{
 		Namespace:      "vm_apiserver",
 		Name:           "actions_total",
-		Help:           "Lifecycle actions on VirtualMachines, by action and by result: accepted, dry_run, conflict, invalid, denied or error.",
+		Help:           "Lifecycle actions on VirtualMachines, and writes of their scale (action scale), by action and by result: accepted, dry_run, conflict, invalid, denied or error.",
 		StabilityLevel: metrics.ALPHA,
 	}, []string{"action", "result"})
 

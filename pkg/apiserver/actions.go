@@ -210,7 +210,7 @@ func (h *actionHandler) serve(req *http.Request, namespace, name string, action 
 		return nil, err
 	}
 	if !dryRun {
-		h.recordAction(ctx, vm, action, "")
+		recordAction(ctx, h.events, vm, action, "")
 	}
 	return vm, nil
 }
@@ -242,17 +242,18 @@ func (h *actionHandler) serveVolume(req *http.Request, namespace, name string, a
 		} else {
 			volume = volumeRequest.RemoveVolumeOptions.Name
 		}
-		h.recordAction(ctx, vm, action, volume)
+		recordAction(ctx, h.events, vm, action, volume)
 	}
 	return vm, nil
 }
 
 // recordAction records an Event on the VM that says who asked for the
 // action, as "stop requested by alice", and for a volume action which volume,
-// as "addvolume of data requested by alice".
-func (h *actionHandler) recordAction(ctx context.Context, obj runtime.Object, action virtualmachine.Action, volume string) {
+// as "addvolume of data requested by alice". A write of virtualmachines/scale
+// records the Event of the start or the stop it made.
+func recordAction(ctx context.Context, recorder events.EventRecorder, obj runtime.Object, action virtualmachine.Action, volume string) {
 	vm, ok := obj.(*kubevirt.VirtualMachine)
-	if h.events == nil || !ok {
+	if recorder == nil || !ok {
 		return
 	}
 	requester := "an unknown user"
@@ -264,7 +265,7 @@ func (h *actionHandler) recordAction(ctx context.Context, obj runtime.Object, ac
 	if volume != "" {
 		what += " of " + volume
 	}
-	h.events.Eventf(&corev1.ObjectReference{
+	recorder.Eventf(&corev1.ObjectReference{
 		APIVersion: kubevirtv1.SchemeGroupVersion.String(), Kind: "VirtualMachine",
 		Namespace: vm.Namespace, Name: vm.Name, UID: vm.UID, ResourceVersion: vm.ResourceVersion,
 	}, nil, corev1.EventTypeNormal, reason.reason, reason.action, "%s requested by %s", what, requester)

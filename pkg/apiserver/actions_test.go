@@ -35,7 +35,7 @@ func TestRecordActionNamesTheRequester(t *testing.T) {
 			if tt.user != nil {
 				ctx = request.WithUser(ctx, tt.user)
 			}
-			(&actionHandler{events: recorder}).recordAction(ctx, vm, tt.action, tt.volume)
+			recordAction(ctx, recorder, vm, tt.action, tt.volume)
 			require.Len(t, recorder.Events, 1)
 			assert.Equal(t, tt.want, <-recorder.Events)
 		})

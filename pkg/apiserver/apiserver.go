@@ -1,6 +1,7 @@
 // Package apiserver assembles vm-apiserver: the kubevirt.io group with
-// virtualmachines and their status, and the subresources.kubevirt.io group
-// with the lifecycle actions, on top of k8s.io/apiserver.
+// virtualmachines, their status and their scale, and the
+// subresources.kubevirt.io group with the lifecycle actions, on top of
+// k8s.io/apiserver.
 package apiserver
 
 import (
@@ -124,10 +125,14 @@ func (c CompletedConfig) New() (*Server, error) {
 	// versions and the request's version names the apiVersion of what is
 	// returned. Its requests are warned of the deprecation by
 	// WithDeprecatedVersionWarning (deprecation.go).
+	// virtualmachines/scale is an autoscaling/v1 Scale whose writes are
+	// starts and stops (scale.go).
+	scale := &scaleStorage{ScaleREST: vms.Scale, events: recorder}
 	for _, gv := range vmVersions {
 		kubevirtGroup.VersionedResourcesStorageMap[gv.Version] = map[string]rest.Storage{
 			"virtualmachines":        vms.VirtualMachine,
 			"virtualmachines/status": vms.Status,
+			"virtualmachines/scale":  scale,
 		}
 	}
 

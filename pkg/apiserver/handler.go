@@ -16,12 +16,14 @@ import (
 //     kubevirt.io/v1alpha3 is warned of its deprecation, refused ones too;
 //   - WithStrictPatchFields, so that patches of VMs are checked for unknown
 //     fields as whole documents are;
+//   - WithScaleUserAgent, so that a write of virtualmachines/scale names
+//     its field manager after the client;
 //   - WithDeadlineMargin, so that handlers answer a 504 themselves before
 //     the generic timeout filter gives up on them.
 //
 // Around it, WithBodyReadDeadline stops slow bodies from outliving the
 // request timeout.
 func BuildHandlerChain(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
-	inner := WithDeprecatedVersionWarning(WithStrictPatchFields(WithDeadlineMargin(apiHandler)))
+	inner := WithDeprecatedVersionWarning(WithStrictPatchFields(WithScaleUserAgent(WithDeadlineMargin(apiHandler))))
 	return WithBodyReadDeadline(genericapiserver.DefaultBuildHandlerChain(inner, c), c.RequestTimeout)
 }

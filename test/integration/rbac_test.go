@@ -76,6 +76,15 @@ var rbacOps = []rbacOp{
 	{"restart", "Always", true, func(ns, vm string) (string, string, string) {
 		return http.MethodPut, actionPath(subresourcesV1, ns, vm, "restart"), ""
 	}, http.StatusAccepted},
+	{"get scale", "Halted", false, func(ns, vm string) (string, string, string) {
+		return http.MethodGet, "/apis/kubevirt.io/v1/namespaces/" + ns + "/virtualmachines/" + vm + "/scale", ""
+	}, http.StatusOK},
+	{"scale", "Halted", false, func(ns, vm string) (string, string, string) {
+		return http.MethodPatch, "/apis/kubevirt.io/v1/namespaces/" + ns + "/virtualmachines/" + vm + "/scale", `{"spec":{"replicas":1}}`
+	}, http.StatusOK},
+	{"scale v1alpha3", "Always", false, func(ns, vm string) (string, string, string) {
+		return http.MethodPatch, "/apis/" + vmGroupVersionV1a + "/namespaces/" + ns + "/virtualmachines/" + vm + "/scale", `{"spec":{"replicas":0}}`
+	}, http.StatusOK},
 	{"version", "Halted", false, func(string, string) (string, string, string) {
 		return http.MethodGet, "/apis/" + subresourcesV1 + "/version", ""
 	}, http.StatusOK},
@@ -112,9 +121,9 @@ func TestRBAC(t *testing.T) {
 	bind(t, ns, "rita-runtime", "ClusterRole", "vm-apiserver:runtime")
 
 	allowed := map[string]map[string]bool{
-		"ann-admin":    {"get": true, "get v1alpha3": true, "list": true, "create": true, "patch": true, "delete": true, "start": true, "stop": true, "restart": true, "start v1alpha3": true, "version": true},
-		"ed-editor":    {"get": true, "get v1alpha3": true, "list": true, "create": true, "patch": true, "delete": true, "start": true, "stop": true, "restart": true, "start v1alpha3": true, "version": true},
-		"vic-viewer":   {"get": true, "get v1alpha3": true, "list": true, "version": true},
+		"ann-admin":    {"get": true, "get v1alpha3": true, "list": true, "create": true, "patch": true, "delete": true, "start": true, "stop": true, "restart": true, "start v1alpha3": true, "get scale": true, "scale": true, "scale v1alpha3": true, "version": true},
+		"ed-editor":    {"get": true, "get v1alpha3": true, "list": true, "create": true, "patch": true, "delete": true, "start": true, "stop": true, "restart": true, "start v1alpha3": true, "get scale": true, "scale": true, "scale v1alpha3": true, "version": true},
+		"vic-viewer":   {"get": true, "get v1alpha3": true, "list": true, "get scale": true, "version": true},
 		"sam-starter":  {"get": true, "get v1alpha3": true, "start": true, "start v1alpha3": true, "version": true},
 		"rita-runtime": {"get": true, "get v1alpha3": true, "list": true, "update status": true, "update status v1alpha3": true, "version": true},
 		"nobody":       {"version": true},

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 
 	openapinamer "k8s.io/apiserver/pkg/endpoints/openapi"
@@ -70,15 +71,17 @@ func definitionName() func(string) (string, spec.Extensions) {
 	}
 }
 
-// NewTypeConverter returns the converter between VirtualMachines and the
-// typed values of their OpenAPI schema, which field managers work on. It is
-// built from the same models the server serves, so list merge keys and
-// atomic fields are those of server-side apply.
+// NewTypeConverter returns the converter between VirtualMachines (and the
+// autoscaling/v1 Scale of virtualmachines/scale) and the typed values of
+// their OpenAPI schema, which field managers work on. It is built from the
+// same models the server serves, so list merge keys and atomic fields are
+// those of server-side apply.
 func NewTypeConverter() (managedfields.TypeConverter, error) {
 	cfg := V3Config("vm-apiserver", "")
-	defs, err := builder3.BuildOpenAPIDefinitionsForResources(cfg, util.GetCanonicalTypeName(&kubevirtv1.VirtualMachine{}))
+	defs, err := builder3.BuildOpenAPIDefinitionsForResources(cfg,
+		util.GetCanonicalTypeName(&kubevirtv1.VirtualMachine{}), util.GetCanonicalTypeName(&autoscalingv1.Scale{}))
 	if err != nil {
-		return nil, fmt.Errorf("building OpenAPI models of VirtualMachine: %w", err)
+		return nil, fmt.Errorf("building OpenAPI models of VirtualMachine and Scale: %w", err)
 	}
 	return managedfields.NewTypeConverter(defs, false)
 }

@@ -55,8 +55,9 @@ func newTestStorageAndEtcd(t *testing.T, admit admission.Interface) (*VirtualMac
 
 // installGroupVersion installs storage for gv into container with
 // k8s.io/apiserver's installer, configured as the generic server configures
-// it for this server's scheme; the tests' handlers are built on it.
-func installGroupVersion(t *testing.T, container *restful.Container, gv schema.GroupVersion, storage map[string]rest.Storage, typeConverter managedfields.TypeConverter) {
+// it for this server's scheme, with admit as the admission chain (nil for
+// none); the tests' handlers are built on it.
+func installGroupVersion(t *testing.T, container *restful.Container, gv schema.GroupVersion, storage map[string]rest.Storage, typeConverter managedfields.TypeConverter, admit admission.Interface) {
 	t.Helper()
 	group := &endpoints.APIGroupVersion{
 		Storage:                    storage,
@@ -75,6 +76,7 @@ func installGroupVersion(t *testing.T, container *restful.Container, gv schema.G
 		EquivalentResourceRegistry: runtime.NewEquivalentResourceRegistry(),
 		// Server-side apply of a new object authorizes the create.
 		Authorizer: authorizerfactory.NewAlwaysAllowAuthorizer(),
+		Admit:      admit,
 	}
 	_, _, err := group.InstallREST(container)
 	require.NoError(t, err, "the installer accepts the storages in %s", gv)

@@ -1,7 +1,7 @@
 // Package storage builds the REST storages of VirtualMachines on the generic
-// registry: virtualmachines and virtualmachines/status in kubevirt.io, and
-// the writes of the start, stop and restart actions, all over one etcd
-// store and its watch cache.
+// registry: virtualmachines, virtualmachines/status and virtualmachines/scale
+// in kubevirt.io, and the writes of the start, stop and restart actions, all
+// over one etcd store and its watch cache.
 package storage
 
 import (
@@ -30,6 +30,9 @@ type VirtualMachineStorage struct {
 	// requests of addvolume and removevolume, which the server serves in
 	// subresources.kubevirt.io.
 	Actions *ActionStorage
+	// Scale serves kubevirt.io virtualmachines/scale, whose writes are
+	// starts and stops.
+	Scale *ScaleREST
 }
 
 // NewStorage builds the storages of VirtualMachines over one etcd store.
@@ -74,6 +77,7 @@ func NewStorage(optsGetter generic.RESTOptionsGetter, admit admission.Interface,
 		VirtualMachine: &REST{store},
 		Status:         &StatusREST{store: &statusStore},
 		Actions:        &ActionStorage{store: &actionStore, admit: admit, fields: fields},
+		Scale:          &ScaleREST{store: &actionStore, fields: fields},
 	}, nil
 }
 

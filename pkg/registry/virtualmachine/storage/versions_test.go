@@ -39,7 +39,7 @@ func installedVMs(t *testing.T, vms *VirtualMachineStorage) http.Handler {
 		installGroupVersion(t, container, gv, map[string]rest.Storage{
 			"virtualmachines":        vms.VirtualMachine,
 			"virtualmachines/status": vms.Status,
-		}, typeConverter)
+		}, typeConverter, nil)
 	}
 	resolver := &request.RequestInfoFactory{APIPrefixes: sets.NewString("apis", "api"), GrouplessAPIPrefixes: sets.NewString("api")}
 	// The patch handler records the patch in the request's audit context,
