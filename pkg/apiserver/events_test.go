@@ -31,9 +31,9 @@ func TestLimitedRecorderDropsPastTheRate(t *testing.T) {
 	// Registers the dropped-events counter, as the server does.
 	_, err := newMetricsRegistry(newVMCollector())
 	require.NoError(t, err)
-	recorder, _, err := newEventRecorder(nil)
+	recorder, _, err := newEventRecorder(nil, nil)
 	assert.NoError(t, err)
-	assert.IsType(t, logRecorder{}, recorder, "standalone: Events are logged")
+	assert.IsType(t, logRecorder{}, recorder, "neither a cluster nor a store: Events are logged")
 
 	fake := events.NewFakeRecorder(10)
 	r := limitedRecorder{EventRecorder: fake, limiter: flowcontrol.NewFakeAlwaysRateLimiter()}

@@ -1,6 +1,7 @@
 // Package scheme holds the scheme and codecs of vm-apiserver: every type it
 // serves or decodes, kubevirt.io and subresources.kubevirt.io, internal and
-// versioned. It imports only the API packages, so any other package may
+// versioned, and the Events that standalone mode serves in the core group
+// and events.k8s.io. It imports only the API packages, so any other package may
 // import it.
 package scheme
 
@@ -9,7 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 
+	eventsinstall "github.com/vm-apiserver/vm-apiserver/pkg/apis/events"
 	kubevirtinstall "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/install"
 	subresourcesinstall "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/install"
 )
@@ -27,6 +30,7 @@ var (
 func init() {
 	kubevirtinstall.Install(Scheme)
 	subresourcesinstall.Install(Scheme)
+	utilruntime.Must(eventsinstall.Install(Scheme))
 
 	// Options such as ListOptions and DeleteOptions are decoded in the
 	// unversioned "v1" group, as in every Kubernetes API server.
