@@ -33,13 +33,37 @@ import (
 )
 
 // The actions, in the order discovery lists them.
-var actions = []virtualmachine.Action{virtualmachine.ActionStart, virtualmachine.ActionStop, virtualmachine.ActionRestart}
+var actions = []virtualmachine.Action{
+	virtualmachine.ActionStart, virtualmachine.ActionStop, virtualmachine.ActionRestart,
+	virtualmachine.ActionAddVolume, virtualmachine.ActionRemoveVolume,
+}
 
 // optionSamples are the wire forms of the option bodies, for OpenAPI.
 var optionSamples = map[virtualmachine.Action]any{
 	virtualmachine.ActionStart:   subresourcesv1.StartOptions{},
 	virtualmachine.ActionStop:    subresourcesv1.StopOptions{},
 	virtualmachine.ActionRestart: subresourcesv1.RestartOptions{},
+	// KubeVirt's own option kinds, which the volume actions read as they are.
+	virtualmachine.ActionAddVolume:    kubevirtv1.AddVolumeOptions{},
+	virtualmachine.ActionRemoveVolume: kubevirtv1.RemoveVolumeOptions{},
+}
+
+// actionTitles name each action's OpenAPI operation and documentation.
+var actionTitles = map[virtualmachine.Action]string{
+	virtualmachine.ActionStart:        "Start",
+	virtualmachine.ActionStop:         "Stop",
+	virtualmachine.ActionRestart:      "Restart",
+	virtualmachine.ActionAddVolume:    "AddVolume",
+	virtualmachine.ActionRemoveVolume: "RemoveVolume",
+}
+
+// actionDocs describe each action's route in OpenAPI.
+var actionDocs = map[virtualmachine.Action]string{
+	virtualmachine.ActionStart:        "Start a VirtualMachine",
+	virtualmachine.ActionStop:         "Stop a VirtualMachine",
+	virtualmachine.ActionRestart:      "Restart a VirtualMachine",
+	virtualmachine.ActionAddVolume:    "Hot plug a disk and its volume into a VirtualMachine",
+	virtualmachine.ActionRemoveVolume: "Hot unplug a disk and its volume from a VirtualMachine",
 }
 
 // actionResources is what discovery lists in each version of
@@ -92,20 +116,24 @@ func installActions(s *genericapiserver.GenericAPIServer, h *actionHandler) erro
 		discovery.NewAPIVersionHandler(scheme.Codecs, gv, discovery.APIResourceListerFunc(actionResources)).AddToWebService(ws)
 		for _, action := range actions {
 			path := "/namespaces/{namespace}/virtualmachines/{name}/" + string(action)
-			title := strings.ToUpper(string(action[:1])) + string(action[1:])
+			title := actionTitles[action]
+			bodyDoc, bodyRequired := "the action's options; the body may be empty", false
+			if virtualmachine.IsVolumeAction(action) {
+				bodyDoc, bodyRequired = "the volume request", true
+			}
 			route := ws.PUT(path).
 				To(metrics.InstrumentRouteFunc("PUT", gv.Group, gv.Version, "virtualmachines", string(action), "resource",
 					metrics.APIServerComponent, false, "", h.route(action))).
-				Doc(title+" a VirtualMachine: answers 202 with the VirtualMachine as stored, or as it would be under dryRun.").
+				Doc(actionDocs[action]+": answers 202 with the VirtualMachine as stored, or as it would be under dryRun; with the header Prefer: return=minimal, 202 and no body.").
 				Operation("replaceNamespacedVirtualMachine"+title+strings.ToUpper(gv.Version[:1])+gv.Version[1:]).
 				Param(ws.PathParameter("namespace", "object name and auth scope, such as for teams and projects").DataType("string")).
 				Param(ws.PathParameter("name", "name of the VirtualMachine").DataType("string")).
 				Param(ws.QueryParameter("dryRun", "When present, indicates that modifications should not be persisted. The only valid value is All.").DataType("string")).
 				Param(ws.QueryParameter("fieldValidation", "How unknown, duplicate and mis-cased fields of the body are treated: Ignore, Warn (the default) or Strict.").DataType("string")).
-				Reads(optionSamples[action], "the action's options; the body may be empty").
+				Reads(optionSamples[action], bodyDoc).
 				Returns(http.StatusAccepted, "Accepted", kubevirtv1.VirtualMachine{}).
 				Writes(kubevirtv1.VirtualMachine{})
-			route.ParameterNamed("body").Required(false)
+			route.ParameterNamed("body").Required(bodyRequired)
 			// As the generic installer marks its routes, for the OpenAPI
 			// extensions x-kubernetes-action and -group-version-kind.
 			route.Metadata(endpoints.RouteMetaGVK, metav1.GroupVersionKind{
@@ -140,9 +168,20 @@ type actionHandler struct {
 // route is the handler of one action's route.
 func (h *actionHandler) route(action virtualmachine.Action) restful.RouteFunction {
 	return func(req *restful.Request, resp *restful.Response) {
-		vm, err := h.serve(req.Request, req.PathParameter("namespace"), req.PathParameter("name"), action)
+		serve := h.serve
+		if virtualmachine.IsVolumeAction(action) {
+			serve = h.serveVolume
+		}
+		vm, err := serve(req.Request, req.PathParameter("namespace"), req.PathParameter("name"), action)
 		if err != nil {
 			responsewriters.ErrorNegotiated(err, scheme.Codecs, kubevirtv1.SchemeGroupVersion, resp.ResponseWriter, req.Request)
+			return
+		}
+		// A client that reads no answer, as KubeVirt's clients do, can ask
+		// for none and save the server encoding the VM.
+		if prefersMinimal(req.Request.Header) {
+			resp.Header().Set(headerPreferenceApplied, preferReturnMinimal)
+			resp.WriteHeader(http.StatusAccepted)
 			return
 		}
 		responsewriters.WriteObjectNegotiated(scheme.Codecs, negotiation.DefaultEndpointRestrictions,
@@ -171,14 +210,47 @@ func (h *actionHandler) serve(req *http.Request, namespace, name string, action 
 		return nil, err
 	}
 	if !dryRun {
-		h.recordAction(ctx, vm, action)
+		h.recordAction(ctx, vm, action, "")
+	}
+	return vm, nil
+}
+
+// serveVolume records the volume request of an addvolume or removevolume
+// on the VM namespace/name as req asks.
+func (h *actionHandler) serveVolume(req *http.Request, namespace, name string, action virtualmachine.Action) (_ runtime.Object, err error) {
+	started := time.Now()
+	var dryRun, denied bool
+	defer func() { observeAction(action, started, dryRun, denied, err) }()
+	volumeRequest, dryRunValues, warnings, err := volumeOptions(req, action)
+	if err != nil {
+		return nil, err
+	}
+	ctx := request.WithNamespace(req.Context(), namespace)
+	for _, w := range warnings {
+		warning.AddWarning(ctx, "", w)
+	}
+	dryRun = len(dryRunValues) > 0
+	var vm runtime.Object
+	vm, denied, err = h.actions.ActVolume(ctx, name, volumeRequest, dryRunValues, managerFromUserAgent(req.UserAgent()))
+	if err != nil {
+		return nil, err
+	}
+	if !dryRun {
+		volume := ""
+		if volumeRequest.AddVolumeOptions != nil {
+			volume = volumeRequest.AddVolumeOptions.Name
+		} else {
+			volume = volumeRequest.RemoveVolumeOptions.Name
+		}
+		h.recordAction(ctx, vm, action, volume)
 	}
 	return vm, nil
 }
 
 // recordAction records an Event on the VM that says who asked for the
-// action, as "stop requested by alice".
-func (h *actionHandler) recordAction(ctx context.Context, obj runtime.Object, action virtualmachine.Action) {
+// action, as "stop requested by alice", and for a volume action which volume,
+// as "addvolume of data requested by alice".
+func (h *actionHandler) recordAction(ctx context.Context, obj runtime.Object, action virtualmachine.Action, volume string) {
 	vm, ok := obj.(*kubevirt.VirtualMachine)
 	if h.events == nil || !ok {
 		return
@@ -188,10 +260,14 @@ func (h *actionHandler) recordAction(ctx context.Context, obj runtime.Object, ac
 		requester = u.GetName()
 	}
 	reason := actionEvents[action]
+	what := string(action)
+	if volume != "" {
+		what += " of " + volume
+	}
 	h.events.Eventf(&corev1.ObjectReference{
 		APIVersion: kubevirtv1.SchemeGroupVersion.String(), Kind: "VirtualMachine",
 		Namespace: vm.Namespace, Name: vm.Name, UID: vm.UID, ResourceVersion: vm.ResourceVersion,
-	}, nil, corev1.EventTypeNormal, reason.reason, reason.action, "%s requested by %s", action, requester)
+	}, nil, corev1.EventTypeNormal, reason.reason, reason.action, "%s requested by %s", what, requester)
 }
 
 // managerFromUserAgent names the field manager of an action after the

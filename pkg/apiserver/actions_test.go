@@ -19,12 +19,15 @@ func TestRecordActionNamesTheRequester(t *testing.T) {
 	vm := &kubevirt.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "vm"}}
 	for _, tt := range []struct {
 		action virtualmachine.Action
+		volume string
 		user   user.Info
 		want   string // as the fake recorder formats it: type, reason, note
 	}{
-		{virtualmachine.ActionStart, &user.DefaultInfo{Name: "alice"}, "Normal " + ReasonStartRequested + " start requested by alice"},
-		{virtualmachine.ActionStop, &user.DefaultInfo{Name: "bob"}, "Normal " + ReasonStopRequested + " stop requested by bob"},
-		{virtualmachine.ActionRestart, nil, "Normal " + ReasonRestartRequested + " restart requested by an unknown user"},
+		{virtualmachine.ActionStart, "", &user.DefaultInfo{Name: "alice"}, "Normal " + ReasonStartRequested + " start requested by alice"},
+		{virtualmachine.ActionStop, "", &user.DefaultInfo{Name: "bob"}, "Normal " + ReasonStopRequested + " stop requested by bob"},
+		{virtualmachine.ActionRestart, "", nil, "Normal " + ReasonRestartRequested + " restart requested by an unknown user"},
+		{virtualmachine.ActionAddVolume, "data", &user.DefaultInfo{Name: "alice"}, "Normal " + ReasonAddVolumeRequested + " addvolume of data requested by alice"},
+		{virtualmachine.ActionRemoveVolume, "data", &user.DefaultInfo{Name: "bob"}, "Normal " + ReasonRemoveVolumeRequested + " removevolume of data requested by bob"},
 	} {
 		t.Run(string(tt.action), func(t *testing.T) {
 			recorder := events.NewFakeRecorder(1)
@@ -32,7 +35,7 @@ func TestRecordActionNamesTheRequester(t *testing.T) {
 			if tt.user != nil {
 				ctx = request.WithUser(ctx, tt.user)
 			}
-			(&actionHandler{events: recorder}).recordAction(ctx, vm, tt.action)
+			(&actionHandler{events: recorder}).recordAction(ctx, vm, tt.action, tt.volume)
 			require.Len(t, recorder.Events, 1)
 			assert.Equal(t, tt.want, <-recorder.Events)
 		})
@@ -48,7 +51,14 @@ func TestActionResourcesListEveryAction(t *testing.T) {
 		r := resources[1+i]
 		assert.Equal(t, "virtualmachines/"+string(action), r.Name)
 		assert.Equal(t, metav1.Verbs{"update"}, r.Verbs)
-		assert.Contains(t, optionKinds, action, "every action has its options")
+		if virtualmachine.IsVolumeAction(action) {
+			assert.NotContains(t, optionKinds, action, "a volume action reads KubeVirt's own option kinds")
+		} else {
+			assert.Contains(t, optionKinds, action, "every lifecycle action has its options")
+		}
+		assert.Contains(t, optionSamples, action, "every action documents its body")
+		assert.Contains(t, actionTitles, action, "every action names its operation")
+		assert.Contains(t, actionDocs, action, "every action describes its route")
 		assert.Contains(t, actionEvents, action, "every action has its Event")
 	}
 }

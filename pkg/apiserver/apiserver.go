@@ -26,6 +26,7 @@ import (
 	subresourcesv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
 	eventstorage "github.com/vm-apiserver/vm-apiserver/pkg/registry/event/storage"
+	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
 	vmstorage "github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine/storage"
 	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
 	"github.com/vm-apiserver/vm-apiserver/pkg/version"
@@ -46,6 +47,10 @@ type ExtraConfig struct {
 	// SimulatedRuntime, when set, runs the simulated VM runtime inside the
 	// server with these options (its Recorder is the server's).
 	SimulatedRuntime *simulator.Options
+	// HotplugVolumeRequests records addvolume and removevolume in
+	// status.volumeRequests for the runtime to carry out, as KubeVirt's
+	// HotplugVolumes feature gate does, instead of in the VM's template.
+	HotplugVolumeRequests bool
 }
 
 // Config is the whole configuration of the server.
@@ -118,6 +123,9 @@ func (c CompletedConfig) New() (*Server, error) {
 	vms, err := vmstorage.NewStorage(c.generic.RESTOptionsGetter, c.generic.AdmissionControl, typeConverter)
 	if err != nil {
 		return nil, fmt.Errorf("building virtualmachines storage: %w", err)
+	}
+	if c.extra.HotplugVolumeRequests {
+		vms.Actions.SetHotplugMode(virtualmachine.HotplugRequests)
 	}
 
 	kubevirtGroup := genericapiserver.NewDefaultAPIGroupInfo(kubevirt.GroupName, scheme.Scheme, scheme.ParameterCodec, scheme.Codecs)

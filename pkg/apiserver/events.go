@@ -27,13 +27,18 @@ const (
 	ReasonStartRequested   = "StartRequested"
 	ReasonStopRequested    = "StopRequested"
 	ReasonRestartRequested = "RestartRequested"
+	// The volume actions name the volume: "addvolume of data requested by alice".
+	ReasonAddVolumeRequested    = "AddVolumeRequested"
+	ReasonRemoveVolumeRequested = "RemoveVolumeRequested"
 )
 
 // actionEvents is the reason and the action of each action's Event.
 var actionEvents = map[virtualmachine.Action]struct{ reason, action string }{
-	virtualmachine.ActionStart:   {ReasonStartRequested, "Start"},
-	virtualmachine.ActionStop:    {ReasonStopRequested, "Stop"},
-	virtualmachine.ActionRestart: {ReasonRestartRequested, "Restart"},
+	virtualmachine.ActionStart:        {ReasonStartRequested, "Start"},
+	virtualmachine.ActionStop:         {ReasonStopRequested, "Stop"},
+	virtualmachine.ActionRestart:      {ReasonRestartRequested, "Restart"},
+	virtualmachine.ActionAddVolume:    {ReasonAddVolumeRequested, "AddVolume"},
+	virtualmachine.ActionRemoveVolume: {ReasonRemoveVolumeRequested, "RemoveVolume"},
 }
 
 // The rate at which Events are sent; past it they are dropped and counted,

@@ -195,6 +195,14 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	if vm.Spec.Template != nil {
 		o.terminationGracePeriod = vm.Spec.Template.Spec.TerminationGracePeriodSeconds
 	}
+	if done, err := c.applyVolumeRequests(ctx, vm); done || err != nil {
+		if apierrors.IsNotFound(err) {
+			c.forget(key)
+			return 0, nil
+		}
+		// The template write brings the VM back through the informer.
+		return 0, err
+	}
 	d := decide(o, c.opts.timing())
 
 	status := nextStatus(vm, strategy, d, metav1.NewTime(now))
@@ -220,6 +228,29 @@ func (c *Controller) sync(ctx context.Context, key string) (time.Duration, error
 	return d.requeue, nil
 }
 
+// applyVolumeRequests writes the VM's pending status.volumeRequests into its
+// template, as KubeVirt's VM controller does under its HotplugVolumes gate:
+// the one write a runtime makes outside status. It reports whether it wrote;
+// the requests are dropped from status once the template shows them
+// (nextStatus). A conflict is retried with the VM as it is then.
+func (c *Controller) applyVolumeRequests(ctx context.Context, vm *v1.VirtualMachine) (bool, error) {
+	if len(vm.Status.VolumeRequests) == 0 || vm.Spec.Template == nil {
+		return false, nil
+	}
+	updated := vm.DeepCopy()
+	for i := range updated.Status.VolumeRequests {
+		kubevirt.ApplyVolumeRequest(&updated.Spec.Template.Spec, &updated.Status.VolumeRequests[i])
+	}
+	if apiequality.Semantic.DeepEqual(updated.Spec, vm.Spec) {
+		return false, nil
+	}
+	if _, err := c.client.KubevirtV1().VirtualMachines(vm.Namespace).Update(ctx, updated,
+		metav1.UpdateOptions{FieldManager: c.opts.FieldManager}); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 // nextStatus is the VM's status after decision d: the instance's phase, the
 // request that was carried out removed, the fault recorded, and the strategy
 // and generation that the runtime acted on (observedGeneration, and
@@ -237,6 +268,8 @@ func nextStatus(vm *v1.VirtualMachine, strategy v1.VirtualMachineRunStrategy, d 
 	if d.fault != nil {
 		recordFault(&status, *d.fault, now)
 	}
+	status.VolumeRequests = pendingVolumeRequests(vm)
+	status.VolumeSnapshotStatuses = volumeSnapshotStatuses(vm)
 	status.RunStrategy = strategy
 	status.ObservedGeneration = vm.Generation
 	status.DesiredGeneration = vm.Generation

@@ -1,8 +1,12 @@
 // Package simulator is a reference VM runtime that simulates instances.
 //
 // It is a controller in the usual client-go shape: a VirtualMachine informer
-// feeds a rate-limited workqueue, and every write goes through the
-// virtualmachines/status subresource. It never writes spec or metadata.
+// feeds a rate-limited workqueue, and its writes go through the
+// virtualmachines/status subresource, with one exception: it folds pending
+// status.volumeRequests into spec.template, as KubeVirt's VM controller
+// does, and drops them from status once the template shows them. It never
+// writes metadata. It reports status.volumeSnapshotStatuses for every
+// volume of the template, hot plugged ones included.
 //
 // For every VM it keeps a simulated instance whose state lives entirely in
 // status (created, printableStatus and the Ready condition), so the runtime can

@@ -153,7 +153,7 @@ func index(results []CellResult) map[cellKey]CellResult {
 	return m
 }
 
-// EmitRatios prints A/B, A/C, A/D, A/P and A/R for every VM count and
+// EmitRatios prints A/M, A/B, A/C, A/D, A/P and A/R for every VM count and
 // concurrency at which both were measured: throughput, p50 and p99 ratios.
 func EmitRatios(out io.Writer, results []CellResult) {
 	byKey := index(results)
@@ -161,7 +161,7 @@ func EmitRatios(out io.Writer, results []CellResult) {
 		if r.Method != "A" {
 			continue
 		}
-		for _, peer := range []string{"B", "C", "D", "P", "R"} {
+		for _, peer := range []string{"M", "B", "C", "D", "P", "R"} {
 			p, ok := byKey[cellKey{peer, r.VMs, r.Concurrency}]
 			if !ok {
 				continue

@@ -23,7 +23,7 @@ import (
 )
 
 // actionSeries lists the samples of family whose labels name an action:
-// resource virtualmachines, subresource start, stop or restart.
+// resource virtualmachines, subresource an action.
 func actionSeries(families map[string]*dto.MetricFamily, family string) []map[string]string {
 	var out []map[string]string
 	for _, m := range families[family].GetMetric() {
@@ -32,7 +32,7 @@ func actionSeries(families map[string]*dto.MetricFamily, family string) []map[st
 			labels[l.GetName()] = l.GetValue()
 		}
 		switch labels["subresource"] {
-		case "start", "stop", "restart":
+		case "start", "stop", "restart", "addvolume", "removevolume":
 			if labels["resource"] == "virtualmachines" {
 				out = append(out, labels)
 			}
@@ -129,7 +129,8 @@ func TestActionsInOpenAPIAndDiscovery(t *testing.T) {
 		require.NoError(t, err, path)
 		require.NoError(t, json.Unmarshal(raw, into), path)
 	}
-	options := map[string]string{"start": "StartOptions", "stop": "StopOptions", "restart": "RestartOptions"}
+	options := map[string]string{"start": "StartOptions", "stop": "StopOptions", "restart": "RestartOptions",
+		"addvolume": "AddVolumeOptions", "removevolume": "RemoveVolumeOptions"}
 
 	type schemaRef struct {
 		Ref string `json:"$ref"`
@@ -148,6 +149,11 @@ func TestActionsInOpenAPIAndDiscovery(t *testing.T) {
 		for action, kind := range options {
 			t.Run(gv+" "+action, func(t *testing.T) {
 				path := "/apis/subresources.kubevirt.io/" + gv + "/namespaces/{namespace}/virtualmachines/{name}/" + action
+				// The volume actions read KubeVirt's own option kinds, and need a body.
+				model, volume := "io.kubevirt.subresources.v1."+kind, action == "addvolume" || action == "removevolume"
+				if volume {
+					model = "io.kubevirt.api.core.v1." + kind
+				}
 
 				ops := v2.Paths[path]
 				require.Contains(t, ops, "put", "v2 %s", path)
@@ -168,8 +174,8 @@ func TestActionsInOpenAPIAndDiscovery(t *testing.T) {
 				for _, p := range put.Parameters {
 					if p.In == "body" {
 						body = true
-						assert.False(t, p.Required, "the body may be empty")
-						assert.Equal(t, "#/definitions/io.kubevirt.subresources.v1."+kind, p.Schema.Ref)
+						assert.Equal(t, volume, p.Required, "only a volume action needs a body")
+						assert.Equal(t, "#/definitions/"+model, p.Schema.Ref)
 					}
 				}
 				assert.True(t, body, "v2 describes the body")
@@ -190,7 +196,7 @@ func TestActionsInOpenAPIAndDiscovery(t *testing.T) {
 				}
 				require.NoError(t, json.Unmarshal(raw, &op))
 				assert.Equal(t, "#/components/schemas/io.kubevirt.api.core.v1.VirtualMachine", op.Responses["202"].Content["application/json"].Schema.Ref)
-				assert.Equal(t, "#/components/schemas/io.kubevirt.subresources.v1."+kind, op.RequestBody.Content["*/*"].Schema.Ref)
+				assert.Equal(t, "#/components/schemas/"+model, op.RequestBody.Content["*/*"].Schema.Ref)
 			})
 		}
 
@@ -205,10 +211,12 @@ func TestActionsInOpenAPIAndDiscovery(t *testing.T) {
 				verbs[r.Name] = r.Verbs
 			}
 			assert.Equal(t, map[string][]string{
-				"virtualmachines":         {},
-				"virtualmachines/start":   {"update"},
-				"virtualmachines/stop":    {"update"},
-				"virtualmachines/restart": {"update"},
+				"virtualmachines":              {},
+				"virtualmachines/start":        {"update"},
+				"virtualmachines/stop":         {"update"},
+				"virtualmachines/restart":      {"update"},
+				"virtualmachines/addvolume":    {"update"},
+				"virtualmachines/removevolume": {"update"},
 			}, verbs)
 		})
 	}
@@ -235,7 +243,8 @@ func TestActionsInOpenAPIAndDiscovery(t *testing.T) {
 					require.NotNil(t, sub.ResponseKind)
 					assert.Equal(t, "VirtualMachine", sub.ResponseKind.Kind)
 				}
-				assert.Equal(t, map[string][]string{"start": {"update"}, "stop": {"update"}, "restart": {"update"}}, subresources)
+				assert.Equal(t, map[string][]string{"start": {"update"}, "stop": {"update"}, "restart": {"update"},
+					"addvolume": {"update"}, "removevolume": {"update"}}, subresources)
 			}
 		}
 		assert.Equal(t, []string{"v1", "v1alpha3"}, versions)
@@ -245,5 +254,81 @@ func TestActionsInOpenAPIAndDiscovery(t *testing.T) {
 		var info map[string]any
 		get("/apis/subresources.kubevirt.io/v1/version", &info)
 		assert.True(t, strings.HasPrefix(info["gitVersion"].(string), "v"), "%v", info)
+	})
+}
+
+// TestActionPreferReturnMinimal: with Prefer: return=minimal an action
+// answers as KubeVirt's virt-api does, 202 with no body, and says so in
+// Preference-Applied; without it, the answer is the VM. A refusal is a
+// Status either way.
+func TestActionPreferReturnMinimal(t *testing.T) {
+	s := framework.StartServer(t)
+	ctx := context.Background()
+	vms := defaultVMs(t, s)
+	vm := typedVM(t, "minimal")
+	vm.Spec.RunStrategy = ptr.To(kubevirtv1.RunStrategyHalted)
+	_, err := vms.Create(ctx, vm, metav1.CreateOptions{})
+	require.NoError(t, err)
+
+	transport, err := rest.TransportFor(s.RESTConfig)
+	require.NoError(t, err)
+	client := &http.Client{Transport: transport}
+	put := func(t *testing.T, action, query, prefer string) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut,
+			s.URL+"/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines/minimal/"+action+query, nil)
+		require.NoError(t, err)
+		if prefer != "" {
+			req.Header.Set("Prefer", prefer)
+		}
+		resp, err := client.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp, body
+	}
+
+	t.Run("dry run, minimal", func(t *testing.T) {
+		before, err := vms.Get(ctx, "minimal", metav1.GetOptions{})
+		require.NoError(t, err)
+		resp, body := put(t, "start", "?dryRun=All", "return=minimal")
+		assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+		assert.Empty(t, body)
+		assert.Equal(t, "return=minimal", resp.Header.Get("Preference-Applied"))
+		after, err := vms.Get(ctx, "minimal", metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, before.ResourceVersion, after.ResourceVersion)
+	})
+
+	t.Run("written, minimal among other preferences", func(t *testing.T) {
+		resp, body := put(t, "start", "", "respond-async, return=minimal")
+		assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+		assert.Empty(t, body)
+		assert.Equal(t, "return=minimal", resp.Header.Get("Preference-Applied"))
+		got, err := vms.Get(ctx, "minimal", metav1.GetOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, kubevirtv1.RunStrategyAlways, *got.Spec.RunStrategy)
+	})
+
+	t.Run("a refusal is still a Status", func(t *testing.T) {
+		resp, body := put(t, "start", "", "return=minimal")
+		assert.Equal(t, http.StatusConflict, resp.StatusCode)
+		assert.Empty(t, resp.Header.Get("Preference-Applied"))
+		var status metav1.Status
+		require.NoError(t, json.Unmarshal(body, &status))
+		assert.Contains(t, status.Message, "Always does not support manual start requests")
+	})
+
+	t.Run("return=representation, or no preference, answers the VM", func(t *testing.T) {
+		for _, prefer := range []string{"return=representation", ""} {
+			resp, body := put(t, "stop", "?dryRun=All", prefer)
+			assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+			assert.Empty(t, resp.Header.Get("Preference-Applied"))
+			var got kubevirtv1.VirtualMachine
+			require.NoError(t, json.Unmarshal(body, &got))
+			assert.Equal(t, "minimal", got.Name)
+			assert.Equal(t, kubevirtv1.RunStrategyHalted, *got.Spec.RunStrategy, "as the dry-run stop would leave it")
+		}
 	})
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -197,5 +198,110 @@ func TestPluginEndToEnd(t *testing.T) {
 		_, err := p.run("start", "slow", "--wait", "--timeout=1ms")
 		require.Error(t, err)
 		assert.Contains(t, err.Error(), "timed out after 1ms waiting for VM slow to be Running")
+	})
+}
+
+// runBoth executes `kubectl vm ARGS` and returns what it printed on stdout
+// and on stderr, and its error.
+func (p *plugin) runBoth(args ...string) (string, string, error) {
+	p.t.Helper()
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	cmd := kubectlvm.NewCommand(streams)
+	cmd.SetArgs(append([]string{"--kubeconfig", p.kubeconfig, "-n", "default"}, args...))
+	err := cmd.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
+}
+
+// createIn creates a VM with labels in namespace.
+func (p *plugin) createIn(namespace, name string, strategy v1.VirtualMachineRunStrategy, labels map[string]string) {
+	p.t.Helper()
+	vm := &v1.VirtualMachine{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels},
+		Spec: v1.VirtualMachineSpec{
+			RunStrategy: ptr.To(strategy),
+			Template: &v1.VirtualMachineInstanceTemplateSpec{Spec: v1.VirtualMachineInstanceSpec{
+				Domain: v1.DomainSpec{Devices: v1.Devices{}},
+			}},
+		},
+	}
+	_, err := p.client.VirtualMachines(namespace).Create(context.Background(), vm, metav1.CreateOptions{})
+	require.NoError(p.t, err)
+}
+
+func (p *plugin) strategyOf(namespace, name string) v1.VirtualMachineRunStrategy {
+	p.t.Helper()
+	vm, err := p.client.VirtualMachines(namespace).Get(context.Background(), name, metav1.GetOptions{})
+	require.NoError(p.t, err)
+	return *vm.Spec.RunStrategy
+}
+
+func TestPluginBulkActions(t *testing.T) {
+	p := startPluginServer(t)
+	web := map[string]string{"tier": "web"}
+	p.createIn("default", "web-2", v1.RunStrategyHalted, web)
+	p.createIn("default", "web-1", v1.RunStrategyHalted, web)
+	p.createIn("default", "db-1", v1.RunStrategyHalted, map[string]string{"tier": "db"})
+	p.createIn("team-b", "web-3", v1.RunStrategyHalted, web)
+
+	t.Run("a selector acts on the matching VMs of the namespace, in name order", func(t *testing.T) {
+		out, errOut, err := p.runBoth("start", "-l", "tier=web", "--wait")
+		require.NoError(t, err)
+		assert.Empty(t, errOut)
+		assert.True(t, strings.HasPrefix(out, "virtualmachine.kubevirt.io/web-1 started\nvirtualmachine.kubevirt.io/web-2 started\n"), out)
+		assert.Contains(t, out, "VM web-1 is Running\n")
+		assert.Contains(t, out, "VM web-2 is Running\n")
+		assert.Equal(t, v1.RunStrategyAlways, p.strategyOf("default", "web-1"))
+		assert.Equal(t, v1.RunStrategyHalted, p.strategyOf("default", "db-1"), "not selected")
+		assert.Equal(t, v1.RunStrategyHalted, p.strategyOf("team-b", "web-3"), "another namespace")
+	})
+
+	t.Run("names: each refusal is one line with the server's reason, and the exit fails", func(t *testing.T) {
+		out, errOut, err := p.runBoth("start", "web-1", "db-1", "nope", "db-1")
+		require.Error(t, err)
+		assert.Equal(t, "2 of 3 VMs were not started", err.Error(), "a repeated name is acted on once")
+		assert.Equal(t, "virtualmachine.kubevirt.io/db-1 started\n", out)
+		lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+		require.Len(t, lines, 2, errOut)
+		assert.Contains(t, lines[0], "virtualmachine.kubevirt.io/web-1 not started: ")
+		assert.Contains(t, lines[0], "VM is already running")
+		assert.Contains(t, lines[1], "virtualmachine.kubevirt.io/nope not started: ")
+		assert.Contains(t, lines[1], `"nope" not found`)
+	})
+
+	t.Run("--all --dry-run=server checks every VM and changes none", func(t *testing.T) {
+		before := map[string]string{}
+		for _, name := range []string{"web-1", "web-2", "db-1"} {
+			before[name] = p.get(name).ResourceVersion
+		}
+		out, errOut, err := p.runBoth("stop", "--all", "--dry-run=server")
+		require.NoError(t, err)
+		assert.Empty(t, errOut)
+		assert.Equal(t, "virtualmachine.kubevirt.io/db-1 stopped (server dry run)\n"+
+			"virtualmachine.kubevirt.io/web-1 stopped (server dry run)\n"+
+			"virtualmachine.kubevirt.io/web-2 stopped (server dry run)\n", out)
+		for name, rv := range before {
+			assert.Equal(t, rv, p.get(name).ResourceVersion, name)
+		}
+	})
+
+	t.Run("-A with a selector and --wait, one request at a time", func(t *testing.T) {
+		out, errOut, err := p.runBoth("stop", "-A", "-l", "tier=web", "--wait", "--max-in-flight=1")
+		require.Error(t, err, "web-3 was never started")
+		assert.Equal(t, "1 of 3 VMs were not stopped", err.Error())
+		assert.Contains(t, out, "virtualmachine.kubevirt.io/web-1 in namespace default stopped\n")
+		assert.Contains(t, out, "virtualmachine.kubevirt.io/web-2 in namespace default stopped\n")
+		assert.Contains(t, out, "VM web-1 is Stopped\n")
+		assert.Contains(t, out, "VM web-2 is Stopped\n")
+		assert.Contains(t, errOut, "virtualmachine.kubevirt.io/web-3 in namespace team-b not stopped: ")
+		assert.Contains(t, errOut, "VM is not running")
+		assert.Equal(t, v1.RunStrategyHalted, p.strategyOf("default", "web-1"))
+		assert.Equal(t, v1.RunStrategyHalted, p.strategyOf("default", "web-2"))
+	})
+
+	t.Run("a selector that matches nothing says so and succeeds", func(t *testing.T) {
+		out, errOut, err := p.runBoth("restart", "-l", "tier=none")
+		require.NoError(t, err)
+		assert.Empty(t, out)
+		assert.Equal(t, "No VirtualMachines found in default namespace.\n", errOut)
 	})
 }

@@ -38,9 +38,13 @@ var expectedResources = []expectedResource{
 	{subresourcesV1, "virtualmachines/start", "", []string{"update"}},
 	{subresourcesV1, "virtualmachines/stop", "", []string{"update"}},
 	{subresourcesV1, "virtualmachines/restart", "", []string{"update"}},
+	{subresourcesV1, "virtualmachines/addvolume", "", []string{"update"}},
+	{subresourcesV1, "virtualmachines/removevolume", "", []string{"update"}},
 	{subresourcesV1a, "virtualmachines/start", "", []string{"update"}},
 	{subresourcesV1a, "virtualmachines/stop", "", []string{"update"}},
 	{subresourcesV1a, "virtualmachines/restart", "", []string{"update"}},
+	{subresourcesV1a, "virtualmachines/addvolume", "", []string{"update"}},
+	{subresourcesV1a, "virtualmachines/removevolume", "", []string{"update"}},
 }
 
 func TestAPIServicesAvailable(t *testing.T) {
@@ -137,9 +141,11 @@ func TestAggregatedDiscovery(t *testing.T) {
 		"kubevirt.io/v1alpha3": {"status": {"get", "patch", "update"}},
 		"subresources.kubevirt.io/v1": {
 			"start": {"update"}, "stop": {"update"}, "restart": {"update"},
+			"addvolume": {"update"}, "removevolume": {"update"},
 		},
 		"subresources.kubevirt.io/v1alpha3": {
 			"start": {"update"}, "stop": {"update"}, "restart": {"update"},
+			"addvolume": {"update"}, "removevolume": {"update"},
 		},
 	}
 	// The aggregator refreshes its copy of our discovery in the background.

@@ -35,6 +35,12 @@ type actionOptions struct {
 	wait        bool
 	timeout     time.Duration
 
+	// What to act on besides the names given as arguments (bulk.go).
+	selector      string
+	all           bool
+	allNamespaces bool
+	maxInFlight   int
+
 	// gracePeriodSet is whether --grace-period was given at all.
 	gracePeriodSet bool
 }
@@ -42,14 +48,16 @@ type actionOptions struct {
 func newStartCommand(g *globals) *cobra.Command {
 	o := &actionOptions{globals: g, action: actionStart}
 	cmd := &cobra.Command{
-		Use:   "start NAME",
-		Short: "Start a virtual machine",
+		Use:   "start (NAME... | -l SELECTOR | --all) [-A]",
+		Short: "Start virtual machines",
 		Example: `  # Start vm-cirros and wait until it runs.
   kubectl vm start vm-cirros --wait
 
   # Start it with its vCPUs paused.
-  kubectl vm start vm-cirros --paused`,
-		Args: cobra.ExactArgs(1),
+  kubectl vm start vm-cirros --paused
+
+  # Start every VM labelled tier=web, in every namespace, and wait for all.
+  kubectl vm start -l tier=web -A --wait`,
 		RunE: o.runE,
 	}
 	cmd.Flags().BoolVar(&o.paused, "paused", false, "Start the virtual machine with its vCPUs paused.")
@@ -60,14 +68,16 @@ func newStartCommand(g *globals) *cobra.Command {
 func newStopCommand(g *globals) *cobra.Command {
 	o := &actionOptions{globals: g, action: actionStop}
 	cmd := &cobra.Command{
-		Use:   "stop NAME",
-		Short: "Stop a virtual machine",
+		Use:   "stop (NAME... | -l SELECTOR | --all) [-A]",
+		Short: "Stop virtual machines",
 		Example: `  # Stop vm-cirros and wait until it has stopped.
   kubectl vm stop vm-cirros --wait
 
   # Stop it at once, without a graceful shutdown.
-  kubectl vm stop vm-cirros --force --grace-period=0`,
-		Args: cobra.ExactArgs(1),
+  kubectl vm stop vm-cirros --force --grace-period=0
+
+  # See which VMs of the namespace a stop would accept, without stopping any.
+  kubectl vm stop --all --dry-run=server`,
 		RunE: o.runE,
 	}
 	o.addForceFlags(cmd)
@@ -78,14 +88,16 @@ func newStopCommand(g *globals) *cobra.Command {
 func newRestartCommand(g *globals) *cobra.Command {
 	o := &actionOptions{globals: g, action: actionRestart}
 	cmd := &cobra.Command{
-		Use:   "restart NAME",
-		Short: "Restart a virtual machine",
+		Use:   "restart (NAME... | -l SELECTOR | --all) [-A]",
+		Short: "Restart virtual machines",
 		Example: `  # Restart vm-cirros and wait until it runs again.
   kubectl vm restart vm-cirros --wait
 
   # Restart it without a graceful shutdown.
-  kubectl vm restart vm-cirros --force --grace-period=0`,
-		Args: cobra.ExactArgs(1),
+  kubectl vm restart vm-cirros --force --grace-period=0
+
+  # Restart two VMs, at most one request at a time.
+  kubectl vm restart web-1 web-2 --max-in-flight=1`,
 		RunE: o.runE,
 	}
 	o.addForceFlags(cmd)
@@ -103,12 +115,14 @@ func (o *actionOptions) addForceFlags(cmd *cobra.Command) {
 }
 
 func (o *actionOptions) addCommonFlags(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false,
-		"Let the server run every check without changing anything.")
+	cmd.Flags().Var(dryRunFlag{&o.dryRun}, "dry-run",
+		`"server" (or the flag alone) lets the server run every check without changing anything; "none" acts.`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = dryRunServer
 	cmd.Flags().BoolVar(&o.wait, "wait", false,
 		"Wait until the VM's runtime reports that the action has been carried out.")
 	cmd.Flags().DurationVar(&o.timeout, "timeout", defaultTimeout,
 		"How long --wait waits before giving up.")
+	o.addBulkFlags(cmd)
 }
 
 func (o *actionOptions) runE(cmd *cobra.Command, args []string) error {
@@ -118,7 +132,13 @@ func (o *actionOptions) runE(cmd *cobra.Command, args []string) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
-	return o.run(cmd.Context(), args[0])
+	if err := o.validateTargets(args); err != nil {
+		return err
+	}
+	if o.single(args) {
+		return o.run(cmd.Context(), args[0])
+	}
+	return o.runBulk(cmd.Context(), args)
 }
 
 // validate applies virtctl's checks and those of --wait.
@@ -132,9 +152,14 @@ func (o *actionOptions) validate() error {
 	if o.timeout <= 0 {
 		return errors.New("--timeout must be greater than zero")
 	}
+	if o.maxInFlight < 1 {
+		return errors.New("--max-in-flight must be at least 1")
+	}
 	return nil
 }
 
+// run acts on one VM named on the command line, and answers as virtctl
+// does ("VM vm-cirros was scheduled to stop").
 func (o *actionOptions) run(ctx context.Context, name string) error {
 	client, namespace, err := o.client()
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	logsapi "k8s.io/component-base/logs/api/v1"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
+	"github.com/vm-apiserver/vm-apiserver/pkg/api/storagecodec"
 	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	eventstorage "github.com/vm-apiserver/vm-apiserver/pkg/registry/event/storage"
 	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
@@ -47,6 +48,9 @@ type Options struct {
 	Runtime string
 	// AdvertiseHosts are extra names for the standalone serving certificate.
 	AdvertiseHosts []string
+	// HotplugVolumeRequests records volume hotplug requests in
+	// status.volumeRequests, as KubeVirt's HotplugVolumes gate does.
+	HotplugVolumeRequests bool
 	// Simulated configures the simulated runtime when Runtime is "simulated".
 	Simulated simulator.Options
 	// EventTTL is how long the Events that standalone mode serves are
@@ -64,7 +68,9 @@ type Options struct {
 
 // NewOptions returns the defaults: port 8443 on 127.0.0.1, data in ./.vm-apiserver.
 func NewOptions() *Options {
-	codec := scheme.Codecs.LegacyCodec(kubevirtv1.SchemeGroupVersion)
+	// The store decodes each VM it writes, and the watch cache the same
+	// bytes again; the storage codec answers the second from memory.
+	codec := storagecodec.New(scheme.Codecs.LegacyCodec(kubevirtv1.SchemeGroupVersion), storagecodec.DefaultSize)
 	o := &Options{
 		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix, codec),
 		DataDir:     ".vm-apiserver",
@@ -86,6 +92,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs := fss.FlagSet("vm-apiserver")
 	fs.StringVar(&o.DataDir, "data-dir", o.DataDir, "Directory for the embedded etcd (used when --etcd-servers is empty) and, in standalone mode, the generated CA, certificates and admin.kubeconfig.")
 	fs.StringVar(&o.Runtime, "runtime", o.Runtime, "VM runtime to run inside the server: 'none', or 'simulated' for the reference runtime that simulates instances.")
+	fs.BoolVar(&o.HotplugVolumeRequests, "hotplug-volume-requests", o.HotplugVolumeRequests, "Record addvolume and removevolume as status.volumeRequests for the runtime to carry out, as KubeVirt's HotplugVolumes feature gate does, instead of writing the disk and volume into spec.template (KubeVirt's DeclarativeHotplugVolumes, the default).")
 	o.Simulated.AddFlags(fss.FlagSet("simulated runtime"), "simulated-")
 	fs.DurationVar(&o.EventTTL, "event-ttl", o.EventTTL, "Amount of time to retain events, in standalone mode, where the server stores and serves them (at least 1s). In cluster mode events go to kube-apiserver, whose --event-ttl applies.")
 	fs.StringSliceVar(&o.AdvertiseHosts, "standalone-hosts", o.AdvertiseHosts, "Extra DNS names or IPs for the standalone serving certificate (localhost and 127.0.0.1 are always included).")

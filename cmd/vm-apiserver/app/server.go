@@ -99,6 +99,7 @@ func (o *Options) Run(ctx context.Context, out io.Writer) error {
 		}
 	}
 
+	config.ExtraConfig.HotplugVolumeRequests = o.HotplugVolumeRequests
 	if o.Runtime == RuntimeSimulated {
 		config.ExtraConfig.SimulatedRuntime = &o.Simulated
 	}

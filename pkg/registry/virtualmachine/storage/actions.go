@@ -30,12 +30,15 @@ var vmResource = kubevirtv1.SchemeGroupVersion.WithResource("virtualmachines")
 // ActionStorage performs the lifecycle actions on the VM store: it applies
 // the transition table (virtualmachine.Decide) to the VM and writes the
 // result in one optimistic update, admitted as an UPDATE of kubevirt.io
-// virtualmachines/{action}. It knows nothing of HTTP: the server's action
+// virtualmachines/{action}. The volume actions (virtualmachine.DecideVolume)
+// write the same way. It knows nothing of HTTP: the server's action
 // handler decodes the options and writes the answer.
 type ActionStorage struct {
 	store  rest.Updater        // the VM store with the action strategy
 	admit  admission.Interface // nil: no admission plugins
 	fields fieldTracker
+	// hotplug is how volume requests are recorded; empty is declarative.
+	hotplug virtualmachine.HotplugMode
 }
 
 // Act applies action with opts to the VM name in the namespace of ctx, as
@@ -44,8 +47,48 @@ type ActionStorage struct {
 // changes. denied reports that an admission plugin refused the write; err
 // is then its refusal.
 func (r *ActionStorage) Act(ctx context.Context, name string, action virtualmachine.Action, opts *subresources.ActionOptions, manager string) (_ runtime.Object, denied bool, _ error) {
-	dryRun := len(opts.DryRun) > 0
-	options := &metav1.UpdateOptions{DryRun: opts.DryRun}
+	return r.write(ctx, name, action, opts.DryRun, manager, func(vm *kubevirt.VirtualMachine) (*kubevirt.VirtualMachine, error) {
+		return virtualmachine.Decide(vm, action, opts)
+	})
+}
+
+// ActVolume records the volume request req (addvolume or removevolume, by
+// which of its options is set) on the VM name in the namespace of ctx, in the
+// storage's hotplug mode, as the user of ctx. dryRun is the request's dryRun
+// values, ["All"] or none. It answers as Act does.
+func (r *ActionStorage) ActVolume(ctx context.Context, name string, req *kubevirtv1.VirtualMachineVolumeRequest, dryRun []string, manager string) (_ runtime.Object, denied bool, _ error) {
+	action := virtualmachine.ActionAddVolume
+	if req.AddVolumeOptions == nil {
+		action = virtualmachine.ActionRemoveVolume
+	}
+	mode := r.hotplug
+	if mode == "" {
+		mode = virtualmachine.HotplugDeclarative
+	}
+	return r.write(ctx, name, action, dryRun, manager, func(vm *kubevirt.VirtualMachine) (*kubevirt.VirtualMachine, error) {
+		return virtualmachine.DecideVolume(vm, req, mode)
+	})
+}
+
+// SetHotplugMode sets how volume requests are recorded, before the server
+// serves: the server's --hotplug-volume-requests chooses requests.
+func (r *ActionStorage) SetHotplugMode(mode virtualmachine.HotplugMode) { r.hotplug = mode }
+
+// HotplugMode is how the storage records volume requests.
+func (r *ActionStorage) HotplugMode() virtualmachine.HotplugMode {
+	if r.hotplug == "" {
+		return virtualmachine.HotplugDeclarative
+	}
+	return r.hotplug
+}
+
+// write is the one optimistic update of an action: decide computes the VM
+// to store from the VM as read, and is called again on the fresh VM when the
+// write loses a race. The write is admitted as an UPDATE of kubevirt.io
+// virtualmachines/{action}.
+func (r *ActionStorage) write(ctx context.Context, name string, action virtualmachine.Action, dryRunValues []string, manager string, decide func(*kubevirt.VirtualMachine) (*kubevirt.VirtualMachine, error)) (_ runtime.Object, denied bool, _ error) {
+	dryRun := len(dryRunValues) > 0
+	options := &metav1.UpdateOptions{DryRun: dryRunValues}
 	namespace, _ := request.NamespaceFrom(ctx)
 	userInfo, _ := request.UserFrom(ctx)
 	admit := admission.WithAudit(r.admit)
@@ -64,7 +107,7 @@ func (r *ActionStorage) Act(ctx context.Context, name string, action virtualmach
 		if !ok {
 			return nil, apierrors.NewInternalError(fmt.Errorf("the store returned %T, not a VirtualMachine", old))
 		}
-		out, err := virtualmachine.Decide(vm, action, opts)
+		out, err := decide(vm)
 		if err != nil {
 			return nil, err
 		}
@@ -114,9 +157,11 @@ func mutate(ctx context.Context, admit admission.Interface, attrs admission.Attr
 }
 
 // mutationsOutsideAction lists what a mutating admission changed in the
-// VM besides the fields an action owns: spec.running, spec.runStrategy and
-// status.stateChangeRequests.
+// VM besides the fields an action owns: for the lifecycle actions
+// spec.running, spec.runStrategy and status.stateChangeRequests; for the
+// volume actions the template's volumes and disks and status.volumeRequests.
 func mutationsOutsideAction(before, after *kubevirt.VirtualMachine, action virtualmachine.Action) field.ErrorList {
+	owned := "spec.running, spec.runStrategy and status.stateChangeRequests"
 	strip := func(vm *kubevirt.VirtualMachine) *kubevirt.VirtualMachine {
 		vm = vm.DeepCopy()
 		vm.Spec.Running = nil
@@ -124,8 +169,20 @@ func mutationsOutsideAction(before, after *kubevirt.VirtualMachine, action virtu
 		vm.Status.StateChangeRequests = nil
 		return vm
 	}
+	if virtualmachine.IsVolumeAction(action) {
+		owned = "spec.template.spec.volumes, spec.template.spec.domain.devices.disks and status.volumeRequests"
+		strip = func(vm *kubevirt.VirtualMachine) *kubevirt.VirtualMachine {
+			vm = vm.DeepCopy()
+			if vm.Spec.Template != nil {
+				vm.Spec.Template.Spec.Volumes = nil
+				vm.Spec.Template.Spec.Domain.Devices.Disks = nil
+			}
+			vm.Status.VolumeRequests = nil
+			return vm
+		}
+	}
 	b, a := strip(before), strip(after)
-	detail := fmt.Sprintf("a mutating admission plugin changed this during a %s; an action may change only spec.running, spec.runStrategy and status.stateChangeRequests", action)
+	detail := fmt.Sprintf("a mutating admission plugin changed this during a %s; this action may change only %s", action, owned)
 	var errs field.ErrorList
 	if !apiequality.Semantic.DeepEqual(b.ObjectMeta, a.ObjectMeta) {
 		for _, part := range []struct {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/openapi"
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
+	"github.com/vm-apiserver/vm-apiserver/pkg/api/storagecodec"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 )
 
@@ -36,7 +37,8 @@ func newTestStorage(t *testing.T, admit admission.Interface) *VirtualMachineStor
 func newTestStorageAndEtcd(t *testing.T, admit admission.Interface) (*VirtualMachineStorage, *etcd3testing.EtcdTestServer) {
 	t.Helper()
 	server, etcdConfig := etcd3testing.NewUnsecuredEtcd3TestClientServer(t)
-	etcdConfig.Codec = scheme.Codecs.LegacyCodec(kubevirtv1.SchemeGroupVersion)
+	// The server's storage codec (cmd/vm-apiserver/app).
+	etcdConfig.Codec = storagecodec.New(scheme.Codecs.LegacyCodec(kubevirtv1.SchemeGroupVersion), storagecodec.DefaultSize)
 	etcdConfig.EncodeVersioner = kubevirtv1.SchemeGroupVersion
 	typeConverter, err := openapi.NewTypeConverter()
 	require.NoError(t, err)

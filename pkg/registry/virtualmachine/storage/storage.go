@@ -26,8 +26,9 @@ type VirtualMachineStorage struct {
 	VirtualMachine *REST
 	// Status serves kubevirt.io virtualmachines/status.
 	Status *StatusREST
-	// Actions performs start, stop and restart, which the server serves
-	// in subresources.kubevirt.io.
+	// Actions performs start, stop and restart, and records the volume
+	// requests of addvolume and removevolume, which the server serves in
+	// subresources.kubevirt.io.
 	Actions *ActionStorage
 }
 

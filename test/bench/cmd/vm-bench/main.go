@@ -150,7 +150,7 @@ func actions(ctx context.Context, args []string, w io.Writer) error {
 	ns := fs.String("namespace", "bench", "namespace of the VMs")
 	vms := fs.String("vms", "1,100", "VM set sizes")
 	conc := fs.String("concurrency", "1,8,64", "worker counts")
-	methods := fs.String("methods", "A,B,C,D", "methods to run (A action, B GET+PUT, C GET+JSON patch, D etcd, P GET+JSON patch on kube-apiserver's CRD, R action on the reference vm-apiserver)")
+	methods := fs.String("methods", "A,B,C,D", "methods to run (A action, M action with Prefer: return=minimal, B GET+PUT, C GET+JSON patch, D etcd, P GET+JSON patch on kube-apiserver's CRD, R action on the reference vm-apiserver)")
 	warmup := fs.Duration("warmup", time.Second, "unmeasured warm-up of each cell")
 	duration := fs.Duration("duration", 5*time.Second, "measured window of each cell")
 	seed := fs.String("seed", "artifacts/examples/vm-cirros.yaml", "the seed VM")

@@ -130,7 +130,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	str(&c.warmup, "warmup", "BENCH_WARMUP", "1s", "unmeasured warm-up per cell")
 	str(&c.vms, "vms", "BENCH_VMS", "1,100", "VM set sizes")
 	str(&c.concurrency, "concurrency", "BENCH_CONCURRENCY", "1,8,64", "worker counts")
-	str(&c.methods, "methods", "BENCH_METHODS", "A,B,C,D,P", "methods")
+	str(&c.methods, "methods", "BENCH_METHODS", "A,M,B,C,D,P", "methods")
 	scaleN := fs.String("scale-n", envOr("BENCH_SCALE_N", "100000"), "VMs of the scale figures, 0 skips them (BENCH_SCALE_N)")
 	str(&c.profile, "profile", "BENCH_PROFILE", "1", "1 profiles one cell per method of --profile-methods")
 	str(&c.profileMethods, "profile-methods", "BENCH_PROFILE_METHODS", "A", "methods profiled at 100 VMs, c=64")

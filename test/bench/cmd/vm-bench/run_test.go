@@ -52,7 +52,7 @@ func TestRun(t *testing.T) {
 		count int // 0: one or more
 	}{
 		{`BENCH machine nproc=\d+ mem=[0-9.]+GiB cpu=\S* go=go\S+ kernel=\S+ date=\S+Z commit=\S+ load=[0-9.]+,[0-9.]+,[0-9.]+`, 1},
-		{`BENCH settings cell=1s warmup=200ms vms=1 concurrency=1 methods=A,B,C,D,P,R scale_n=10 etcd=3\.7\.0 fsync=on` +
+		{`BENCH settings cell=1s warmup=200ms vms=1 concurrency=1 methods=A,M,B,C,D,P,R scale_n=10 etcd=3\.7\.0 fsync=on` +
 			` kit=artifacts/base/deployment\.yaml server_env=` + env + ` server_args=` + args + ` server_bin=\S+`, 1},
 		{`BENCH reference-settings env=` + env + `,GOGC=100 args=` + args + ` bin=the_server's`, 1},
 		{`BENCH startup label=reference vms=0 readyz=` + f, 1},
@@ -65,14 +65,14 @@ func TestRun(t *testing.T) {
 		{`BENCH peer server=kube-apiserver version=v1\.37\.2 etcd_prefix=/bench-peer readyz=` + f +
 			` crd=virtualmachines\.kubevirt\.io crd_bytes=\d+ crd_established=` + f + ` crd_served=` + f, 1},
 		{`BENCH peer-client server=kube-apiserver proto=HTTP/2\.0 tls=client-certificate encoding=json`, 1},
-		{`BENCH action method=[ABCDR] vms=1 c=1 flips/s=` + f + ` p50=` + f + ` .*`, 5},
+		{`BENCH action method=[AMBCDR] vms=1 c=1 flips/s=` + f + ` p50=` + f + ` .*`, 6},
 		// The peer's line has the fields of the others, with kube-apiserver
 		// as the server, and no failed flip.
 		{`BENCH action method=P vms=1 c=1 flips/s=` + f + ` p50=` + f + ` p99=` + f + ` max=` + f +
 			` flips=[1-9]\d* retries=\d+ errors=0 srv_cores=` + f + ` others_cores=` + f + ` srv_cpu/flip=` + f +
 			` etcd_cpu/flip=` + f + ` client_cpu/flip=` + f + ` srv_allocs/flip=\d+ srv_KiB/flip=` + f +
 			` etcd_reads/flip=` + f + ` etcd_writes/flip=` + f + ` fsyncs/flip=` + f, 1},
-		{`BENCH ratio A/[BCDR] vms=1 c=1 flips/s=` + f + ` p50=` + f + ` p99=` + f, 4},
+		{`BENCH ratio A/[MBCDR] vms=1 c=1 flips/s=` + f + ` p50=` + f + ` p99=` + f, 5},
 		{`BENCH ratio A/P vms=1 c=1 flips/s=[0-9.]+ p50=[0-9.]+ p99=[0-9.]+`, 1},
 		{`BENCH goal \S+ vms=1 c=1 value=` + f + ` result=(met|missed)`, 1},
 		{`BENCH goal peak_rss<=1GiB vms=10 value=[0-9.]+MiB result=(met|missed)`, 1},

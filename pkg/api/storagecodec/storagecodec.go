@@ -1,0 +1,163 @@
+// Package storagecodec wraps the codec the etcd store uses so that the bytes
+// of a write are decoded once, not twice.
+//
+// For every write, k8s.io/apiserver's etcd3 store encodes the new object,
+// writes the bytes, and decodes them back into the object it returns; the
+// watcher that feeds the watch cache then receives the same bytes from
+// etcd and decodes them again. The codec here remembers, by their exact
+// bytes, the objects it decoded from bytes it encoded itself a moment
+// earlier, and hands later decodes of those bytes a deep copy instead of
+// decoding them again. Bytes it did not encode (reads, lists, writes by
+// other replicas) are decoded as before and not remembered, so that a long
+// list from etcd costs no extra copies.
+package storagecodec
+
+import (
+	"bytes"
+	"hash/maphash"
+	"io"
+	"reflect"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// DefaultSize is how many writes the codec keeps track of. An entry is
+// useful for the few milliseconds between a write's two decodes; this is
+// room for far more writes in flight than a server has.
+const DefaultSize = 256
+
+// New returns codec, with decodes of the bytes it encoded recently answered
+// from memory. size bounds the bytes and the objects remembered (each the
+// oldest first out).
+func New(codec runtime.Codec, size int) runtime.Codec {
+	if size < 1 {
+		size = 1
+	}
+	return &decodeOnce{
+		Codec:   codec,
+		seed:    maphash.MakeSeed(),
+		encoded: make([]uint64, size),
+		decoded: make([]*entry, size),
+	}
+}
+
+// decodeOnce is the codec New returns.
+type decodeOnce struct {
+	runtime.Codec
+	seed maphash.Seed
+
+	mu sync.Mutex
+	// encoded is a ring of the hashes of the latest encodings; next is the
+	// slot the next one takes.
+	encoded     []uint64
+	nextEncoded int
+	// decoded is a ring of the decodes of recently encoded bytes.
+	decoded     []*entry
+	nextDecoded int
+}
+
+// entry is the decode of data. The first decoder of the bytes fills it
+// and closes done; one that comes meanwhile (the store and the watcher
+// receive a write's bytes at about the same moment) waits for it rather
+// than decoding them too.
+type entry struct {
+	sum  uint64
+	data []byte
+	done chan struct{}
+	// Set before done is closed: the object as first decoded, kept
+	// unchanged, and its kind; ok is false if the decode failed.
+	obj runtime.Object
+	gvk schema.GroupVersionKind
+	ok  bool
+}
+
+// Encode encodes obj and notes the hash of the bytes, so that their
+// decodes are remembered.
+func (c *decodeOnce) Encode(obj runtime.Object, w io.Writer) error {
+	var buf bytes.Buffer
+	if err := c.Codec.Encode(obj, &buf); err != nil {
+		return err
+	}
+	sum := maphash.Bytes(c.seed, buf.Bytes())
+	c.mu.Lock()
+	c.encoded[c.nextEncoded] = sum
+	c.nextEncoded = (c.nextEncoded + 1) % len(c.encoded)
+	c.mu.Unlock()
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// Decode answers a decode of bytes decoded before from a deep copy of
+// what that decode gave, and otherwise decodes them; it remembers the
+// result when the bytes are ones it encoded. Only decodes without defaults,
+// into nothing or into the type remembered, are answered from memory: the
+// store's and the watcher's. Bytes an encoder wrote name their apiVersion
+// and kind, so a decode of them into nothing and one into their type give
+// the same object, and either can answer the other.
+func (c *decodeOnce) Decode(data []byte, defaults *schema.GroupVersionKind, into runtime.Object) (runtime.Object, *schema.GroupVersionKind, error) {
+	if defaults != nil {
+		return c.Codec.Decode(data, defaults, into)
+	}
+	sum := maphash.Bytes(c.seed, data)
+	c.mu.Lock()
+	e := c.lookup(sum, data)
+	first := e == nil && c.wasEncoded(sum)
+	if first {
+		e = &entry{sum: sum, data: bytes.Clone(data), done: make(chan struct{})}
+		c.decoded[c.nextDecoded] = e
+		c.nextDecoded = (c.nextDecoded + 1) % len(c.decoded)
+	}
+	c.mu.Unlock()
+
+	if e == nil {
+		return c.Codec.Decode(data, defaults, into)
+	}
+	if first {
+		obj, gvk, err := c.Codec.Decode(data, defaults, into)
+		if err == nil && gvk != nil {
+			e.obj, e.gvk, e.ok = obj.DeepCopyObject(), *gvk, true
+		}
+		close(e.done)
+		return obj, gvk, err
+	}
+	<-e.done
+	if !e.ok || (into != nil && reflect.TypeOf(into) != reflect.TypeOf(e.obj)) {
+		return c.Codec.Decode(data, defaults, into)
+	}
+	gvk := e.gvk
+	return fill(e.obj, into), &gvk, nil
+}
+
+// lookup finds the entry of data. The caller holds mu.
+func (c *decodeOnce) lookup(sum uint64, data []byte) *entry {
+	for _, e := range c.decoded {
+		if e != nil && e.sum == sum && bytes.Equal(e.data, data) {
+			return e
+		}
+	}
+	return nil
+}
+
+// wasEncoded reports whether bytes hashing to sum were encoded lately. A
+// collision with other bytes costs only a remembered entry. The caller
+// holds mu.
+func (c *decodeOnce) wasEncoded(sum uint64) bool {
+	for _, s := range c.encoded {
+		if s == sum {
+			return true
+		}
+	}
+	return false
+}
+
+// fill returns a deep copy of obj, in into when there is one.
+func fill(obj, into runtime.Object) runtime.Object {
+	cp := obj.DeepCopyObject()
+	if into == nil {
+		return cp
+	}
+	reflect.ValueOf(into).Elem().Set(reflect.ValueOf(cp).Elem())
+	return into
+}
