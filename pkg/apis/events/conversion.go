@@ -34,9 +34,9 @@ func CoreToEvents(in *corev1.Event, out *eventsv1.Event) {
 	}
 }
 
-// EventsToCore fills out, a core v1 Event, from in, an events.k8s.io/v1
+// ToCore fills out, a core v1 Event, from in, an events.k8s.io/v1
 // Event: the inverse of CoreToEvents. out shares no memory with in.
-func EventsToCore(in *eventsv1.Event, out *corev1.Event) {
+func ToCore(in *eventsv1.Event, out *corev1.Event) {
 	in = in.DeepCopy()
 	*out = corev1.Event{
 		TypeMeta:            out.TypeMeta,
@@ -72,14 +72,14 @@ func CoreListToEvents(in *corev1.EventList, out *eventsv1.EventList) {
 	}
 }
 
-// EventsListToCore converts an events.k8s.io/v1 EventList item by item.
-func EventsListToCore(in *eventsv1.EventList, out *corev1.EventList) {
+// ListToCore converts an events.k8s.io/v1 EventList item by item.
+func ListToCore(in *eventsv1.EventList, out *corev1.EventList) {
 	out.ListMeta = *in.ListMeta.DeepCopy()
 	out.Items = nil
 	if in.Items != nil {
 		out.Items = make([]corev1.Event, len(in.Items))
 	}
 	for i := range in.Items {
-		EventsToCore(&in.Items[i], &out.Items[i])
+		ToCore(&in.Items[i], &out.Items[i])
 	}
 }

@@ -100,7 +100,7 @@ func TestConversionMapsEveryField(t *testing.T) {
 			tt.check(t, &out)
 
 			var back corev1.Event
-			EventsToCore(&out, &back)
+			ToCore(&out, &back)
 			assert.Equal(t, core, &back, "core v1 -> events.k8s.io/v1 -> core v1 loses nothing")
 		})
 	}
@@ -112,7 +112,7 @@ func TestConversionOfAFullEvent(t *testing.T) {
 	assert.Equal(t, fullEvents(), &out)
 
 	var back corev1.Event
-	EventsToCore(fullEvents(), &back)
+	ToCore(fullEvents(), &back)
 	assert.Equal(t, fullCore(), &back)
 }
 
@@ -135,14 +135,14 @@ func TestConversionRoundTripsRandomEvents(t *testing.T) {
 		var mid eventsv1.Event
 		CoreToEvents(&core, &mid)
 		var back corev1.Event
-		EventsToCore(&mid, &back)
+		ToCore(&mid, &back)
 		require.True(t, apiequality.Semantic.DeepEqual(core, back), "core round trip %d", i)
 
 		var ev eventsv1.Event
 		f.Fill(&ev)
 		ev.TypeMeta = metav1.TypeMeta{}
 		var midCore corev1.Event
-		EventsToCore(&ev, &midCore)
+		ToCore(&ev, &midCore)
 		var evBack eventsv1.Event
 		CoreToEvents(&midCore, &evBack)
 		require.True(t, apiequality.Semantic.DeepEqual(ev, evBack), "events.k8s.io round trip %d", i)
@@ -159,7 +159,7 @@ func TestListConversion(t *testing.T) {
 	assert.Equal(t, *fullEvents(), out.Items[0])
 
 	var back corev1.EventList
-	EventsListToCore(&out, &back)
+	ListToCore(&out, &back)
 	assert.Equal(t, in, &back)
 }
 
@@ -266,7 +266,7 @@ func FuzzConversion(f *testing.F) {
 		if json.Unmarshal(data, &ev) == nil {
 			ev.TypeMeta = metav1.TypeMeta{}
 			var core corev1.Event
-			EventsToCore(&ev, &core)
+			ToCore(&ev, &core)
 			var back eventsv1.Event
 			CoreToEvents(&core, &back)
 			require.Equal(t, ev, back)
@@ -277,7 +277,7 @@ func FuzzConversion(f *testing.F) {
 			var mid eventsv1.Event
 			CoreToEvents(&core, &mid)
 			var back corev1.Event
-			EventsToCore(&mid, &back)
+			ToCore(&mid, &back)
 			require.Equal(t, core, back)
 		}
 	})

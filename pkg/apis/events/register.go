@@ -52,7 +52,7 @@ func Install(s *runtime.Scheme) error {
 		return err
 	}
 	if err := s.AddConversionFunc((*eventsv1.Event)(nil), (*corev1.Event)(nil), func(a, b interface{}, _ conversion.Scope) error {
-		EventsToCore(a.(*eventsv1.Event), b.(*corev1.Event))
+		ToCore(a.(*eventsv1.Event), b.(*corev1.Event))
 		return nil
 	}); err != nil {
 		return err
@@ -64,7 +64,7 @@ func Install(s *runtime.Scheme) error {
 		return err
 	}
 	if err := s.AddConversionFunc((*eventsv1.EventList)(nil), (*corev1.EventList)(nil), func(a, b interface{}, _ conversion.Scope) error {
-		EventsListToCore(a.(*eventsv1.EventList), b.(*corev1.EventList))
+		ListToCore(a.(*eventsv1.EventList), b.(*corev1.EventList))
 		return nil
 	}); err != nil {
 		return err

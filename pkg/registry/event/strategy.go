@@ -8,10 +8,10 @@ package event
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
-	"k8s.io/apimachinery/pkg/api/validation/path"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -83,7 +83,7 @@ const (
 // the namespace of the object it is about, and, for an Event of the
 // events.k8s.io API (one with an eventTime), the fields that API requires.
 func Validate(e *corev1.Event) field.ErrorList {
-	errs := apivalidation.ValidateObjectMeta(&e.ObjectMeta, true, path.ValidatePathSegmentName, field.NewPath("metadata"))
+	errs := apivalidation.ValidateObjectMeta(&e.ObjectMeta, true, pathSegmentName, field.NewPath("metadata"))
 	if ns := e.InvolvedObject.Namespace; ns != "" && ns != e.Namespace {
 		errs = append(errs, field.Invalid(field.NewPath("involvedObject", "namespace"), ns, "does not match event.namespace"))
 	}
@@ -113,6 +113,22 @@ func Validate(e *corev1.Event) field.ErrorList {
 	}
 	if len(e.Message) > maxNote {
 		errs = append(errs, field.TooLong(field.NewPath("note"), "", maxNote))
+	}
+	return errs
+}
+
+// pathSegmentName checks an Event's name as kube-apiserver does: any name
+// that can be one segment of a URL path. generateName, a prefix, may end
+// anywhere.
+func pathSegmentName(name string, prefix bool) []string {
+	var errs []string
+	if !prefix && (name == "." || name == "..") {
+		errs = append(errs, fmt.Sprintf("may not be '%s'", name))
+	}
+	for _, bad := range []string{"/", "%"} {
+		if strings.Contains(name, bad) {
+			errs = append(errs, fmt.Sprintf("may not contain '%s'", bad))
+		}
 	}
 	return errs
 }

@@ -150,7 +150,7 @@ var _ events.EventSink = &Writer{}
 // Create stores a new Event.
 func (w *Writer) Create(ctx context.Context, e *eventsv1.Event) (*eventsv1.Event, error) {
 	core := &corev1.Event{}
-	eventsapi.EventsToCore(e, core)
+	eventsapi.ToCore(e, core)
 	obj, err := w.store.Create(genericapirequest.WithNamespace(ctx, e.Namespace), core, rest.ValidateAllObjectFunc, &metav1.CreateOptions{})
 	if err != nil {
 		return nil, err
@@ -162,7 +162,7 @@ func (w *Writer) Create(ctx context.Context, e *eventsv1.Event) (*eventsv1.Event
 // version of it.
 func (w *Writer) Update(ctx context.Context, e *eventsv1.Event) (*eventsv1.Event, error) {
 	core := &corev1.Event{}
-	eventsapi.EventsToCore(e, core)
+	eventsapi.ToCore(e, core)
 	return w.update(ctx, e.Namespace, e.Name, rest.DefaultUpdatedObjectInfo(core))
 }
 
@@ -188,7 +188,7 @@ func (w *Writer) Patch(ctx context.Context, e *eventsv1.Event, data []byte) (*ev
 			return nil, err
 		}
 		core := &corev1.Event{}
-		eventsapi.EventsToCore(&out, core)
+		eventsapi.ToCore(&out, core)
 		return core, nil
 	}
 	return w.update(ctx, e.Namespace, e.Name, rest.DefaultUpdatedObjectInfo(nil, patch))

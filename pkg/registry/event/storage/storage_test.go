@@ -222,7 +222,7 @@ func TestEventsLiveUnderALeaseOfTheTTL(t *testing.T) {
 	assert.Contains(t, string(resp.Kvs[0].Value), `"apiVersion":"v1"`, "stored as core v1")
 	require.NotZero(t, resp.Kvs[0].Lease, "the Event is written under a lease")
 
-	lease, err := server.V3Client.Client.TimeToLive(ctx, clientv3.LeaseID(resp.Kvs[0].Lease))
+	lease, err := server.V3Client.TimeToLive(ctx, clientv3.LeaseID(resp.Kvs[0].Lease))
 	require.NoError(t, err)
 	// The store's lease manager shares a lease among the writes of a few
 	// seconds, so it asks for a little more than the TTL (5% of it here).
