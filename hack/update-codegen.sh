@@ -28,6 +28,7 @@ KUBEVIRT_PKGS=(
 K8S_PKGS=(
     k8s.io/api/core/v1
     k8s.io/api/autoscaling/v1
+    k8s.io/api/events/v1
     k8s.io/apimachinery/pkg/apis/meta/v1
     k8s.io/apimachinery/pkg/runtime
     k8s.io/apimachinery/pkg/version

@@ -7,6 +7,7 @@ package apiserver
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	restful "github.com/emicklei/go-restful/v3"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apiserver/pkg/registry/rest"
 	genericapiserver "k8s.io/apiserver/pkg/server"
 	restclient "k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
 	basecompatibility "k8s.io/component-base/compatibility"
 	baseversion "k8s.io/component-base/version"
 	"k8s.io/klog/v2"
@@ -24,6 +26,7 @@ import (
 	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	subresourcesv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/generated/clientset/versioned"
+	eventstorage "github.com/vm-apiserver/vm-apiserver/pkg/registry/event/storage"
 	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
 	vmstorage "github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine/storage"
 	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
@@ -34,6 +37,14 @@ import (
 type ExtraConfig struct {
 	// PostStartHooks run once the server serves.
 	PostStartHooks map[string]genericapiserver.PostStartHookFunc
+	// ServeEvents serves Events in the core group (/api/v1) and in
+	// events.k8s.io/v1 from a store of the server's own, and records the
+	// server's Events there. Standalone mode sets it; in cluster mode
+	// Events go to kube-apiserver, and the server serves no /api.
+	ServeEvents bool
+	// EventTTL is how long a stored Event is kept (ServeEvents only);
+	// zero is an hour.
+	EventTTL time.Duration
 	// SimulatedRuntime, when set, runs the simulated VM runtime inside the
 	// server with these options (its Recorder is the server's).
 	SimulatedRuntime *simulator.Options
@@ -96,9 +107,17 @@ func (c CompletedConfig) New() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Events on VMs go to the cluster the server's --kubeconfig names, or
-	// to the log without one.
-	recorder, startEvents, err := newEventRecorder(c.cluster)
+	// Events on VMs go to the cluster the server's --kubeconfig names; in
+	// standalone mode, to the server's own store, which it serves.
+	var eventStore *eventstorage.EventStorage
+	var eventSink events.EventSink
+	if c.extra.ServeEvents {
+		if eventStore, err = newEventStorage(c.generic.RESTOptionsGetter, c.extra.EventTTL); err != nil {
+			return nil, err
+		}
+		eventSink = eventStore.Writer
+	}
+	recorder, startEvents, err := newEventRecorder(c.cluster, eventSink)
 	if err != nil {
 		return nil, err
 	}
@@ -138,6 +157,11 @@ func (c CompletedConfig) New() (*Server, error) {
 
 	if err := generic.InstallAPIGroups(&kubevirtGroup); err != nil {
 		return nil, err
+	}
+	if eventStore != nil {
+		if err := installEvents(generic, eventStore.REST); err != nil {
+			return nil, err
+		}
 	}
 	// Both versions of the actions group are served by the same handler;
 	// v1alpha3 is there for older KubeVirt clients.

@@ -43,7 +43,7 @@ var actionEvents = map[virtualmachine.Action]struct{ reason, action string }{
 
 // The rate at which Events are sent; past it they are dropped and counted,
 // so that a burst of actions never turns into a burst of writes to the
-// cluster or slows a request.
+// cluster or to etcd, or slows a request.
 const (
 	eventsPerSecond = 20
 	eventsBurst     = 100
@@ -59,18 +59,22 @@ var droppedEvents = metrics.NewCounter(&metrics.CounterOpts{
 // newEventRecorder returns where the server's Events go, and the function
 // that starts sending them (a post-start hook; it stops when its context
 // ends). With a cluster (kubeconfig is the server's --kubeconfig), Events are
-// sent as events.k8s.io/v1 Events through client-go's broadcaster, which
-// queues them and never blocks the caller; without one (standalone mode),
-// they are logged.
-func newEventRecorder(kubeconfig *rest.Config) (events.EventRecorder, func(context.Context) error, error) {
-	if kubeconfig == nil {
+// sent to it as events.k8s.io/v1 Events; in standalone mode they are written
+// into the server's own store of Events (sink, the store's Writer). Either
+// way they go through client-go's broadcaster, which queues them and never
+// blocks the caller. With neither, they are logged.
+func newEventRecorder(kubeconfig *rest.Config, sink events.EventSink) (events.EventRecorder, func(context.Context) error, error) {
+	if kubeconfig != nil {
+		client, err := kubernetes.NewForConfig(rest.CopyConfig(kubeconfig))
+		if err != nil {
+			return nil, nil, fmt.Errorf("creating the events client: %w", err)
+		}
+		sink = &events.EventSinkImpl{Interface: client.EventsV1()}
+	}
+	if sink == nil {
 		return logRecorder{}, func(context.Context) error { return nil }, nil
 	}
-	client, err := kubernetes.NewForConfig(rest.CopyConfig(kubeconfig))
-	if err != nil {
-		return nil, nil, fmt.Errorf("creating the events client: %w", err)
-	}
-	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: client.EventsV1()})
+	broadcaster := events.NewBroadcaster(sink)
 	start := func(ctx context.Context) error {
 		if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
 			return err
@@ -103,7 +107,8 @@ func (r limitedRecorder) Eventf(regarding, related runtime.Object, eventtype, re
 	r.EventRecorder.Eventf(regarding, related, eventtype, reason, action, note, args...)
 }
 
-// logRecorder writes Events to the server's log, for standalone mode.
+// logRecorder writes Events to the server's log, for a server that neither
+// has a cluster nor serves Events itself.
 type logRecorder struct{}
 
 // Eventf logs the Event.

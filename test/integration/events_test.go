@@ -71,3 +71,28 @@ func TestActionsRecordEvents(t *testing.T) {
 	assert.Contains(t, out, "StartRequested")
 	assert.True(t, strings.Contains(out, "stop requested by stella-stopper"), out)
 }
+
+// TestClusterModeServesNoEvents: behind kube-apiserver, Events are
+// kube-apiserver's to serve. vm-apiserver, asked directly as a cluster
+// admin, serves neither the legacy /api prefix nor events.k8s.io, and its
+// group list names neither.
+func TestClusterModeServesNoEvents(t *testing.T) {
+	suite.Require(t)
+	for _, path := range []string{
+		"/api",
+		"/api/v1",
+		"/api/v1/events",
+		"/api/v1/namespaces/default/events",
+		"/apis/events.k8s.io/v1",
+		"/apis/events.k8s.io/v1/events",
+	} {
+		resp, err := directRequest(t.Context(), env.frontProxy, http.MethodGet, path, asAdmin)
+		require.NoError(t, err, path)
+		assert.Equal(t, http.StatusNotFound, resp.code, "%s: %s", path, resp.body)
+	}
+	resp, err := directRequest(t.Context(), env.frontProxy, http.MethodGet, "/apis", asAdmin)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.code, string(resp.body))
+	assert.Contains(t, string(resp.body), `"kubevirt.io"`)
+	assert.NotContains(t, string(resp.body), "events.k8s.io")
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -20,6 +21,7 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/storagecodec"
 	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
+	eventstorage "github.com/vm-apiserver/vm-apiserver/pkg/registry/event/storage"
 	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
 	"github.com/vm-apiserver/vm-apiserver/pkg/standalone"
 )
@@ -51,6 +53,9 @@ type Options struct {
 	HotplugVolumeRequests bool
 	// Simulated configures the simulated runtime when Runtime is "simulated".
 	Simulated simulator.Options
+	// EventTTL is how long the Events that standalone mode serves are
+	// kept, as kube-apiserver's --event-ttl.
+	EventTTL time.Duration
 	// Logs configures klog: -v, --vmodule, the format.
 	Logs *logsapi.LoggingConfiguration
 
@@ -70,6 +75,7 @@ func NewOptions() *Options {
 		Recommended: genericoptions.NewRecommendedOptions(etcdPathPrefix, codec),
 		DataDir:     ".vm-apiserver",
 		Runtime:     RuntimeNone,
+		EventTTL:    eventstorage.DefaultTTL,
 		Logs:        logsapi.NewLoggingConfiguration(),
 	}
 	// Objects are stored as kubevirt.io/v1, whichever version of the group
@@ -88,6 +94,7 @@ func (o *Options) Flags() cliflag.NamedFlagSets {
 	fs.StringVar(&o.Runtime, "runtime", o.Runtime, "VM runtime to run inside the server: 'none', or 'simulated' for the reference runtime that simulates instances.")
 	fs.BoolVar(&o.HotplugVolumeRequests, "hotplug-volume-requests", o.HotplugVolumeRequests, "Record addvolume and removevolume as status.volumeRequests for the runtime to carry out, as KubeVirt's HotplugVolumes feature gate does, instead of writing the disk and volume into spec.template (KubeVirt's DeclarativeHotplugVolumes, the default).")
 	o.Simulated.AddFlags(fss.FlagSet("simulated runtime"), "simulated-")
+	fs.DurationVar(&o.EventTTL, "event-ttl", o.EventTTL, "Amount of time to retain events, in standalone mode, where the server stores and serves them (at least 1s). In cluster mode events go to kube-apiserver, whose --event-ttl applies.")
 	fs.StringSliceVar(&o.AdvertiseHosts, "standalone-hosts", o.AdvertiseHosts, "Extra DNS names or IPs for the standalone serving certificate (localhost and 127.0.0.1 are always included).")
 
 	o.Recommended.Etcd.AddFlags(fss.FlagSet("etcd"))
@@ -169,6 +176,9 @@ func (o *Options) Validate() error {
 	// CBOR measured slower (docs/performance.md). Say so rather than ignore it.
 	if mt := o.Recommended.Etcd.DefaultStorageMediaType; mt != "" && mt != runtime.ContentTypeJSON {
 		errs = append(errs, fmt.Errorf("--storage-media-type %q is not supported: vm-apiserver stores VirtualMachines as %s", mt, runtime.ContentTypeJSON))
+	}
+	if o.EventTTL < time.Second {
+		errs = append(errs, fmt.Errorf("--event-ttl must be at least 1s, not %v", o.EventTTL))
 	}
 	if strings.TrimSpace(o.DataDir) == "" {
 		errs = append(errs, fmt.Errorf("--data-dir must not be empty"))

@@ -171,7 +171,13 @@ func (o *Options) Config() (*apiserver.Config, standalone.Credentials, error) {
 
 	return &apiserver.Config{
 		GenericConfig: gc,
-		ExtraConfig:   apiserver.ExtraConfig{PostStartHooks: map[string]genericapiserver.PostStartHookFunc{}},
+		ExtraConfig: apiserver.ExtraConfig{
+			PostStartHooks: map[string]genericapiserver.PostStartHookFunc{},
+			// Standalone mode has no kube-apiserver to send Events to: it
+			// stores and serves them itself.
+			ServeEvents: o.standalone,
+			EventTTL:    o.EventTTL,
+		},
 	}, creds, nil
 }
 

@@ -1,7 +1,8 @@
 // Package scheme holds the scheme and codecs of vm-apiserver: every type it
 // serves or decodes, kubevirt.io and subresources.kubevirt.io, internal and
-// versioned, and autoscaling/v1 Scale for virtualmachines/scale. It imports
-// only API packages, so any other package may import it.
+// versioned; autoscaling/v1 Scale for virtualmachines/scale; and the Events
+// that standalone mode serves in the core group and events.k8s.io. It
+// imports only API packages, so any other package may import it.
 package scheme
 
 import (
@@ -10,9 +11,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	scalescheme "k8s.io/client-go/scale/scheme"
 	scaleautoscalingv1 "k8s.io/client-go/scale/scheme/autoscalingv1"
 
+	eventsinstall "github.com/vm-apiserver/vm-apiserver/pkg/apis/events"
 	kubevirtinstall "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/install"
 	subresourcesinstall "github.com/vm-apiserver/vm-apiserver/pkg/apis/subresources/install"
 )
@@ -31,6 +34,7 @@ func init() {
 	kubevirtinstall.Install(Scheme)
 	subresourcesinstall.Install(Scheme)
 	installScale(Scheme)
+	utilruntime.Must(eventsinstall.Install(Scheme))
 
 	// Options such as ListOptions and DeleteOptions are decoded in the
 	// unversioned "v1" group, as in every Kubernetes API server.

@@ -189,3 +189,9 @@ func insufficientStorage() *apierrors.StatusError {
 		Message: noSpaceMessage,
 	}}
 }
+
+// WithEtcdErrors wraps the RESTOptionsGetter of another store of the
+// server, so that it reports etcd outages as the VM store does.
+func WithEtcdErrors(getter generic.RESTOptionsGetter) generic.RESTOptionsGetter {
+	return withEtcdErrors(getter)
+}
