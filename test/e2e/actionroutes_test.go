@@ -273,7 +273,8 @@ func TestActionPreferReturnMinimal(t *testing.T) {
 	transport, err := rest.TransportFor(s.RESTConfig)
 	require.NoError(t, err)
 	client := &http.Client{Transport: transport}
-	put := func(t *testing.T, action, query, prefer string) (*http.Response, []byte) {
+	// put answers the status code, the headers and the body.
+	put := func(t *testing.T, action, query, prefer string) (int, http.Header, []byte) {
 		t.Helper()
 		req, err := http.NewRequestWithContext(ctx, http.MethodPut,
 			s.URL+"/apis/subresources.kubevirt.io/v1/namespaces/default/virtualmachines/minimal/"+action+query, nil)
@@ -286,35 +287,35 @@ func TestActionPreferReturnMinimal(t *testing.T) {
 		defer resp.Body.Close()
 		body, err := io.ReadAll(resp.Body)
 		require.NoError(t, err)
-		return resp, body
+		return resp.StatusCode, resp.Header, body
 	}
 
 	t.Run("dry run, minimal", func(t *testing.T) {
 		before, err := vms.Get(ctx, "minimal", metav1.GetOptions{})
 		require.NoError(t, err)
-		resp, body := put(t, "start", "?dryRun=All", "return=minimal")
-		assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+		code, header, body := put(t, "start", "?dryRun=All", "return=minimal")
+		assert.Equal(t, http.StatusAccepted, code)
 		assert.Empty(t, body)
-		assert.Equal(t, "return=minimal", resp.Header.Get("Preference-Applied"))
+		assert.Equal(t, "return=minimal", header.Get("Preference-Applied"))
 		after, err := vms.Get(ctx, "minimal", metav1.GetOptions{})
 		require.NoError(t, err)
 		assert.Equal(t, before.ResourceVersion, after.ResourceVersion)
 	})
 
 	t.Run("written, minimal among other preferences", func(t *testing.T) {
-		resp, body := put(t, "start", "", "respond-async, return=minimal")
-		assert.Equal(t, http.StatusAccepted, resp.StatusCode)
+		code, header, body := put(t, "start", "", "respond-async, return=minimal")
+		assert.Equal(t, http.StatusAccepted, code)
 		assert.Empty(t, body)
-		assert.Equal(t, "return=minimal", resp.Header.Get("Preference-Applied"))
+		assert.Equal(t, "return=minimal", header.Get("Preference-Applied"))
 		got, err := vms.Get(ctx, "minimal", metav1.GetOptions{})
 		require.NoError(t, err)
 		assert.Equal(t, kubevirtv1.RunStrategyAlways, *got.Spec.RunStrategy)
 	})
 
 	t.Run("a refusal is still a Status", func(t *testing.T) {
-		resp, body := put(t, "start", "", "return=minimal")
-		assert.Equal(t, http.StatusConflict, resp.StatusCode)
-		assert.Empty(t, resp.Header.Get("Preference-Applied"))
+		code, header, body := put(t, "start", "", "return=minimal")
+		assert.Equal(t, http.StatusConflict, code)
+		assert.Empty(t, header.Get("Preference-Applied"))
 		var status metav1.Status
 		require.NoError(t, json.Unmarshal(body, &status))
 		assert.Contains(t, status.Message, "Always does not support manual start requests")
@@ -322,9 +323,9 @@ func TestActionPreferReturnMinimal(t *testing.T) {
 
 	t.Run("return=representation, or no preference, answers the VM", func(t *testing.T) {
 		for _, prefer := range []string{"return=representation", ""} {
-			resp, body := put(t, "stop", "?dryRun=All", prefer)
-			assert.Equal(t, http.StatusAccepted, resp.StatusCode)
-			assert.Empty(t, resp.Header.Get("Preference-Applied"))
+			code, header, body := put(t, "stop", "?dryRun=All", prefer)
+			assert.Equal(t, http.StatusAccepted, code)
+			assert.Empty(t, header.Get("Preference-Applied"))
 			var got kubevirtv1.VirtualMachine
 			require.NoError(t, json.Unmarshal(body, &got))
 			assert.Equal(t, "minimal", got.Name)
