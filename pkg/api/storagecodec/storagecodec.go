@@ -4,9 +4,9 @@
 // For every write, k8s.io/apiserver's etcd3 store encodes the new object,
 // writes the bytes, and decodes them back into the object it returns; the
 // watcher that feeds the watch cache then receives the same bytes from
-// etcd and decodes them again. The codec here remembers, by their exact
-// bytes, the objects it decoded from bytes it encoded itself a moment
-// earlier, and hands later decodes of those bytes a deep copy instead of
+// etcd and decodes them again. The codec here keeps, by their exact bytes,
+// a deep copy of what it decoded from bytes it had encoded itself a moment
+// earlier, and hands it to the second decode of those bytes instead of
 // decoding them again. Bytes it did not encode (reads, lists, writes by
 // other replicas) are decoded as before and not remembered, so that a long
 // list from etcd costs no extra copies.
@@ -89,9 +89,11 @@ func (c *decodeOnce) Encode(obj runtime.Object, w io.Writer) error {
 	return err
 }
 
-// Decode answers a decode of bytes decoded before from a deep copy of
-// what that decode gave, and otherwise decodes them; it remembers the
-// result when the bytes are ones it encoded. Only decodes without defaults,
+// Decode answers the second decode of bytes it encoded with what the first
+// decode gave, and otherwise decodes them. The first decode of such bytes
+// keeps a deep copy of its result for the second, which takes it over: a
+// write's bytes are decoded twice, by the store and by the watcher, so an
+// entry serves once and is forgotten, and a third decode decodes again. Only decodes without defaults,
 // into nothing or into the type remembered, are answered from memory: the
 // store's and the watcher's. Bytes an encoder wrote name their apiVersion
 // and kind, so a decode of them into nothing and one into their type give
@@ -102,8 +104,8 @@ func (c *decodeOnce) Decode(data []byte, defaults *schema.GroupVersionKind, into
 	}
 	sum := maphash.Bytes(c.seed, data)
 	c.mu.Lock()
-	e := c.lookup(sum, data)
-	first := e == nil && c.wasEncoded(sum)
+	e := c.take(sum, data)
+	first := e == nil && c.takeEncoded(sum)
 	if first {
 		e = &entry{sum: sum, data: bytes.Clone(data), done: make(chan struct{})}
 		c.decoded[c.nextDecoded] = e
@@ -127,37 +129,39 @@ func (c *decodeOnce) Decode(data []byte, defaults *schema.GroupVersionKind, into
 		return c.Codec.Decode(data, defaults, into)
 	}
 	gvk := e.gvk
-	return fill(e.obj, into), &gvk, nil
+	return handOver(e.obj, into), &gvk, nil
 }
 
-// lookup finds the entry of data. The caller holds mu.
-func (c *decodeOnce) lookup(sum uint64, data []byte) *entry {
-	for _, e := range c.decoded {
+// take finds the entry of data and forgets it: only its taker gets its
+// object. The caller holds mu.
+func (c *decodeOnce) take(sum uint64, data []byte) *entry {
+	for i, e := range c.decoded {
 		if e != nil && e.sum == sum && bytes.Equal(e.data, data) {
+			c.decoded[i] = nil
 			return e
 		}
 	}
 	return nil
 }
 
-// wasEncoded reports whether bytes hashing to sum were encoded lately. A
-// collision with other bytes costs only a remembered entry. The caller
-// holds mu.
-func (c *decodeOnce) wasEncoded(sum uint64) bool {
-	for _, s := range c.encoded {
+// takeEncoded reports whether bytes hashing to sum were encoded lately,
+// and forgets them: only their first decode keeps its result. A collision
+// with other bytes costs only an entry. The caller holds mu.
+func (c *decodeOnce) takeEncoded(sum uint64) bool {
+	for i, s := range c.encoded {
 		if s == sum {
+			c.encoded[i] = 0
 			return true
 		}
 	}
 	return false
 }
 
-// fill returns a deep copy of obj, in into when there is one.
-func fill(obj, into runtime.Object) runtime.Object {
-	cp := obj.DeepCopyObject()
+// handOver returns obj, which no one else holds, in into when there is one.
+func handOver(obj, into runtime.Object) runtime.Object {
 	if into == nil {
-		return cp
+		return obj
 	}
-	reflect.ValueOf(into).Elem().Set(reflect.ValueOf(cp).Elem())
+	reflect.ValueOf(into).Elem().Set(reflect.ValueOf(obj).Elem())
 	return into
 }
