@@ -372,7 +372,78 @@ func (b *benchRun) scale(ctx context.Context) error {
 	if err := scale(ctx, append(b.common(), "--n", n, "--create=false", "--label", "etcd"), b.stdout); err != nil {
 		return fmt.Errorf("scale: %w", err)
 	}
+	return b.emitPagedListGoals()
+}
+
+// pagedListGoal is the p99 of a page of a paged LIST (limit=500) at
+// 100,000 VMs.
+const pagedListGoal = 50 * time.Millisecond
+
+// emitPagedListGoals compares the paged LISTs of the two servers of the
+// scale phase, read back from what the run printed: the pages through the
+// watch cache against the same pages read straight from etcd, and the
+// cache's p99 against pagedListGoal.
+func (b *benchRun) emitPagedListGoals() error {
+	printed, err := os.ReadFile(b.results)
+	if err != nil {
+		return err
+	}
+	cache, err := pagedListFigures(string(printed), "watch-cache")
+	if err != nil {
+		return err
+	}
+	etcd, err := pagedListFigures(string(printed), "etcd")
+	if err != nil {
+		return err
+	}
+	bench.Emit(b.stdout, "ratio paged-list cache/etcd", bench.F("vms", b.scaleN),
+		bench.F("p50", bench.Ratio(float64(cache.p50), float64(etcd.p50))),
+		bench.F("p99", bench.Ratio(float64(cache.p99), float64(etcd.p99))))
+	ratio := bench.Ratio(float64(cache.p99), float64(etcd.p99))
+	for _, g := range []struct {
+		name  string
+		value any
+		met   bool
+	}{
+		{"paged_list_p99(cache)/p99(etcd)<=1", ratio, ratio <= 1},
+		{"paged_list_p99<=50ms", cache.p99, cache.p99 <= pagedListGoal},
+	} {
+		verdict := "missed"
+		if g.met {
+			verdict = "met"
+		}
+		bench.Emit(b.stdout, "goal "+g.name, bench.F("vms", b.scaleN), bench.F("value", g.value), bench.F("result", verdict))
+	}
 	return nil
+}
+
+// pagedFigures are the p50 and p99 of a page of a paged LIST.
+type pagedFigures struct{ p50, p99 time.Duration }
+
+// pagedListFigures finds the paged LIST line of server in printed.
+func pagedListFigures(printed, server string) (pagedFigures, error) {
+	prefix := "BENCH scale paged-list server=" + server + " "
+	for line := range strings.Lines(printed) {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		var f pagedFigures
+		for field := range strings.FieldsSeq(line) {
+			key, value, _ := strings.Cut(field, "=")
+			var err error
+			switch key {
+			case "p50":
+				f.p50, err = time.ParseDuration(value)
+			case "p99":
+				f.p99, err = time.ParseDuration(value)
+			}
+			if err != nil {
+				return pagedFigures{}, fmt.Errorf("reading %s of %q: %w", key, strings.TrimSpace(line), err)
+			}
+		}
+		return f, nil
+	}
+	return pagedFigures{}, fmt.Errorf("no paged LIST figures of the %s server were printed", server)
 }
 
 // common are the flags of every phase that talks to the server.

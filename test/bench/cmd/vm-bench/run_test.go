@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -84,6 +85,9 @@ func TestRun(t *testing.T) {
 		{`BENCH scale etcd vms=10 db_size=` + f + ` db_in_use=` + f, 1},
 		{`BENCH scale (full-list|full-list-rv0|paged-list) server=(watch-cache|etcd) vms=10 items=10 .* from_cache=\d+/\d+`, 6},
 		{`BENCH scale watch server=(watch-cache|etcd) vms=10 .* initial_items=10 .*`, 2},
+		{`BENCH ratio paged-list cache/etcd vms=10 p50=` + f + ` p99=` + f, 1},
+		{`BENCH goal paged_list_p99\(cache\)/p99\(etcd\)<=1 vms=10 value=` + f + ` result=(met|missed)`, 1},
+		{`BENCH goal paged_list_p99<=50ms vms=10 value=[0-9.]+ms result=(met|missed)`, 1},
 		// The micro-benchmarks: go test's lines, each package's results
 		// under its pkg: line.
 		{`pkg: github\.com/vm-apiserver/vm-apiserver/pkg/\S+`, len(microPackages)},
@@ -145,4 +149,21 @@ func TestServerOptions(t *testing.T) {
 	env, args := b.settings(b.refEnv, b.refArgs)
 	assert.Equal(t, append(slices.Clone(kitEnv), "GOGC=100"), env, "the reference runs as shipped, too")
 	assert.Equal(t, append(slices.Clone(kitArgs), "--profiling=false"), args)
+}
+
+func TestPagedListFigures(t *testing.T) {
+	printed := "BENCH scale full-list server=etcd vms=10 p50=9.00ms\n" +
+		"BENCH scale paged-list server=watch-cache vms=10 items=10 requests=1 p50=34.51ms p99=93.50ms total=9.00ms\n" +
+		"BENCH scale paged-list server=etcd vms=10 items=10 requests=1 p50=30.14ms p99=53.24ms total=6.00ms\n"
+	cache, err := pagedListFigures(printed, "watch-cache")
+	require.NoError(t, err)
+	assert.Equal(t, pagedFigures{p50: 34510 * time.Microsecond, p99: 93500 * time.Microsecond}, cache)
+	etcd, err := pagedListFigures(printed, "etcd")
+	require.NoError(t, err)
+	assert.Equal(t, pagedFigures{p50: 30140 * time.Microsecond, p99: 53240 * time.Microsecond}, etcd)
+
+	_, err = pagedListFigures("BENCH scale full-list server=etcd\n", "etcd")
+	require.EqualError(t, err, "no paged LIST figures of the etcd server were printed")
+	_, err = pagedListFigures("BENCH scale paged-list server=etcd p99=fast\n", "etcd")
+	require.ErrorContains(t, err, `reading p99 of "BENCH scale paged-list server=etcd p99=fast"`)
 }
