@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -269,6 +270,11 @@ func TestPluginBulkActions(t *testing.T) {
 	})
 
 	t.Run("--all --dry-run=server checks every VM and changes none", func(t *testing.T) {
+		// db-1 was just started: once the runtime reports it Running,
+		// nothing but an action writes it.
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			assert.Equal(c, v1.VirtualMachineStatusRunning, p.get("db-1").Status.PrintableStatus)
+		}, time.Minute, 20*time.Millisecond)
 		before := map[string]string{}
 		for _, name := range []string{"web-1", "web-2", "db-1"} {
 			before[name] = p.get(name).ResourceVersion
