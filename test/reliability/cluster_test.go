@@ -89,15 +89,25 @@ func (s *vmServer) restart(t testing.TB) {
 	require.NoError(t, s.Restart(context.Background()))
 }
 
-// readyzCode is the status of one /readyz probe, or 0 if it got no answer.
-func (s *vmServer) readyzCode(c *apiClient) int {
+// readyzCode is the status of one /readyz probe, or 0 if it got no answer,
+// and, when it failed, why: the checks it names as failed, or the error.
+func (s *vmServer) readyzCode(c *apiClient) (int, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	r := c.do(ctx, http.MethodGet, "/readyz", nil, nil)
 	if r.err != nil {
-		return 0
+		return 0, r.err.Error()
 	}
-	return r.code
+	if r.code == http.StatusOK {
+		return r.code, ""
+	}
+	var failed []string
+	for line := range strings.Lines(string(r.body)) {
+		if strings.HasPrefix(line, "[-]") {
+			failed = append(failed, strings.TrimSpace(line))
+		}
+	}
+	return r.code, strings.Join(failed, "; ")
 }
 
 // standaloneCreds are the credentials of standalone mode in a data dir.

@@ -184,7 +184,7 @@ func TestClusterMemberKilled(t *testing.T) {
 		var unready []string
 		for i, w := range watches {
 			if f := w.failures(killedAt, time.Now()); len(f) > 0 {
-				unready = append(unready, fmt.Sprintf("replica %d: %d probes", i, len(f)))
+				unready = append(unready, fmt.Sprintf("replica %d: %d probes %v", i, len(f), f))
 			}
 		}
 		figures.note("etcd %s killed (member down %.1fs, new leader elected): replicas unready: %v", role, downFor.Seconds(), unready)
@@ -377,7 +377,7 @@ func TestClusterPartitions(t *testing.T) {
 		var unready []string
 		for i, w := range watches {
 			if f := w.failures(cutAt, time.Now()); len(f) > 0 {
-				unready = append(unready, fmt.Sprintf("replica %d: %d probes", i, len(f)))
+				unready = append(unready, fmt.Sprintf("replica %d: %d probes %v", i, len(f), f))
 			}
 		}
 		// A majority of etcd serves throughout, so both replicas stay

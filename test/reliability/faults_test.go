@@ -30,15 +30,22 @@ type readyzWatch struct {
 type readySample struct {
 	at   time.Time
 	code int // 0: no answer
+	// why is what a failed probe named: its failed checks, or the error.
+	why string
+}
+
+// String describes a sample for a test's failure message.
+func (s readySample) String() string {
+	return fmt.Sprintf("%s %d %s", s.at.Format("15:04:05.000"), s.code, s.why)
 }
 
 // watchReadyz polls s every 250ms until ctx ends.
 func watchReadyz(ctx context.Context, s *vmServer, c *apiClient) *readyzWatch {
 	w := &readyzWatch{}
 	go wait.NonSlidingUntilWithContext(ctx, func(context.Context) {
-		code := s.readyzCode(c)
+		code, why := s.readyzCode(c)
 		w.mu.Lock()
-		w.samples = append(w.samples, readySample{at: time.Now(), code: code})
+		w.samples = append(w.samples, readySample{at: time.Now(), code: code, why: why})
 		w.mu.Unlock()
 	}, 250*time.Millisecond)
 	return w
