@@ -95,6 +95,26 @@ func readBody(body io.Reader) ([]byte, error) {
 	return data, nil
 }
 
+// optionBody reads what the bodies of every action share: the
+// fieldValidation query value, checked (a 422 if unknown), and the body,
+// trimmed, with the serializer its Content-Type names when it is not empty
+// (a 415 for a media type that is neither JSON nor YAML).
+func optionBody(req *http.Request) (fieldValidation string, body []byte, info runtime.SerializerInfo, err error) {
+	fieldValidation = req.URL.Query().Get("fieldValidation")
+	if errs := metav1validation.ValidateFieldValidation(field.NewPath("fieldValidation"), fieldValidation); len(errs) > 0 {
+		return "", nil, info, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "UpdateOptions"}, "", errs)
+	}
+	if body, err = readBody(req.Body); err != nil {
+		return "", nil, info, err
+	}
+	if body = bytes.TrimSpace(body); len(body) > 0 {
+		if info, err = negotiation.NegotiateInputSerializer(req, false, optionCodecs); err != nil {
+			return "", nil, info, err
+		}
+	}
+	return fieldValidation, body, info, nil
+}
+
 // actionOptions reads the options of an action request: the body, empty or
 // in the media type its Content-Type names (JSON without one, as every
 // Kubernetes API reads it), and the dryRun and fieldValidation query values.
@@ -115,21 +135,13 @@ func actionOptions(req *http.Request, action virtualmachine.Action) (_ *subresou
 	if !ok {
 		return nil, nil, apierrors.NewBadRequest("unknown action " + strconv.Quote(string(action)))
 	}
-	query := req.URL.Query()
-	fieldValidation := query.Get("fieldValidation")
-	if errs := metav1validation.ValidateFieldValidation(field.NewPath("fieldValidation"), fieldValidation); len(errs) > 0 {
-		return nil, nil, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "UpdateOptions"}, "", errs)
-	}
-	body, err := readBody(req.Body)
+	fieldValidation, body, info, err := optionBody(req)
 	if err != nil {
 		return nil, nil, err
 	}
+	query := req.URL.Query()
 	obj := k.new()
-	if body = bytes.TrimSpace(body); len(body) > 0 {
-		info, err := negotiation.NegotiateInputSerializer(req, false, optionCodecs)
-		if err != nil {
-			return nil, nil, err
-		}
+	if len(body) > 0 {
 		defaults := subresourcesv1.SchemeGroupVersion.WithKind(k.kind)
 		decoder := optionCodecs.DecoderToVersion(info.StrictSerializer, subresources.SchemeGroupVersion)
 		decoded, gvk, err := decoder.Decode(body, &defaults, nil)

@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -9,11 +8,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/apiserver/pkg/endpoints/handlers/negotiation"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -50,20 +45,12 @@ func volumeOptions(req *http.Request, action virtualmachine.Action) (_ *kubevirt
 	default:
 		return nil, nil, nil, apierrors.NewBadRequest(fmt.Sprintf("%q is not a volume action", action))
 	}
-	query := req.URL.Query()
-	fieldValidation := query.Get("fieldValidation")
-	if errs := metav1validation.ValidateFieldValidation(field.NewPath("fieldValidation"), fieldValidation); len(errs) > 0 {
-		return nil, nil, nil, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "UpdateOptions"}, "", errs)
-	}
-	body, err := readBody(req.Body)
+	fieldValidation, body, info, err := optionBody(req)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if body = bytes.TrimSpace(body); len(body) > 0 {
-		info, err := negotiation.NegotiateInputSerializer(req, false, optionCodecs)
-		if err != nil {
-			return nil, nil, nil, err
-		}
+	query := req.URL.Query()
+	if len(body) > 0 {
 		strict, err := decodeVolumeBody(body, info.MediaType, req.Header.Get("Content-Type") == "", kind, target)
 		if err != nil {
 			return nil, nil, nil, err

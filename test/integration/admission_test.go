@@ -56,15 +56,8 @@ func TestAdmissionPolicyDeniesStop(t *testing.T) {
 
 	// Dry-run stops of a VM of its own write nothing; the first denial
 	// shows that the server enforces the policy.
-	waitErr := pollAdmission(t.Context(), "the policy to deny a stop", func(ctx context.Context) (bool, error) {
-		resp, err := do(ctx, env.admin, http.MethodPut, actionPath(subresourcesV1, ns, "probe", "stop")+"?dryRun=All", nil, "")
-		if err != nil {
-			return false, err
-		}
-		if resp.code == http.StatusForbidden {
-			return true, nil
-		}
-		return false, fmt.Errorf("dry-run stop of a protected VM: %d %s", resp.code, resp.body)
+	waitErr := waitForDenial(t.Context(), "a dry-run stop of a protected VM", func(ctx context.Context) (rawResponse, error) {
+		return do(ctx, env.admin, http.MethodPut, actionPath(subresourcesV1, ns, "probe", "stop")+"?dryRun=All", nil, "")
 	})
 	// The cases below still run, to show what the server does.
 	assert.NoError(t, waitErr, "the server never applied the policy to the stop action")
@@ -377,6 +370,22 @@ func startWebhookServer(t *testing.T, handlers map[string]http.Handler) (*httpte
 // last reason it did not hold.
 func pollAdmission(ctx context.Context, what string, cond framework.Condition) error {
 	return framework.Poll(ctx, 500*time.Millisecond, admissionWait, what, cond)
+}
+
+// waitForDenial sends probe until it is answered 403, which shows that the
+// server enforces a policy just created; what names the request in the
+// error.
+func waitForDenial(ctx context.Context, what string, probe func(context.Context) (rawResponse, error)) error {
+	return pollAdmission(ctx, "the policy to deny "+what, func(ctx context.Context) (bool, error) {
+		resp, err := probe(ctx)
+		if err != nil {
+			return false, err
+		}
+		if resp.code == http.StatusForbidden {
+			return true, nil
+		}
+		return false, fmt.Errorf("%s: %d %s", what, resp.code, resp.body)
+	})
 }
 
 // newRunningVM creates a VM with runStrategy Always and a running instance,

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -130,15 +129,8 @@ func TestScaleAdmissionPolicy(t *testing.T) {
 	path := func(vm string) string {
 		return "/apis/kubevirt.io/v1/namespaces/" + ns + "/virtualmachines/" + vm + "/scale"
 	}
-	waitErr := pollAdmission(t.Context(), "the policy to deny a scale", func(ctx context.Context) (bool, error) {
-		resp, err := do(ctx, impersonate(denied, nil, nil), http.MethodPatch, path("probe")+"?dryRun=All", scaleUp, "application/merge-patch+json")
-		if err != nil {
-			return false, err
-		}
-		if resp.code == http.StatusForbidden {
-			return true, nil
-		}
-		return false, fmt.Errorf("dry-run scale: %d %s", resp.code, resp.body)
+	waitErr := waitForDenial(t.Context(), "a dry-run scale", func(ctx context.Context) (rawResponse, error) {
+		return do(ctx, impersonate(denied, nil, nil), http.MethodPatch, path("probe")+"?dryRun=All", scaleUp, "application/merge-patch+json")
 	})
 	assert.NoError(t, waitErr, "the server never applied the policy to the scale")
 

@@ -3,7 +3,6 @@ package integration
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -257,15 +256,8 @@ func TestV1alpha3Admission(t *testing.T) {
 		return do(ctx, env.admin, http.MethodPost, path, body, "application/json")
 	}
 	// The first denial through v1 shows that the server has the policy.
-	err := pollAdmission(t.Context(), "the policy to deny a v1 create", func(ctx context.Context) (bool, error) {
-		resp, err := create(ctx, vmGroupVersion, "probe", "Once", true)
-		if err != nil {
-			return false, err
-		}
-		if resp.code == http.StatusForbidden {
-			return true, nil
-		}
-		return false, fmt.Errorf("dry-run create in v1: %d %s", resp.code, resp.body)
+	err := waitForDenial(t.Context(), "a dry-run create in v1", func(ctx context.Context) (rawResponse, error) {
+		return create(ctx, vmGroupVersion, "probe", "Once", true)
 	})
 	require.NoError(t, err)
 

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"testing"
 
@@ -112,15 +111,8 @@ func TestVolumeActionsAdmissionAndRBAC(t *testing.T) {
 			Reason:            ptrTo(metav1.StatusReasonForbidden),
 		}},
 	})
-	waitErr := pollAdmission(t.Context(), "the policy to deny an addvolume", func(ctx context.Context) (bool, error) {
-		resp, err := do(ctx, impersonate(denied, nil, nil), http.MethodPut, actionPath(subresourcesV1, ns, "probe", "addvolume")+"?dryRun=All", body, "")
-		if err != nil {
-			return false, err
-		}
-		if resp.code == http.StatusForbidden {
-			return true, nil
-		}
-		return false, fmt.Errorf("dry-run addvolume: %d %s", resp.code, resp.body)
+	waitErr := waitForDenial(t.Context(), "a dry-run addvolume", func(ctx context.Context) (rawResponse, error) {
+		return do(ctx, impersonate(denied, nil, nil), http.MethodPut, actionPath(subresourcesV1, ns, "probe", "addvolume")+"?dryRun=All", body, "")
 	})
 	assert.NoError(t, waitErr, "the server never applied the policy to addvolume")
 

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"net/http"
 	"testing"
 
 	restful "github.com/emicklei/go-restful/v3"
@@ -9,9 +10,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/admission"
+	"k8s.io/apiserver/pkg/audit"
+	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/authorization/authorizerfactory"
 	"k8s.io/apiserver/pkg/endpoints"
+	genericfilters "k8s.io/apiserver/pkg/endpoints/filters"
+	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/generic"
 	"k8s.io/apiserver/pkg/registry/rest"
 	etcd3testing "k8s.io/apiserver/pkg/storage/etcd3/testing"
@@ -21,6 +27,7 @@ import (
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/storagecodec"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
+	vmv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 )
 
 // newTestStorage builds every VM storage, as the server does, on an etcd
@@ -51,6 +58,29 @@ func newTestStorageAndEtcd(t *testing.T, admit admission.Interface) (*VirtualMac
 	require.NoError(t, err)
 	t.Cleanup(vms.VirtualMachine.Destroy)
 	return vms, server
+}
+
+// serveStorages serves storages the way the generic API server does: in
+// every version of kubevirt.io, installed by k8s.io/apiserver's installer
+// with the field manager on the server's OpenAPI models and admit as the
+// admission chain (nil for none), every request made by userName.
+func serveStorages(t *testing.T, storages map[string]rest.Storage, admit admission.Interface, userName string) http.Handler {
+	t.Helper()
+	typeConverter, err := openapi.NewTypeConverter()
+	require.NoError(t, err)
+	container := restful.NewContainer()
+	for _, gv := range vmv1.Versions {
+		installGroupVersion(t, container, gv, storages, typeConverter, admit)
+	}
+	resolver := &request.RequestInfoFactory{APIPrefixes: sets.NewString("apis", "api"), GrouplessAPIPrefixes: sets.NewString("api")}
+	// The patch handler records the patch in the request's audit context,
+	// and authorizes as the request's user, which the default chain's
+	// filters provide.
+	asUser := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		ctx := request.WithUser(audit.WithAuditContext(req.Context()), &user.DefaultInfo{Name: userName})
+		container.ServeHTTP(w, req.WithContext(ctx))
+	})
+	return genericfilters.WithRequestInfo(asUser, resolver)
 }
 
 // installGroupVersion installs storage for gv into container with

@@ -8,24 +8,17 @@ import (
 	"sync"
 	"testing"
 
-	restful "github.com/emicklei/go-restful/v3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apiserver/pkg/admission"
-	"k8s.io/apiserver/pkg/audit"
-	"k8s.io/apiserver/pkg/authentication/user"
-	genericfilters "k8s.io/apiserver/pkg/endpoints/filters"
-	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 	scalescheme "k8s.io/client-go/scale/scheme"
 	kubevirtv1 "kubevirt.io/api/core/v1"
 
-	"github.com/vm-apiserver/vm-apiserver/pkg/api/openapi"
 	"github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt"
 	vmv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 	"github.com/vm-apiserver/vm-apiserver/pkg/registry/virtualmachine"
@@ -95,21 +88,11 @@ func newScaleEnv(t *testing.T) *scaleEnv {
 	t.Helper()
 	plugin := &scalePlugin{}
 	vms := newTestStorage(t, nil)
-	typeConverter, err := openapi.NewTypeConverter()
-	require.NoError(t, err)
-	container := restful.NewContainer()
-	for _, gv := range vmv1.Versions {
-		installGroupVersion(t, container, gv, map[string]rest.Storage{
-			"virtualmachines":       vms.VirtualMachine,
-			"virtualmachines/scale": vms.Scale,
-		}, typeConverter, plugin)
-	}
-	resolver := &request.RequestInfoFactory{APIPrefixes: sets.NewString("apis", "api"), GrouplessAPIPrefixes: sets.NewString("api")}
-	asAlice := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		ctx := request.WithUser(audit.WithAuditContext(req.Context()), &user.DefaultInfo{Name: "alice"})
-		container.ServeHTTP(w, req.WithContext(ctx))
-	})
-	return &scaleEnv{env: &env{vms: vms}, handler: genericfilters.WithRequestInfo(asAlice, resolver), plugin: plugin}
+	handler := serveStorages(t, map[string]rest.Storage{
+		"virtualmachines":       vms.VirtualMachine,
+		"virtualmachines/scale": vms.Scale,
+	}, plugin, "alice")
+	return &scaleEnv{env: &env{vms: vms}, handler: handler, plugin: plugin}
 }
 
 func scalePath(version, name string) string {

@@ -9,20 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	restful "github.com/emicklei/go-restful/v3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/apiserver/pkg/audit"
-	"k8s.io/apiserver/pkg/authentication/user"
-	genericfilters "k8s.io/apiserver/pkg/endpoints/filters"
-	"k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 	etcd3testing "k8s.io/apiserver/pkg/storage/etcd3/testing"
 
-	"github.com/vm-apiserver/vm-apiserver/pkg/api/openapi"
 	kubevirtv1 "github.com/vm-apiserver/vm-apiserver/pkg/apis/kubevirt/v1"
 )
 
@@ -32,24 +25,10 @@ import (
 // server's OpenAPI models.
 func installedVMs(t *testing.T, vms *VirtualMachineStorage) http.Handler {
 	t.Helper()
-	typeConverter, err := openapi.NewTypeConverter()
-	require.NoError(t, err)
-	container := restful.NewContainer()
-	for _, gv := range kubevirtv1.Versions {
-		installGroupVersion(t, container, gv, map[string]rest.Storage{
-			"virtualmachines":        vms.VirtualMachine,
-			"virtualmachines/status": vms.Status,
-		}, typeConverter, nil)
-	}
-	resolver := &request.RequestInfoFactory{APIPrefixes: sets.NewString("apis", "api"), GrouplessAPIPrefixes: sets.NewString("api")}
-	// The patch handler records the patch in the request's audit context,
-	// and authorizes as the request's user, which the default chain's
-	// filters provide.
-	withAudit := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		ctx := request.WithUser(audit.WithAuditContext(req.Context()), &user.DefaultInfo{Name: "admin"})
-		container.ServeHTTP(w, req.WithContext(ctx))
-	})
-	return genericfilters.WithRequestInfo(withAudit, resolver)
+	return serveStorages(t, map[string]rest.Storage{
+		"virtualmachines":        vms.VirtualMachine,
+		"virtualmachines/status": vms.Status,
+	}, nil, "admin")
 }
 
 // storedJSON is the value etcd holds for the VM name in namespace ns.
