@@ -6,13 +6,15 @@ import (
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
 
+	"github.com/vm-apiserver/vm-apiserver/pkg/certauth"
 	"github.com/vm-apiserver/vm-apiserver/pkg/simulator"
 )
 
 // newMetricsRegistry is the registry of vm-apiserver's own metrics, one per
 // server, and the one place where they are registered: the actions'
 // (actionmetrics.go), the dropped Events (events.go), the VM gauges of vms
-// (vmmetrics.go) and the simulated runtime's. k8s.io/apiserver's own metrics
+// (vmmetrics.go), the certificate verifications (pkg/certauth) and the
+// simulated runtime's. k8s.io/apiserver's own metrics
 // stay in its legacy registry; serveMetrics serves both.
 func newMetricsRegistry(vms *vmCollector) (metrics.KubeRegistry, error) {
 	registry := metrics.NewKubeRegistry()
@@ -22,6 +24,9 @@ func newMetricsRegistry(vms *vmCollector) (metrics.KubeRegistry, error) {
 		}
 	}
 	if err := simulator.RegisterMetrics(registry.Register); err != nil {
+		return nil, err
+	}
+	if err := certauth.RegisterMetrics(registry.Register); err != nil {
 		return nil, err
 	}
 	if err := registry.CustomRegister(vms); err != nil {

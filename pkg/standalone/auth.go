@@ -10,6 +10,8 @@ import (
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
 	genericoptions "k8s.io/apiserver/pkg/server/options"
+
+	"github.com/vm-apiserver/vm-apiserver/pkg/certauth"
 )
 
 // probes, and every path below them, may be read without credentials, so
@@ -51,7 +53,9 @@ func NewAuthenticator(clientCA dynamiccertificates.CAContentProvider) (authentic
 	if err != nil {
 		return nil, err
 	}
-	return probeSubPaths{authn}, nil
+	// A connection's certificate is verified once, not on every request,
+	// for as long as the bundle and the chain's validity stay the same.
+	return probeSubPaths{certauth.New(authn, certauth.Config{ClientCA: clientCA})}, nil
 }
 
 // probeSubPaths authenticates a request for a path below a probe, such as

@@ -143,3 +143,57 @@ func TestMetricsCountWhatWasDone(t *testing.T) {
 	got := scrapeMetrics(t, s)
 	assert.Greater(t, metricSample(got, "vm_apiserver_virtualmachines_status_longest_seconds", map[string]string{"printable_status": "Unknown"}), 0.0)
 }
+
+// TestClientCertificateVerifiedOncePerConnection: the admin's requests on
+// one HTTP/2 connection cost one verification of its certificate, and a
+// new connection its own, as vm_apiserver_certificate_verifications_total
+// counts them. (A certificate of a foreign CA fails the TLS handshake; one
+// whose CA left the bundle while its connection stayed open is refused on
+// every request: pkg/certauth's tests and the reliability suite's CA
+// rotations.)
+func TestClientCertificateVerifiedOncePerConnection(t *testing.T) {
+	s := framework.StartServer(t)
+	verified := map[string]string{"authenticator": "client-cert", "result": "verified"}
+	refused := map[string]string{"authenticator": "client-cert", "result": "refused"}
+	path := s.URL + "/apis/kubevirt.io/v1/namespaces/default/virtualmachines"
+	get := func(c *http.Client) int {
+		resp, err := c.Get(path)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	counts := func() (float64, float64) {
+		m := scrapeMetrics(t, s)
+		return metricSample(m, "vm_apiserver_certificate_verifications_total", verified),
+			metricSample(m, "vm_apiserver_certificate_verifications_total", refused)
+	}
+
+	// scrapeMetrics uses this transport too: client-go shares one per
+	// configuration, so its connection is open and verified already.
+	transport, err := rest.TransportFor(s.RESTConfig)
+	require.NoError(t, err)
+	shared := &http.Client{Transport: transport}
+	require.Equal(t, http.StatusOK, get(shared))
+	v0, r0 := counts()
+	for range 30 {
+		require.Equal(t, http.StatusOK, get(shared))
+	}
+	v1, r1 := counts()
+	assert.Equal(t, v0, v1, "requests on a verified connection were verified again")
+	assert.Equal(t, r0, r1)
+
+	// A connection per request: one verification each.
+	config := rest.CopyConfig(s.RESTConfig)
+	config.DisableCompression = true
+	tlsConfig, err := rest.TLSConfigFor(config)
+	require.NoError(t, err)
+	single := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig, DisableKeepAlives: true}}
+	for range 3 {
+		require.Equal(t, http.StatusOK, get(single))
+	}
+	v2, _ := counts()
+	assert.Equal(t, v1+3, v2, "three connections, three verifications")
+
+	_, r2 := counts()
+	assert.Equal(t, r0, r2, "no certificate was refused")
+}

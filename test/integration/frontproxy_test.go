@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -151,5 +153,31 @@ func appendAuthCA(t *testing.T, key string, caPEM []byte) func() {
 			_, err = cms.Update(ctx, cm, metav1.UpdateOptions{})
 			return err
 		})
+	}
+}
+
+// TestCertificateVerificationsCounted: in cluster mode both the front
+// proxy's certificate and a client certificate of the cluster's client CA
+// go through the per-connection verification (pkg/certauth), as
+// vm-apiserver's /metrics counts them.
+func TestCertificateVerificationsCounted(t *testing.T) {
+	suite.Require(t)
+	user := env.clientCA.ClientCert("certificate-user")
+	resp, err := directRequest(t.Context(), user, http.MethodGet, "/apis/kubevirt.io/v1", nil)
+	require.NoError(t, err)
+	// Discovery is open to every authenticated user.
+	assert.Equal(t, http.StatusOK, resp.code, string(resp.body))
+
+	resp, err = directRequest(t.Context(), env.frontProxy, http.MethodGet, "/metrics", asAdmin)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.code, string(resp.body))
+	for _, authn := range []string{"front-proxy", "client-cert"} {
+		re := regexp.MustCompile(`(?m)^vm_apiserver_certificate_verifications_total\{authenticator="` + authn + `",result="verified"\} ([0-9.e+]+)$`)
+		m := re.FindSubmatch(resp.body)
+		if assert.NotNil(t, m, "no verified %s certificates counted", authn) {
+			n, err := strconv.ParseFloat(string(m[1]), 64)
+			require.NoError(t, err)
+			assert.Positive(t, n, authn)
+		}
 	}
 }

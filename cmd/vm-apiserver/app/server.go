@@ -17,6 +17,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/apiserver"
+	"github.com/vm-apiserver/vm-apiserver/pkg/certauth"
 	"github.com/vm-apiserver/vm-apiserver/pkg/standalone"
 	vmversion "github.com/vm-apiserver/vm-apiserver/pkg/version"
 )
@@ -137,8 +138,21 @@ func (o *Options) Config() (*apiserver.Config, standalone.Credentials, error) {
 	// The etcd health checks are the server's own (EtcdHealthChecks): they
 	// stay green while a majority of etcd is, with a member cut off.
 	o.Recommended.Etcd.SkipHealthEndpoints = true
+	// In cluster mode the delegating options build the authenticator; the
+	// client CA they verify against is decided here first, so that the
+	// certificate verifications can be remembered per connection against
+	// the very same bundle.
+	clusterClientCA, err := certauth.PinClientCA(o.Recommended.Authentication)
+	if err != nil {
+		return nil, creds, err
+	}
 	if err := o.Recommended.ApplyTo(gc); err != nil {
 		return nil, creds, err
+	}
+	if !o.standalone && gc.Authentication.Authenticator != nil {
+		gc.Authentication.Authenticator = certauth.New(gc.Authentication.Authenticator, certauth.Config{
+			ClientCA: clusterClientCA, RequestHeader: gc.Authentication.RequestHeaderConfig,
+		})
 	}
 	health, ready, err := apiserver.EtcdHealthChecks(o.Recommended.Etcd.StorageConfig, gc.DrainedNotify())
 	if err != nil {
