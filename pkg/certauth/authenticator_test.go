@@ -375,3 +375,22 @@ func TestConcurrentConnections(t *testing.T) {
 		assert.False(t, ask(r, request(s, nil)).OK, "refused after the CA was removed")
 	}
 }
+
+// TestSameLeafOtherIntermediates: a leaf object seen before with a valid
+// intermediate is verified again when it comes with other intermediates,
+// as a resumed TLS session could bring it.
+func TestSameLeafOtherIntermediates(t *testing.T) {
+	now := time.Now()
+	root := newCA(t, "root", now.Add(-time.Hour), now.Add(2*time.Hour))
+	inter := root.intermediate(t, "inter")
+	stranger := newCA(t, "stranger", now.Add(-time.Hour), now.Add(2*time.Hour))
+	r := newRemembering(&refuseAll{}, Config{ClientCA: newBundleFile(t, root).provider})
+	leaf := inter.client(t, "bob", nil, now.Add(-time.Hour), now.Add(time.Hour))
+
+	require.True(t, ask(r, request(conn(leaf, inter.cert), nil)).OK)
+	assert.False(t, ask(r, request(conn(leaf, stranger.cert), nil)).OK, "verified with the other connection's intermediate")
+	assert.False(t, ask(r, request(conn(leaf), nil)).OK, "verified without an intermediate")
+	// The refusals left the first verification in place.
+	assert.True(t, ask(r, request(conn(leaf, inter.cert), nil)).OK)
+	assert.EqualValues(t, 3, r.client.chainsVerified.Load())
+}

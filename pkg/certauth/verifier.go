@@ -17,8 +17,10 @@
 //     (NotBefore ≤ now ≤ NotAfter), so an expiring client certificate or CA
 //     is refused from the moment it expires;
 //   - the connection: entries are keyed by the certificate object that TLS
-//     parsed for the connection, held weakly, and dropped once the
-//     connection and its requests are gone.
+//     parsed for the connection (connections that resume its TLS session
+//     may share it), held weakly, and dropped once the connections and
+//     their requests are gone; the intermediates the client sent with it
+//     must be the same objects too.
 //
 // A failed verification is never remembered: every request of a refused
 // certificate is verified again, and refused again.
@@ -27,6 +29,7 @@ package certauth
 import (
 	"crypto/x509"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,6 +64,10 @@ type verifier struct {
 // (not even through the chains): the entry would keep its own key alive.
 type verification struct {
 	roots, intermediates *x509.CertPool
+	// presented are the intermediates the client sent with the leaf, by
+	// identity: a session resumed from a ticket can hand the same leaf
+	// object to another connection, which may send others.
+	presented []*x509.Certificate
 	// notBefore and notAfter bound the instants at which every certificate
 	// of every verified chain is valid.
 	notBefore, notAfter time.Time
@@ -95,13 +102,14 @@ func (v *verifier) verify(certs []*x509.Certificate, derive func([][]*x509.Certi
 	known := v.entries[key]
 	v.mu.Unlock()
 	if known != nil && known.roots == opts.Roots && known.intermediates == opts.Intermediates &&
+		slices.Equal(known.presented, certs[1:]) &&
 		!now.Before(known.notBefore) && !now.After(known.notAfter) {
 		return known, nil
 	}
 
 	// The verify options are a copy: adding the client's intermediates and
 	// the clock changes nothing the provider holds.
-	fresh := &verification{roots: opts.Roots, intermediates: opts.Intermediates}
+	fresh := &verification{roots: opts.Roots, intermediates: opts.Intermediates, presented: slices.Clone(certs[1:])}
 	if opts.Intermediates == nil && len(certs) > 1 {
 		opts.Intermediates = x509.NewCertPool()
 		for _, c := range certs[1:] {
