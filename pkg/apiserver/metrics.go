@@ -14,8 +14,8 @@ import (
 // server, and the one place where they are registered: the actions'
 // (actionmetrics.go), the dropped Events (events.go), the VM gauges of vms
 // (vmmetrics.go), the certificate verifications (pkg/certauth) and the
-// simulated runtime's. k8s.io/apiserver's own metrics
-// stay in its legacy registry; serveMetrics serves both.
+// simulated runtime's. k8s.io/apiserver's own metrics stay in its legacy
+// registry; serveMetrics serves both.
 func newMetricsRegistry(vms *vmCollector) (metrics.KubeRegistry, error) {
 	registry := metrics.NewKubeRegistry()
 	for _, m := range []metrics.Registerable{actionsTotal, actionDuration, droppedEvents} {
