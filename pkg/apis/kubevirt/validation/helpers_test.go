@@ -41,8 +41,22 @@ func runCreateCases(t *testing.T, cases []vmCase) {
 		t.Run(tc.name, func(t *testing.T) {
 			vm := cirrosVM()
 			tc.mutate(vm)
+			sinkTableCase(t, vm, nil)
 			assertErrors(t, tc.want, ValidateVirtualMachine(vm))
 		})
+	}
+}
+
+// tableCaseSink, when set, receives the VMs of every table case: the VM
+// the case validates and, for an update, the VM it updates.
+// TestLazyPathsKeepResults sets it to add the table cases to its corpus.
+var tableCaseSink func(t *testing.T, newVM, oldVM *kubevirt.VirtualMachine)
+
+// sinkTableCase hands the VMs of a table case to tableCaseSink, if set.
+func sinkTableCase(t *testing.T, newVM, oldVM *kubevirt.VirtualMachine) {
+	t.Helper()
+	if tableCaseSink != nil {
+		tableCaseSink(t, newVM, oldVM)
 	}
 }
 

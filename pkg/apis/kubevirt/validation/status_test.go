@@ -195,6 +195,7 @@ func TestValidateVirtualMachineStatusUpdate(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(newVM)
 			}
+			sinkTableCase(t, newVM, oldVM)
 			assertErrors(t, tc.want, ValidateVirtualMachineStatusUpdate(newVM, oldVM))
 		})
 	}

@@ -276,6 +276,7 @@ func TestValidateVirtualMachineUpdate(t *testing.T) {
 			}
 			newVM := oldVM.DeepCopy()
 			tc.mutate(newVM)
+			sinkTableCase(t, newVM, oldVM)
 			assertErrors(t, tc.want, ValidateVirtualMachineUpdate(newVM, oldVM))
 		})
 	}
@@ -360,6 +361,7 @@ func TestValidateDataVolumeTemplates(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			vm := instancetypeVM()
 			tc.mutate(vm)
+			sinkTableCase(t, vm, nil)
 			assertErrors(t, tc.want, ValidateVirtualMachine(vm))
 		})
 	}
