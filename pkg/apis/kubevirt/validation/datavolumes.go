@@ -15,19 +15,19 @@ var dataVolumeSourceNames = []string{"http", "s3", "gcs", "registry", "pvc", "up
 // validateDataVolumeTemplates checks spec.dataVolumeTemplates: each template
 // has a name, describes its target either as pvc or as storage, has exactly
 // one way to be populated, and is used by a volume of the instance.
-func validateDataVolumeTemplates(templates []virtv1.DataVolumeTemplateSpec, volumes []virtv1.Volume, fldPath *field.Path) field.ErrorList {
+func validateDataVolumeTemplates(templates []virtv1.DataVolumeTemplateSpec, volumes []virtv1.Volume, fldPath lazyPath) field.ErrorList {
 	var allErrs field.ErrorList
 	for i := range templates {
 		dvt := &templates[i]
-		idxPath := fldPath.Index(i)
-		namePath := idxPath.Child("metadata", "name")
+		idxPath := fldPath.index(i)
+		namePath := idxPath.child("metadata", "name")
 		if dvt.Name == "" {
-			allErrs = append(allErrs, field.Required(namePath, "a DataVolume name is required"))
+			allErrs = append(allErrs, field.Required(namePath(), "a DataVolume name is required"))
 		} else if !slices.ContainsFunc(volumes, func(v virtv1.Volume) bool { return usesDataVolume(&v, dvt.Name) }) {
-			allErrs = append(allErrs, field.Invalid(namePath, dvt.Name,
+			allErrs = append(allErrs, field.Invalid(namePath(), dvt.Name,
 				"must be used by a dataVolume or persistentVolumeClaim volume of the template"))
 		}
-		allErrs = append(allErrs, validateDataVolumeSpec(&dvt.Spec, idxPath.Child("spec"))...)
+		allErrs = append(allErrs, validateDataVolumeSpec(&dvt.Spec, idxPath.child("spec"))...)
 	}
 	return allErrs
 }
@@ -39,13 +39,13 @@ func usesDataVolume(vol *virtv1.Volume, name string) bool {
 		(vol.PersistentVolumeClaim != nil && vol.PersistentVolumeClaim.ClaimName == name)
 }
 
-func validateDataVolumeSpec(spec *cdiv1.DataVolumeSpec, fldPath *field.Path) field.ErrorList {
+func validateDataVolumeSpec(spec *cdiv1.DataVolumeSpec, fldPath lazyPath) field.ErrorList {
 	var allErrs field.ErrorList
 	switch {
 	case spec.PVC == nil && spec.Storage == nil:
-		allErrs = append(allErrs, field.Required(fldPath, "must specify exactly one of pvc and storage"))
+		allErrs = append(allErrs, field.Required(fldPath(), "must specify exactly one of pvc and storage"))
 	case spec.PVC != nil && spec.Storage != nil:
-		allErrs = append(allErrs, field.Forbidden(fldPath.Child("storage"), "may not be set together with pvc"))
+		allErrs = append(allErrs, field.Forbidden(fldPath().Child("storage"), "may not be set together with pvc"))
 	}
 
 	// A data source on the claim means an external populator fills it.
@@ -57,11 +57,11 @@ func validateDataVolumeSpec(spec *cdiv1.DataVolumeSpec, fldPath *field.Path) fie
 	}
 	switch {
 	case external && spec.Source != nil:
-		allErrs = append(allErrs, field.Forbidden(fldPath.Child("source"), "may not be combined with an externally populated claim"))
+		allErrs = append(allErrs, field.Forbidden(fldPath().Child("source"), "may not be combined with an externally populated claim"))
 	case external && spec.SourceRef != nil:
-		allErrs = append(allErrs, field.Forbidden(fldPath.Child("sourceRef"), "may not be combined with an externally populated claim"))
+		allErrs = append(allErrs, field.Forbidden(fldPath().Child("sourceRef"), "may not be combined with an externally populated claim"))
 	case !external && spec.Source == nil && spec.SourceRef == nil:
-		allErrs = append(allErrs, field.Required(fldPath.Child("source"),
+		allErrs = append(allErrs, field.Required(fldPath().Child("source"),
 			"must specify source or sourceRef, or a data source on the claim"))
 	}
 
@@ -70,9 +70,9 @@ func validateDataVolumeSpec(spec *cdiv1.DataVolumeSpec, fldPath *field.Path) fie
 			src.PVC != nil, src.Upload != nil, src.Blank != nil, src.Imageio != nil, src.VDDK != nil, src.Snapshot != nil)
 		switch {
 		case len(set) == 0:
-			allErrs = append(allErrs, field.Required(fldPath.Child("source"), "must specify exactly one import source"))
+			allErrs = append(allErrs, field.Required(fldPath().Child("source"), "must specify exactly one import source"))
 		case len(set) > 1:
-			allErrs = append(allErrs, field.Forbidden(fldPath.Child("source", set[1]), "may not be set together with "+set[0]))
+			allErrs = append(allErrs, field.Forbidden(fldPath().Child("source", set[1]), "may not be set together with "+set[0]))
 		}
 	}
 	return allErrs
@@ -80,11 +80,11 @@ func validateDataVolumeSpec(spec *cdiv1.DataVolumeSpec, fldPath *field.Path) fie
 
 // validateDataVolumeTemplateNamespaces requires the DataVolumes to live in
 // the VM's namespace, which is where the VM controller creates them.
-func validateDataVolumeTemplateNamespaces(namespace string, templates []virtv1.DataVolumeTemplateSpec, fldPath *field.Path) field.ErrorList {
+func validateDataVolumeTemplateNamespaces(namespace string, templates []virtv1.DataVolumeTemplateSpec, fldPath lazyPath) field.ErrorList {
 	var allErrs field.ErrorList
 	for i, dvt := range templates {
 		if dvt.Namespace != "" && dvt.Namespace != namespace {
-			allErrs = append(allErrs, field.Invalid(fldPath.Index(i).Child("metadata", "namespace"), dvt.Namespace,
+			allErrs = append(allErrs, field.Invalid(fldPath().Index(i).Child("metadata", "namespace"), dvt.Namespace,
 				"must be empty or the namespace of the VirtualMachine"))
 		}
 	}

@@ -14,40 +14,40 @@ var (
 
 // validateDevices validates the devices other than disks and interfaces:
 // input, sound, video, panic devices and passed-through GPUs.
-func validateDevices(spec *virtv1.VirtualMachineInstanceSpec, fldPath *field.Path) field.ErrorList {
+func validateDevices(spec *virtv1.VirtualMachineInstanceSpec, fldPath lazyPath) field.ErrorList {
 	devices := &spec.Domain.Devices
-	devPath := fldPath.Child("domain", "devices")
+	devPath := fldPath.child("domain", "devices")
 	var allErrs field.ErrorList
 
 	for i, input := range devices.Inputs {
-		idxPath := devPath.Child("inputs").Index(i)
+		idxPath := devPath.child("inputs").index(i)
 		if input.Bus != "" {
-			allErrs = append(allErrs, validateOneOf(input.Bus, supportedInputBuses, idxPath.Child("bus"))...)
+			allErrs = append(allErrs, validateOneOf(input.Bus, supportedInputBuses, idxPath.child("bus"))...)
 		}
 		// KubeVirt only emulates a tablet, even though keyboard is declared.
-		allErrs = append(allErrs, validateOneOf(input.Type, supportedInputTypes, idxPath.Child("type"))...)
+		allErrs = append(allErrs, validateOneOf(input.Type, supportedInputTypes, idxPath.child("type"))...)
 	}
 	if sound := devices.Sound; sound != nil {
-		soundPath := devPath.Child("sound")
+		soundPath := devPath.child("sound")
 		if sound.Name == "" {
-			allErrs = append(allErrs, field.Required(soundPath.Child("name"), "a name is required"))
+			allErrs = append(allErrs, field.Required(soundPath().Child("name"), "a name is required"))
 		}
 		if sound.Model != "" {
-			allErrs = append(allErrs, validateOneOf(sound.Model, supportedSoundModels, soundPath.Child("model"))...)
+			allErrs = append(allErrs, validateOneOf(sound.Model, supportedSoundModels, soundPath.child("model"))...)
 		}
 	}
 	// Without the graphics device there is no display to configure.
 	if devices.Video != nil && devices.AutoattachGraphicsDevice != nil && !*devices.AutoattachGraphicsDevice {
-		allErrs = append(allErrs, field.Forbidden(devPath.Child("video"), "may not be set when autoattachGraphicsDevice is false"))
+		allErrs = append(allErrs, field.Forbidden(devPath().Child("video"), "may not be set when autoattachGraphicsDevice is false"))
 	}
 	// s390x guests report panics through their own channel.
 	if len(devices.PanicDevices) > 0 && spec.Architecture == architectureS390X {
-		allErrs = append(allErrs, field.Forbidden(devPath.Child("panicDevices"), "panic devices are not supported on s390x"))
+		allErrs = append(allErrs, field.Forbidden(devPath().Child("panicDevices"), "panic devices are not supported on s390x"))
 	}
 	for i, panicDev := range devices.PanicDevices {
 		// A nil model lets KubeVirt pick the architecture's default.
 		if panicDev.Model != nil {
-			allErrs = append(allErrs, validateOneOf(*panicDev.Model, supportedPanicModels, devPath.Child("panicDevices").Index(i).Child("model"))...)
+			allErrs = append(allErrs, validateOneOf(*panicDev.Model, supportedPanicModels, devPath.child("panicDevices").index(i).child("model"))...)
 		}
 	}
 
@@ -58,7 +58,7 @@ func validateDevices(spec *virtv1.VirtualMachineInstanceSpec, fldPath *field.Pat
 			(opts.Display.RamFB == nil || isTrue(opts.Display.RamFB.Enabled)) {
 			ramFBDisplays++
 			if ramFBDisplays > 1 {
-				allErrs = append(allErrs, field.Forbidden(devPath.Child("gpus").Index(i).Child("virtualGPUOptions", "display"),
+				allErrs = append(allErrs, field.Forbidden(devPath().Child("gpus").Index(i).Child("virtualGPUOptions", "display"),
 					"only one GPU display may use ramfb"))
 			}
 		}

@@ -39,14 +39,18 @@ var reservedTemplateLabels = []string{
 	virtv1.MigrationTargetNodeNameLabel, virtv1.NodeSchedulable, virtv1.InstallStrategyLabel,
 }
 
+var supportedInferFromVolumeFailurePolicies = []virtv1.InferFromVolumeFailurePolicy{
+	virtv1.RejectInferFromVolumeFailure, virtv1.IgnoreInferFromVolumeFailure,
+}
+
 // ValidateVirtualMachine validates a VirtualMachine on create: its metadata
 // (namespaced, with a DNS-1123 subdomain name) and its spec.
 func ValidateVirtualMachine(vm *kubevirt.VirtualMachine) field.ErrorList {
 	allErrs := apimachineryvalidation.ValidateObjectMeta(&vm.ObjectMeta, true,
-		apimachineryvalidation.NameIsDNSSubdomain, field.NewPath("metadata"))
-	allErrs = append(allErrs, ValidateVirtualMachineSpec(&vm.Spec, field.NewPath("spec"))...)
+		apimachineryvalidation.NameIsDNSSubdomain, metadataPath)
+	allErrs = append(allErrs, ValidateVirtualMachineSpec(&vm.Spec, specPath)...)
 	allErrs = append(allErrs, validateDataVolumeTemplateNamespaces(vm.Namespace, vm.Spec.DataVolumeTemplates,
-		field.NewPath("spec", "dataVolumeTemplates"))...)
+		lazy(specPath).child("dataVolumeTemplates"))...)
 	return allErrs
 }
 
@@ -54,21 +58,20 @@ func ValidateVirtualMachine(vm *kubevirt.VirtualMachine) field.ErrorList {
 // metadata change and the whole new spec, so that an update can never store a
 // VM that a create would have rejected.
 func ValidateVirtualMachineUpdate(newVM, oldVM *kubevirt.VirtualMachine) field.ErrorList {
-	specPath := field.NewPath("spec")
-	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&newVM.ObjectMeta, &oldVM.ObjectMeta, field.NewPath("metadata"))
+	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&newVM.ObjectMeta, &oldVM.ObjectMeta, metadataPath)
 	allErrs = append(allErrs, ValidateVirtualMachineSpec(&newVM.Spec, specPath)...)
 	// Like KubeVirt, the namespaces of the templates are only checked when the
 	// templates change, so that an old object stays updatable.
 	if !apiequality.Semantic.DeepEqual(newVM.Spec.DataVolumeTemplates, oldVM.Spec.DataVolumeTemplates) {
 		allErrs = append(allErrs, validateDataVolumeTemplateNamespaces(newVM.Namespace, newVM.Spec.DataVolumeTemplates,
-			specPath.Child("dataVolumeTemplates"))...)
+			lazy(specPath).child("dataVolumeTemplates"))...)
 	}
 	allErrs = append(allErrs, validateUpdateDuringSnapshotOrRestore(newVM, oldVM, specPath)...)
 	if newVM.Spec.Instancetype != nil && oldVM.Spec.Instancetype != nil {
-		allErrs = append(allErrs, validateMatcherUpdate(newVM.Spec.Instancetype, oldVM.Spec.Instancetype, specPath.Child("instancetype"))...)
+		allErrs = append(allErrs, validateMatcherUpdate(newVM.Spec.Instancetype, oldVM.Spec.Instancetype, lazy(specPath).child("instancetype"))...)
 	}
 	if newVM.Spec.Preference != nil && oldVM.Spec.Preference != nil {
-		allErrs = append(allErrs, validateMatcherUpdate(newVM.Spec.Preference, oldVM.Spec.Preference, specPath.Child("preference"))...)
+		allErrs = append(allErrs, validateMatcherUpdate(newVM.Spec.Preference, oldVM.Spec.Preference, lazy(specPath).child("preference"))...)
 	}
 	return allErrs
 }
@@ -76,8 +79,8 @@ func ValidateVirtualMachineUpdate(newVM, oldVM *kubevirt.VirtualMachine) field.E
 // ValidateVirtualMachineStatusUpdate validates an update through the status
 // subresource: the metadata change and the new status.
 func ValidateVirtualMachineStatusUpdate(newVM, oldVM *kubevirt.VirtualMachine) field.ErrorList {
-	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&newVM.ObjectMeta, &oldVM.ObjectMeta, field.NewPath("metadata"))
-	allErrs = append(allErrs, ValidateVirtualMachineStatus(&newVM.Status, field.NewPath("status"))...)
+	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&newVM.ObjectMeta, &oldVM.ObjectMeta, metadataPath)
+	allErrs = append(allErrs, ValidateVirtualMachineStatus(&newVM.Status, statusPath)...)
 	return allErrs
 }
 
@@ -91,14 +94,14 @@ func ValidateVirtualMachineSpec(spec *virtv1.VirtualMachineSpec, fldPath *field.
 	if spec.Template == nil {
 		return append(allErrs, field.Required(fldPath.Child("template"), "the instance template is required"))
 	}
-	tmplPath := fldPath.Child("template")
-	allErrs = append(allErrs, validateTemplateMetadata(spec.Template, tmplPath.Child("metadata"))...)
+	tmplPath := lazy(fldPath).child("template")
+	allErrs = append(allErrs, validateTemplateMetadata(spec.Template, tmplPath.child("metadata"))...)
 	// With an instancetype the memory and CPU come from it, so the rules that
 	// need them are relaxed.
 	opts := instanceOptions{hasInstancetype: spec.Instancetype != nil}
-	allErrs = append(allErrs, validateInstanceSpec(&spec.Template.Spec, opts, tmplPath.Child("spec"))...)
+	allErrs = append(allErrs, validateInstanceSpec(&spec.Template.Spec, opts, tmplPath.child("spec"))...)
 	allErrs = append(allErrs, validateDataVolumeTemplates(spec.DataVolumeTemplates, spec.Template.Spec.Volumes,
-		fldPath.Child("dataVolumeTemplates"))...)
+		lazy(fldPath).child("dataVolumeTemplates"))...)
 	return allErrs
 }
 
@@ -122,43 +125,42 @@ func validateRunStrategy(spec *virtv1.VirtualMachineSpec, fldPath *field.Path) f
 func validateMatchers(spec *virtv1.VirtualMachineSpec, fldPath *field.Path) field.ErrorList {
 	var allErrs field.ErrorList
 	if it := spec.Instancetype; it != nil {
-		allErrs = append(allErrs, validateMatcher(it, fldPath.Child("instancetype"))...)
+		allErrs = append(allErrs, validateMatcher(it, lazy(fldPath).child("instancetype"))...)
 	}
 	if pref := spec.Preference; pref != nil {
-		allErrs = append(allErrs, validateMatcher(pref, fldPath.Child("preference"))...)
+		allErrs = append(allErrs, validateMatcher(pref, lazy(fldPath).child("preference"))...)
 	}
 	return allErrs
 }
 
-func validateMatcher(m virtv1.Matcher, fldPath *field.Path) field.ErrorList {
+func validateMatcher(m virtv1.Matcher, fldPath lazyPath) field.ErrorList {
 	var allErrs field.ErrorList
 	if m.GetName() == "" && m.GetInferFromVolume() == "" {
-		allErrs = append(allErrs, field.Required(fldPath, "must specify name or inferFromVolume"))
+		allErrs = append(allErrs, field.Required(fldPath(), "must specify name or inferFromVolume"))
 	}
 	if m.GetInferFromVolume() != "" {
 		if m.GetName() != "" {
-			allErrs = append(allErrs, field.Forbidden(fldPath.Child("name"), "may not be set together with inferFromVolume"))
+			allErrs = append(allErrs, field.Forbidden(fldPath().Child("name"), "may not be set together with inferFromVolume"))
 		}
 		if m.GetKind() != "" {
-			allErrs = append(allErrs, field.Forbidden(fldPath.Child("kind"), "may not be set together with inferFromVolume"))
+			allErrs = append(allErrs, field.Forbidden(fldPath().Child("kind"), "may not be set together with inferFromVolume"))
 		}
 	}
 	if p := m.GetInferFromVolumeFailurePolicy(); p != nil {
-		allErrs = append(allErrs, validateOneOf(*p,
-			[]virtv1.InferFromVolumeFailurePolicy{virtv1.RejectInferFromVolumeFailure, virtv1.IgnoreInferFromVolumeFailure},
-			fldPath.Child("inferFromVolumeFailurePolicy"))...)
+		allErrs = append(allErrs, validateOneOf(*p, supportedInferFromVolumeFailurePolicies,
+			fldPath.child("inferFromVolumeFailurePolicy"))...)
 	}
 	return allErrs
 }
 
 // validateMatcherUpdate keeps a pinned revision consistent: renaming the
 // instancetype or preference must also change or clear its revision.
-func validateMatcherUpdate(newM, oldM virtv1.Matcher, fldPath *field.Path) field.ErrorList {
+func validateMatcherUpdate(newM, oldM virtv1.Matcher, fldPath lazyPath) field.ErrorList {
 	if newM == nil || oldM == nil || newM.GetRevisionName() == "" {
 		return nil
 	}
 	if newM.GetName() != oldM.GetName() && newM.GetRevisionName() == oldM.GetRevisionName() {
-		return field.ErrorList{field.Invalid(fldPath.Child("revisionName"), newM.GetRevisionName(),
+		return field.ErrorList{field.Invalid(fldPath().Child("revisionName"), newM.GetRevisionName(),
 			"must be changed or cleared when the name changes")}
 	}
 	return nil
@@ -166,12 +168,19 @@ func validateMatcherUpdate(newM, oldM virtv1.Matcher, fldPath *field.Path) field
 
 // validateTemplateMetadata checks the labels and annotations of the instance
 // template and rejects the labels KubeVirt reserves for itself.
-func validateTemplateMetadata(tmpl *virtv1.VirtualMachineInstanceTemplateSpec, fldPath *field.Path) field.ErrorList {
-	allErrs := metav1validation.ValidateLabels(tmpl.ObjectMeta.Labels, fldPath.Child("labels"))
-	allErrs = append(allErrs, apimachineryvalidation.ValidateAnnotations(tmpl.ObjectMeta.Annotations, fldPath.Child("annotations"))...)
+func validateTemplateMetadata(tmpl *virtv1.VirtualMachineInstanceTemplateSpec, fldPath lazyPath) field.ErrorList {
+	var allErrs field.ErrorList
+	// The upstream checks need a built path, and have nothing to report
+	// about an empty map.
+	if len(tmpl.ObjectMeta.Labels) > 0 {
+		allErrs = metav1validation.ValidateLabels(tmpl.ObjectMeta.Labels, fldPath().Child("labels"))
+	}
+	if len(tmpl.ObjectMeta.Annotations) > 0 {
+		allErrs = append(allErrs, apimachineryvalidation.ValidateAnnotations(tmpl.ObjectMeta.Annotations, fldPath().Child("annotations"))...)
+	}
 	for _, key := range reservedTemplateLabels {
 		if _, ok := tmpl.ObjectMeta.Labels[key]; ok {
-			allErrs = append(allErrs, field.Forbidden(fldPath.Child("labels").Key(key),
+			allErrs = append(allErrs, field.Forbidden(fldPath().Child("labels").Key(key),
 				"this kubevirt.io/ label is reserved for KubeVirt's own components"))
 		}
 	}
@@ -181,17 +190,22 @@ func validateTemplateMetadata(tmpl *virtv1.VirtualMachineInstanceTemplateSpec, f
 // validateUpdateDuringSnapshotOrRestore keeps a snapshot or a restore that
 // is in progress consistent: while one runs, the run strategy may not change,
 // and during a snapshot neither may the volumes.
-func validateUpdateDuringSnapshotOrRestore(newVM, oldVM *kubevirt.VirtualMachine, specPath *field.Path) field.ErrorList {
+func validateUpdateDuringSnapshotOrRestore(newVM, oldVM *kubevirt.VirtualMachine, fldPath *field.Path) field.ErrorList {
+	// The comparisons below cost allocations; most updates happen outside
+	// a snapshot or a restore.
+	if newVM.Status.SnapshotInProgress == nil && newVM.Status.RestoreInProgress == nil {
+		return nil
+	}
 	var allErrs field.ErrorList
 	sameRunStrategy := apiequality.Semantic.DeepEqual(newVM.Spec.Running, oldVM.Spec.Running) &&
 		apiequality.Semantic.DeepEqual(newVM.Spec.RunStrategy, oldVM.Spec.RunStrategy)
 	if snap := newVM.Status.SnapshotInProgress; snap != nil {
 		if !apiequality.Semantic.DeepEqual(templateVolumes(&newVM.Spec), templateVolumes(&oldVM.Spec)) {
-			allErrs = append(allErrs, field.Forbidden(specPath.Child("template", "spec", "volumes"),
+			allErrs = append(allErrs, field.Forbidden(fldPath.Child("template", "spec", "volumes"),
 				"the volumes may not change until snapshot "+*snap+" completes"))
 		}
 		if !sameRunStrategy {
-			allErrs = append(allErrs, field.Forbidden(specPath.Child("runStrategy"),
+			allErrs = append(allErrs, field.Forbidden(fldPath.Child("runStrategy"),
 				"the run strategy may not change until snapshot "+*snap+" completes"))
 		}
 	}
@@ -199,7 +213,7 @@ func validateUpdateDuringSnapshotOrRestore(newVM, oldVM *kubevirt.VirtualMachine
 		newStrategy, _ := kubevirt.EffectiveRunStrategy(&newVM.Spec)
 		oldStrategy, _ := kubevirt.EffectiveRunStrategy(&oldVM.Spec)
 		if newStrategy != oldStrategy {
-			allErrs = append(allErrs, field.Forbidden(specPath.Child("runStrategy"),
+			allErrs = append(allErrs, field.Forbidden(fldPath.Child("runStrategy"),
 				"the run strategy may not change until restore "+*restore+" completes"))
 		}
 	}

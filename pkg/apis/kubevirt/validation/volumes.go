@@ -38,21 +38,21 @@ func volumeSources(src *virtv1.VolumeSource) []string {
 
 // validateVolumes validates spec.volumes: unique DNS-label names, exactly
 // one source each, and the required fields of that source.
-func validateVolumes(spec *virtv1.VirtualMachineInstanceSpec, fldPath *field.Path) field.ErrorList {
+func validateVolumes(spec *virtv1.VirtualMachineInstanceSpec, fldPath lazyPath) field.ErrorList {
 	var allErrs field.ErrorList
 	names := sets.New[string]()
 	singletons := sets.New[string]()
 	for i := range spec.Volumes {
 		vol := &spec.Volumes[i]
-		idxPath := fldPath.Index(i)
-		allErrs = append(allErrs, validateUniqueLabelName(vol.Name, names, idxPath.Child("name"))...)
+		idxPath := fldPath.index(i)
+		allErrs = append(allErrs, validateUniqueLabelName(vol.Name, names, idxPath.child("name"))...)
 
 		sources := volumeSources(&vol.VolumeSource)
 		switch {
 		case len(sources) == 0:
-			allErrs = append(allErrs, field.Required(idxPath, "must specify exactly one volume source"))
+			allErrs = append(allErrs, field.Required(idxPath(), "must specify exactly one volume source"))
 		case len(sources) > 1:
-			allErrs = append(allErrs, field.Forbidden(idxPath.Child(sources[1]), "may not be set together with "+sources[0]))
+			allErrs = append(allErrs, field.Forbidden(idxPath().Child(sources[1]), "may not be set together with "+sources[0]))
 		}
 		for _, src := range sources {
 			for _, single := range singletonVolumeSources {
@@ -60,7 +60,7 @@ func validateVolumes(spec *virtv1.VirtualMachineInstanceSpec, fldPath *field.Pat
 					continue
 				}
 				if singletons.Has(src) {
-					allErrs = append(allErrs, field.Forbidden(idxPath.Child(src), "only one volume of this kind is allowed"))
+					allErrs = append(allErrs, field.Forbidden(idxPath().Child(src), "only one volume of this kind is allowed"))
 				}
 				singletons.Insert(src)
 			}
@@ -71,82 +71,82 @@ func validateVolumes(spec *virtv1.VirtualMachineInstanceSpec, fldPath *field.Pat
 }
 
 // validateVolumeSource checks the required fields of each source that is set.
-func validateVolumeSource(src *virtv1.VolumeSource, fldPath *field.Path) field.ErrorList {
+func validateVolumeSource(src *virtv1.VolumeSource, fldPath lazyPath) field.ErrorList {
 	var allErrs field.ErrorList
-	required := func(set bool, path *field.Path, what string) {
+	required := func(set bool, path lazyPath, what string) {
 		if !set {
-			allErrs = append(allErrs, field.Required(path, what+" is required"))
+			allErrs = append(allErrs, field.Required(path(), what+" is required"))
 		}
 	}
 
 	if cd := src.ContainerDisk; cd != nil {
-		cdPath := fldPath.Child("containerDisk")
-		required(cd.Image != "", cdPath.Child("image"), "a container image")
+		cdPath := fldPath.child("containerDisk")
+		required(cd.Image != "", cdPath.child("image"), "a container image")
 		if cd.ImagePullPolicy != "" {
-			allErrs = append(allErrs, validateOneOf(cd.ImagePullPolicy, supportedPullPolicies, cdPath.Child("imagePullPolicy"))...)
+			allErrs = append(allErrs, validateOneOf(cd.ImagePullPolicy, supportedPullPolicies, cdPath.child("imagePullPolicy"))...)
 		}
 		if cd.Path != "" {
-			allErrs = append(allErrs, validateGuestPath(cd.Path, cdPath.Child("path"))...)
+			allErrs = append(allErrs, validateGuestPath(cd.Path, cdPath.child("path"))...)
 		}
 	}
 	if ci := src.CloudInitNoCloud; ci != nil {
 		allErrs = append(allErrs, validateCloudInit(ci.UserDataSecretRef, ci.UserDataBase64, ci.UserData,
-			ci.NetworkDataSecretRef, ci.NetworkDataBase64, ci.NetworkData, fldPath.Child("cloudInitNoCloud"))...)
+			ci.NetworkDataSecretRef, ci.NetworkDataBase64, ci.NetworkData, fldPath.child("cloudInitNoCloud"))...)
 	}
 	if ci := src.CloudInitConfigDrive; ci != nil {
 		allErrs = append(allErrs, validateCloudInit(ci.UserDataSecretRef, ci.UserDataBase64, ci.UserData,
-			ci.NetworkDataSecretRef, ci.NetworkDataBase64, ci.NetworkData, fldPath.Child("cloudInitConfigDrive"))...)
+			ci.NetworkDataSecretRef, ci.NetworkDataBase64, ci.NetworkData, fldPath.child("cloudInitConfigDrive"))...)
 	}
 	if hd := src.HostDisk; hd != nil {
-		hdPath := fldPath.Child("hostDisk")
-		required(hd.Path != "", hdPath.Child("path"), "a path")
-		allErrs = append(allErrs, validateOneOf(hd.Type, supportedHostDiskTypes, hdPath.Child("type"))...)
+		hdPath := fldPath.child("hostDisk")
+		required(hd.Path != "", hdPath.child("path"), "a path")
+		allErrs = append(allErrs, validateOneOf(hd.Type, supportedHostDiskTypes, hdPath.child("type"))...)
 		// An existing image has its own size.
 		if hd.Type == virtv1.HostDiskExists && !hd.Capacity.IsZero() {
-			allErrs = append(allErrs, field.Forbidden(hdPath.Child("capacity"), "may only be set with type DiskOrCreate"))
+			allErrs = append(allErrs, field.Forbidden(hdPath().Child("capacity"), "may only be set with type DiskOrCreate"))
 		}
 	}
 	if pvc := src.PersistentVolumeClaim; pvc != nil {
-		required(pvc.ClaimName != "", fldPath.Child("persistentVolumeClaim", "claimName"), "a claim name")
+		required(pvc.ClaimName != "", fldPath.child("persistentVolumeClaim", "claimName"), "a claim name")
 	}
 	if md := src.MemoryDump; md != nil {
-		required(md.ClaimName != "", fldPath.Child("memoryDump", "claimName"), "a claim name")
+		required(md.ClaimName != "", fldPath.child("memoryDump", "claimName"), "a claim name")
 	}
 	// An ephemeral volume is a copy-on-write overlay of a claim.
 	if eph := src.Ephemeral; eph != nil {
-		pvcPath := fldPath.Child("ephemeral", "persistentVolumeClaim")
+		pvcPath := fldPath.child("ephemeral", "persistentVolumeClaim")
 		required(eph.PersistentVolumeClaim != nil, pvcPath, "a claim")
 		if eph.PersistentVolumeClaim != nil {
-			required(eph.PersistentVolumeClaim.ClaimName != "", pvcPath.Child("claimName"), "a claim name")
+			required(eph.PersistentVolumeClaim.ClaimName != "", pvcPath.child("claimName"), "a claim name")
 		}
 	}
 	if dv := src.DataVolume; dv != nil {
-		required(dv.Name != "", fldPath.Child("dataVolume", "name"), "a DataVolume name")
+		required(dv.Name != "", fldPath.child("dataVolume", "name"), "a DataVolume name")
 	}
 	if ed := src.EmptyDisk; ed != nil && ed.Capacity.Sign() <= 0 {
-		allErrs = append(allErrs, field.Invalid(fldPath.Child("emptyDisk", "capacity"), ed.Capacity.String(), "must be greater than 0"))
+		allErrs = append(allErrs, field.Invalid(fldPath().Child("emptyDisk", "capacity"), ed.Capacity.String(), "must be greater than 0"))
 	}
 	if s := src.Secret; s != nil {
-		required(s.SecretName != "", fldPath.Child("secret", "secretName"), "a Secret name")
+		required(s.SecretName != "", fldPath.child("secret", "secretName"), "a Secret name")
 	}
 	if cm := src.ConfigMap; cm != nil {
-		required(cm.Name != "", fldPath.Child("configMap", "name"), "a ConfigMap name")
+		required(cm.Name != "", fldPath.child("configMap", "name"), "a ConfigMap name")
 	}
 	if sa := src.ServiceAccount; sa != nil {
-		required(sa.ServiceAccountName != "", fldPath.Child("serviceAccount", "serviceAccountName"), "a service account name")
+		required(sa.ServiceAccountName != "", fldPath.child("serviceAccount", "serviceAccountName"), "a service account name")
 	}
 	// Sysprep answer files come from exactly one object.
 	if sp := src.Sysprep; sp != nil {
-		spPath := fldPath.Child("sysprep")
+		spPath := fldPath.child("sysprep")
 		switch countSet(sp.Secret != nil, sp.ConfigMap != nil) {
 		case 0:
-			allErrs = append(allErrs, field.Required(spPath, "must specify exactly one of secret and configMap"))
+			allErrs = append(allErrs, field.Required(spPath(), "must specify exactly one of secret and configMap"))
 		case 2:
-			allErrs = append(allErrs, field.Forbidden(spPath.Child("configMap"), "may not be set together with secret"))
+			allErrs = append(allErrs, field.Forbidden(spPath().Child("configMap"), "may not be set together with secret"))
 		}
 	}
 	if cp := src.ContainerPath; cp != nil {
-		cpPath := fldPath.Child("containerPath", "path")
+		cpPath := fldPath.child("containerPath", "path")
 		required(cp.Path != "", cpPath, "a path")
 		if cp.Path != "" {
 			allErrs = append(allErrs, validateGuestPath(cp.Path, cpPath)...)
@@ -159,41 +159,41 @@ func validateVolumeSource(src *virtv1.VolumeSource, fldPath *field.Path) field.E
 // each for user and network data, that there is some data at all, and that
 // inline data is well-formed and small.
 func validateCloudInit(userRef *corev1.LocalObjectReference, userB64, user string,
-	netRef *corev1.LocalObjectReference, netB64, net string, fldPath *field.Path) field.ErrorList {
+	netRef *corev1.LocalObjectReference, netB64, net string, fldPath lazyPath) field.ErrorList {
 	var allErrs field.ErrorList
 	// A reference without a name does not count as a source, as in KubeVirt.
 	userSources := countSet(userRef != nil && userRef.Name != "", userB64 != "", user != "")
 	netSources := countSet(netRef != nil && netRef.Name != "", netB64 != "", net != "")
 	if userSources > 1 {
-		allErrs = append(allErrs, field.Forbidden(fldPath, "only one of secretRef, userDataBase64 and userData may be set"))
+		allErrs = append(allErrs, field.Forbidden(fldPath(), "only one of secretRef, userDataBase64 and userData may be set"))
 	}
 	if netSources > 1 {
-		allErrs = append(allErrs, field.Forbidden(fldPath,
+		allErrs = append(allErrs, field.Forbidden(fldPath(),
 			"only one of networkDataSecretRef, networkDataBase64 and networkData may be set"))
 	}
 	if userSources == 0 && netSources == 0 {
-		allErrs = append(allErrs, field.Required(fldPath, "must specify user data or network data"))
+		allErrs = append(allErrs, field.Required(fldPath(), "must specify user data or network data"))
 	}
-	allErrs = append(allErrs, validateInlineCloudInitData(userB64, user, fldPath.Child("userDataBase64"), fldPath.Child("userData"))...)
-	allErrs = append(allErrs, validateInlineCloudInitData(netB64, net, fldPath.Child("networkDataBase64"), fldPath.Child("networkData"))...)
+	allErrs = append(allErrs, validateInlineCloudInitData(userB64, user, fldPath.child("userDataBase64"), fldPath.child("userData"))...)
+	allErrs = append(allErrs, validateInlineCloudInitData(netB64, net, fldPath.child("networkDataBase64"), fldPath.child("networkData"))...)
 	return allErrs
 }
 
 // validateInlineCloudInitData checks inline data: base64 that decodes, and
 // at most maxCloudInitDataLength bytes once decoded.
-func validateInlineCloudInitData(b64, plain string, b64Path, plainPath *field.Path) field.ErrorList {
+func validateInlineCloudInitData(b64, plain string, b64Path, plainPath lazyPath) field.ErrorList {
 	var allErrs field.ErrorList
 	if b64 != "" {
 		decoded, err := base64.StdEncoding.DecodeString(b64)
 		switch {
 		case err != nil:
-			allErrs = append(allErrs, field.Invalid(b64Path, "", "must be valid base64"))
+			allErrs = append(allErrs, field.Invalid(b64Path(), "", "must be valid base64"))
 		case len(decoded) > maxCloudInitDataLength:
-			allErrs = append(allErrs, field.TooLong(b64Path, "", maxCloudInitDataLength))
+			allErrs = append(allErrs, field.TooLong(b64Path(), "", maxCloudInitDataLength))
 		}
 	}
 	if len(plain) > maxCloudInitDataLength {
-		allErrs = append(allErrs, field.TooLong(plainPath, "", maxCloudInitDataLength))
+		allErrs = append(allErrs, field.TooLong(plainPath(), "", maxCloudInitDataLength))
 	}
 	return allErrs
 }
