@@ -30,7 +30,8 @@ var updateResults = flag.Bool("update", false, "record "+resultsFile+" from the 
 const resultsFile = "testdata/validation-results.json"
 
 // The corpus of TestLazyPathsKeepResults. Changing any of these changes the
-// corpus, which then has to be recorded again.
+// corpus, which then has to be recorded again (a table case added or
+// removed does not need that).
 const (
 	corpusSeed         = 20250611
 	fuzzedVMs          = 120
@@ -92,16 +93,31 @@ func TestLazyPathsKeepResults(t *testing.T) {
 	}
 	data, err := os.ReadFile(resultsFile)
 	require.NoError(t, err, "record the results with -update")
-	var want []validationResult
-	require.NoError(t, json.Unmarshal(data, &want))
-	require.Len(t, got, len(want), "the corpus changed; record it again with -update")
-	for i := range want {
-		if want[i].Unordered {
-			got[i].Unordered = true
-			sortResult(&got[i])
-		}
-		assert.Equal(t, want[i], got[i])
+	var recorded []validationResult
+	require.NoError(t, json.Unmarshal(data, &recorded))
+	want := map[string]validationResult{}
+	for _, r := range recorded {
+		want[r.Name] = r
 	}
+	// A table case added or removed since the recording is only reported:
+	// the recorded cases that are still there are compared.
+	compared := 0
+	for _, g := range got {
+		w, ok := want[g.Name]
+		if !ok {
+			continue
+		}
+		if w.Unordered {
+			g.Unordered = true
+			sortResult(&g)
+		}
+		assert.Equal(t, w, g, "a changed result: if the change is meant, record again with -update")
+		compared++
+	}
+	if compared != len(got) || compared != len(recorded) {
+		t.Logf("%d of %d cases compared (%d recorded); record again with -update to compare them all", compared, len(got), len(recorded))
+	}
+	require.Greater(t, compared, len(recorded)*9/10, "the corpus changed; record it again with -update")
 }
 
 // validateCase validates the VMs of c as a create, an update and a status
