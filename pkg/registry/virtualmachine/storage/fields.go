@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"bytes"
 	"sort"
+	"sync"
 	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -53,7 +55,7 @@ func newActionFieldTracker(typeConverter managedfields.TypeConverter) (fieldTrac
 	if err != nil {
 		return nil, err
 	}
-	return &actionFieldTracker{generic: generic, now: time.Now}, nil
+	return &actionFieldTracker{generic: generic, now: time.Now, sets: newSetCache()}, nil
 }
 
 // newGenericFieldManager is k8s.io/apimachinery's field manager for the
@@ -74,6 +76,8 @@ func newGenericFieldManager(typeConverter managedfields.TypeConverter) (*managed
 type actionFieldTracker struct {
 	generic fieldTracker
 	now     func() time.Time
+	// sets parses the entries' JSON; nil parses every time.
+	sets *setCache
 }
 
 // UpdateNoErrors moves ownership of the fields that differ between liveObj
@@ -124,6 +128,7 @@ func changedFields(live, out *kubevirt.VirtualMachine) (changed *fieldpath.Set, 
 func (t *actionFieldTracker) transfer(entries []metav1.ManagedFieldsEntry, changed *fieldpath.Set, manager string) ([]metav1.ManagedFieldsEntry, bool) {
 	apiVersion := kubevirtv1.SchemeGroupVersion.String()
 	now := metav1.NewTime(t.now().UTC())
+	markers := fieldMarkers(changed)
 	out := make([]metav1.ManagedFieldsEntry, 0, len(entries)+1)
 	own := false
 	updates := 0
@@ -135,11 +140,25 @@ func (t *actionFieldTracker) transfer(entries []metav1.ManagedFieldsEntry, chang
 			updates++
 		}
 		mine := e.Manager == manager && e.Operation == metav1.ManagedFieldsOperationUpdate && e.Subresource == ""
-		set := &fieldpath.Set{}
-		if err := set.FromJSON(e.FieldsV1.GetRawReader()); err != nil {
+		// Most entries own none of the action's fields, the creator's large
+		// one among them: when the JSON cannot name any, it is kept as it is
+		// without being parsed.
+		if !mine && !mayHoldAny(e.FieldsV1.Raw, markers) {
+			out = append(out, e)
+			continue
+		}
+		set, err := t.sets.parse(e.FieldsV1.Raw)
+		if err != nil {
 			return nil, false
 		}
 		switch {
+		case mine && changed.Difference(set).Empty():
+			// The manager owns every changed field already (it flips the
+			// same field again): only the time of its entry changes.
+			own = true
+			e.Time = &now
+			out = append(out, e)
+			continue
 		case mine:
 			own = true
 			set = set.Union(changed)
@@ -179,6 +198,84 @@ func (t *actionFieldTracker) transfer(entries []metav1.ManagedFieldsEntry, chang
 	}
 	sortEntries(out)
 	return out, true
+}
+
+// maxCachedSets bounds the parsed entries a setCache keeps. Entries repeat
+// across a VM's writes and across VMs made from one manifest, so a few
+// suffice; when it is full the cache starts over.
+const maxCachedSets = 128
+
+// setCache parses the FieldsV1 JSON of managed fields entries and keeps the
+// sets by their exact bytes. The sets it returns are shared: callers only
+// read them (Union, Difference and Intersection return new sets).
+type setCache struct {
+	mu   sync.Mutex
+	sets map[string]*fieldpath.Set
+}
+
+func newSetCache() *setCache {
+	return &setCache{sets: map[string]*fieldpath.Set{}}
+}
+
+// parse returns the set that raw encodes.
+func (c *setCache) parse(raw []byte) (*fieldpath.Set, error) {
+	if c == nil {
+		set := &fieldpath.Set{}
+		return set, set.FromJSON(bytes.NewReader(raw))
+	}
+	c.mu.Lock()
+	set, ok := c.sets[string(raw)]
+	c.mu.Unlock()
+	if ok {
+		return set, nil
+	}
+	set = &fieldpath.Set{}
+	if err := set.FromJSON(bytes.NewReader(raw)); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.sets) >= maxCachedSets {
+		clear(c.sets)
+	}
+	c.sets[string(raw)] = set
+	c.mu.Unlock()
+	return set, nil
+}
+
+// fieldMarkers are the JSON keys under which a FieldsV1 set names the last
+// element of each path of changed ("f:runStrategy"), or nil when a path
+// does not end in a field name.
+func fieldMarkers(changed *fieldpath.Set) [][]byte {
+	var markers [][]byte
+	ok := true
+	changed.Iterate(func(p fieldpath.Path) {
+		if len(p) == 0 || p[len(p)-1].FieldName == nil {
+			ok = false
+			return
+		}
+		markers = append(markers, []byte(`"f:`+*p[len(p)-1].FieldName+`"`))
+	})
+	if !ok {
+		return nil
+	}
+	return markers
+}
+
+// mayHoldAny reports whether the FieldsV1 JSON raw may hold a path that
+// ends in one of markers' fields. A set holds a path only if its JSON has
+// the key of the path's last field; without a backslash in raw no key is
+// escaped, so a key that is not there literally is not there at all. It
+// answers true whenever it cannot tell (no markers, or an escape).
+func mayHoldAny(raw []byte, markers [][]byte) bool {
+	if markers == nil || bytes.IndexByte(raw, '\\') >= 0 {
+		return true
+	}
+	for _, m := range markers {
+		if bytes.Contains(raw, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // sortEntries orders entries as the generic field manager does: Apply

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	kubevirtv1 "kubevirt.io/api/core/v1"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/openapi"
 	"github.com/vm-apiserver/vm-apiserver/pkg/api/scheme"
@@ -76,7 +78,7 @@ func owners(entries []metav1.ManagedFieldsEntry) map[string]string {
 func TestActionFieldTrackerMatchesGenericFieldManager(t *testing.T) {
 	fm := genericFieldManager(t)
 	fallback := &countingTracker{fieldTracker: fm}
-	fast := &actionFieldTracker{generic: fallback, now: time.Now}
+	fast := &actionFieldTracker{generic: fallback, now: time.Now, sets: newSetCache()}
 	steps := 0
 	running, stopped := true, false
 	active := kubevirtv1.VirtualMachineStatus{Created: true, PrintableStatus: kubevirtv1.VirtualMachineStatusRunning}
@@ -93,33 +95,54 @@ func TestActionFieldTrackerMatchesGenericFieldManager(t *testing.T) {
 		vm      *kubevirt.VirtualMachine
 		byApply bool
 		steps   []step
+		// rewrite changes the stored VM before the first step.
+		rewrite func(*kubevirt.VirtualMachine)
 	}{
 		{"created by update, flipped by two managers", seedVM("Halted", nil), false, []step{
 			{action: virtualmachine.ActionStart, manager: "virtctl"},
 			{action: virtualmachine.ActionStop, manager: "kubectl-vm"},
 			{action: virtualmachine.ActionStart, manager: "virtctl"},
 			{action: virtualmachine.ActionStop, manager: "virtctl"},
-		}},
+		}, nil},
+		// The creator's own entry already holds runStrategy: only its
+		// time changes.
+		{"created and flipped by one manager", seedVM("Halted", nil), false, []step{
+			{action: virtualmachine.ActionStart, manager: "kubectl-create"},
+			{action: virtualmachine.ActionStop, manager: "kubectl-create"},
+			{action: virtualmachine.ActionStart, manager: "virtctl"},
+			{action: virtualmachine.ActionStop, manager: "kubectl-create"},
+		}, nil},
 		{"applied by kubectl, then actions take runStrategy", seedVM("Always", nil), true, []step{
 			{action: virtualmachine.ActionStop, manager: "virtctl"},
 			{action: virtualmachine.ActionStart, manager: "virtctl", opts: subresources.ActionOptions{Paused: true}},
-		}},
+		}, nil},
 		{"legacy running", seedVM("", &running), true, []step{
 			{action: virtualmachine.ActionStop, manager: "virtctl"},
 			{action: virtualmachine.ActionStart, manager: "curl"},
-		}},
+		}, nil},
 		{"legacy stopped", seedVM("", &stopped), false, []step{
 			{action: virtualmachine.ActionStart, manager: "virtctl"},
-		}},
+		}, nil},
 		{"requests on a Manual VM", seedVM("Manual", nil), true, []step{
 			{action: virtualmachine.ActionRestart, manager: "virtctl", status: &active, opts: subresources.ActionOptions{GracePeriodSeconds: &grace}},
-		}},
+		}, nil},
 		{"stop replaces pending requests", seedVM("RerunOnFailure", nil), false, []step{
 			{action: virtualmachine.ActionRestart, manager: "virtctl", status: &active},
 			{action: virtualmachine.ActionStop, manager: "kubectl-vm", status: &active},
-		}},
+		}, nil},
 		{"stop with a grace period on Always", seedVM("Always", nil), true, []step{
 			{action: virtualmachine.ActionStop, manager: "virtctl", status: &active, opts: subresources.ActionOptions{GracePeriodSeconds: &grace}},
+		}, nil},
+		// Valid JSON may escape a key: the owner of runStrategy must still
+		// be found, although its entry does not name the field literally.
+		{"an owner's key escaped in its JSON", seedVM("Always", nil), true, []step{
+			{action: virtualmachine.ActionStop, manager: "virtctl"},
+			{action: virtualmachine.ActionStart, manager: "virtctl"},
+		}, func(vm *kubevirt.VirtualMachine) {
+			for i, e := range vm.ManagedFields {
+				escaped := strings.ReplaceAll(e.FieldsV1.GetRawString(), `"f:runStrategy"`, `"f:run\u0053trategy"`)
+				vm.ManagedFields[i].FieldsV1 = metav1.NewFieldsV1(escaped)
+			}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -130,6 +153,9 @@ func TestActionFieldTrackerMatchesGenericFieldManager(t *testing.T) {
 				require.NoError(t, err)
 			} else {
 				live = fm.UpdateNoErrors(&kubevirt.VirtualMachine{}, tc.vm.DeepCopy(), "kubectl-create")
+			}
+			if tc.rewrite != nil {
+				tc.rewrite(live.(*kubevirt.VirtualMachine))
 			}
 			for i, s := range tc.steps {
 				vm := live.(*kubevirt.VirtualMachine)
@@ -176,7 +202,7 @@ func BenchmarkActionFieldTracking(b *testing.B) {
 	require.NoError(b, err)
 	fm, err := newGenericFieldManager(typeConverter)
 	require.NoError(b, err)
-	fast := &actionFieldTracker{generic: fm, now: time.Now}
+	fast := &actionFieldTracker{generic: fm, now: time.Now, sets: newSetCache()}
 
 	live, err := fm.Apply(&kubevirt.VirtualMachine{}, applied(b, seedVM("Always", nil)), "kubectl", false)
 	require.NoError(b, err)
@@ -201,3 +227,31 @@ func BenchmarkActionFieldTracking(b *testing.B) {
 }
 
 var benchSinkObj runtime.Object
+
+// TestMayHoldAny: the parse of an entry is skipped only when its JSON
+// cannot name a changed field.
+func TestMayHoldAny(t *testing.T) {
+	changed := fieldpath.NewSet(runStrategyPath, requestsPath)
+	markers := fieldMarkers(changed)
+	require.Len(t, markers, 2)
+	for _, tc := range []struct {
+		name string
+		raw  string
+		want bool
+	}{
+		{"other fields only", `{"f:spec":{"f:template":{".":{}},"f:running":{}}}`, false},
+		{"the run strategy", `{"f:spec":{"f:runStrategy":{}}}`, true},
+		{"the requests", `{"f:status":{"f:stateChangeRequests":{}}}`, true},
+		{"a longer name", `{"f:spec":{"f:runStrategyX":{}}}`, false},
+		{"an escaped key", `{"f:spec":{"f:run\u0053trategy":{}}}`, true},
+		{"any escape", `{"f:metadata":{"f:labels":{"f:a\"b":{}}}}`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, mayHoldAny([]byte(tc.raw), markers))
+		})
+	}
+	// A path that ends in a list key, not a field, cannot be looked for.
+	keyed := fieldpath.NewSet(fieldpath.MakePathOrDie("spec", "template", "spec", "volumes", fieldpath.KeyByFields("name", "d")))
+	assert.Nil(t, fieldMarkers(keyed))
+	assert.True(t, mayHoldAny([]byte(`{}`), nil))
+}
