@@ -143,11 +143,11 @@ func (t *actionFieldTracker) transfer(entries []metav1.ManagedFieldsEntry, chang
 		// Most entries own none of the action's fields, the creator's large
 		// one among them: when the JSON cannot name any, it is kept as it is
 		// without being parsed.
-		if !mine && !mayHoldAny(e.FieldsV1.Raw, markers) {
+		if !mine && !mayHoldAny(e.FieldsV1.GetRawBytes(), markers) {
 			out = append(out, e)
 			continue
 		}
-		set, err := t.sets.parse(e.FieldsV1.Raw)
+		set, err := t.sets.parse(e.FieldsV1.GetRawBytes())
 		if err != nil {
 			return nil, false
 		}

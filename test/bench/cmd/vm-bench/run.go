@@ -92,7 +92,10 @@ var shares = []struct{ name, focus string }{
 }
 
 // microPackages are the packages whose benchmarks phase 7 runs.
-var microPackages = []string{"./pkg/registry/virtualmachine/", "./pkg/registry/virtualmachine/storage/", "./pkg/apis/kubevirt/install/", "./pkg/apiserver/"}
+var microPackages = []string{
+	"./pkg/registry/virtualmachine/", "./pkg/registry/virtualmachine/storage/", "./pkg/apis/kubevirt/install/", "./pkg/apiserver/",
+	"./pkg/apis/kubevirt/validation/", "./pkg/certauth/",
+}
 
 // benchRun is one run: its settings, its output and the processes it runs.
 type benchRun struct {
