@@ -64,6 +64,27 @@ func ProfileCell(ctx context.Context, c *Clients, cell Cell, dir, prefix string)
 	return r, files, nil
 }
 
+// ProfileDuring runs run while the server records a CPU profile of its
+// first seconds, and writes the profile to file. The profile is for the
+// shares of the server's CPU, so run should last longer than seconds.
+func ProfileDuring[T any](ctx context.Context, c *Clients, seconds int, file string, run func() (T, error)) (T, error) {
+	var data []byte
+	var profErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		data, profErr = c.REST.Get().AbsPath("/debug/pprof/profile").Param("seconds", strconv.Itoa(seconds)).DoRaw(ctx)
+	})
+	r, err := run()
+	wg.Wait()
+	if err != nil {
+		return r, err
+	}
+	if profErr != nil {
+		return r, fmt.Errorf("fetching the CPU profile: %w", profErr)
+	}
+	return r, os.WriteFile(file, data, 0o644)
+}
+
 // SaveHeapProfile writes the server's heap profile (in-use and allocated
 // since start) to file: what holds the memory after a phase.
 func SaveHeapProfile(ctx context.Context, c *Clients, file string) error {

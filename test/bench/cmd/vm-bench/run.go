@@ -372,8 +372,20 @@ func (b *benchRun) scale(ctx context.Context) error {
 	if err := b.startServer(ctx, "no-watch-cache", 0, "--watch-cache=false"); err != nil {
 		return err
 	}
-	if err := scale(ctx, append(b.common(), "--n", n, "--create=false", "--label", "etcd"), b.stdout); err != nil {
+	if err := scale(ctx, append(b.common(), "--n", n, "--create=false", "--label", "etcd", "--profile-dir", b.profiles()), b.stdout); err != nil {
 		return fmt.Errorf("scale: %w", err)
+	}
+	if b.profile == "1" {
+		// Where a page's time goes, through the cache and from etcd.
+		for _, label := range []string{"watch-cache", "etcd"} {
+			file := filepath.Join(b.profiles(), "paged-list-"+label+"-cpu.pprof")
+			if err := b.printShares(ctx, file); err != nil {
+				return err
+			}
+			if err := b.top(ctx, "cpu-cum", file, "-cum", "-nodecount=80"); err != nil {
+				return err
+			}
+		}
 	}
 	return b.emitPagedListGoals()
 }
