@@ -79,12 +79,15 @@ func TestRun(t *testing.T) {
 		{`BENCH goal peak_rss<=1GiB vms=10 value=[0-9.]+MiB result=(met|missed)`, 1},
 		{`BENCH profile method=A vms=100 c=64 flips/s=` + f + ` files=\S+-cpu\.pprof,\S+-allocs\.pprof`, 1},
 		{`BENCH cpu-share profile=A-vms100-c64 gc=[0-9.]+% alloc=[0-9.]+% .* decide=[0-9.]+%`, 1},
-		{`# (cpu|cpu-cum|alloc-space|alloc-objects|inuse): \S+\.top`, 6},
+		// The profiled action cell's tables, then a cpu-cum table of each
+		// paged LIST's profile.
+		{`# (cpu|cpu-cum|alloc-space|alloc-objects|inuse): \S+\.top`, 8},
 		{`#   .*`, 0},
 		{`BENCH scale create vms=10 c=32 creates/s=` + f + ` .*`, 1},
 		{`BENCH scale etcd vms=10 db_size=` + f + ` db_in_use=` + f, 1},
 		{`BENCH scale (full-list|full-list-rv0|paged-list) server=(watch-cache|etcd) vms=10 items=10 .* from_cache=\d+/\d+`, 6},
 		{`BENCH scale watch server=(watch-cache|etcd) vms=10 .* initial_items=10 .*`, 2},
+		{`BENCH cpu-share profile=paged-list-(watch-cache|etcd) gc=[0-9.]+% alloc=[0-9.]+% .* decide=[0-9.]+%`, 2},
 		{`BENCH ratio paged-list cache/etcd vms=10 p50=` + f + ` p99=` + f, 1},
 		{`BENCH goal paged_list_p99\(cache\)/p99\(etcd\)<=1 vms=10 value=` + f + ` result=(met|missed)`, 1},
 		{`BENCH goal paged_list_p99<=50ms vms=10 value=[0-9.]+ms result=(met|missed)`, 1},
