@@ -119,7 +119,8 @@ func (c *vmCollector) Add(obj interface{}) error {
 	status, strategy := summarize(vm)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.vms[vmKey(vm)] = c.summary(c.vms, vmKey(vm), status, strategy)
+	key := vmKey(vm)
+	c.vms[key] = c.summary(c.vms, key, status, strategy)
 	return nil
 }
 

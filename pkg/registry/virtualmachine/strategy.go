@@ -127,7 +127,9 @@ func (virtualMachineStrategy) PrepareForUpdate(ctx context.Context, obj, old run
 	updateGeneration(newVM, oldVM)
 }
 
-// ValidateUpdate validates the metadata change and the whole new spec.
+// ValidateUpdate validates the whole new spec and what an update may not
+// change in it; rest.BeforeUpdate validates the metadata and its change
+// before, for every strategy.
 func (virtualMachineStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
 	return validation.ValidateVirtualMachineUpdate(obj.(*kubevirt.VirtualMachine), old.(*kubevirt.VirtualMachine))
 }
@@ -164,7 +166,7 @@ func (virtualMachineStatusStrategy) PrepareForUpdate(ctx context.Context, obj, o
 	newVM.Generation = oldVM.Generation
 }
 
-// ValidateUpdate validates the metadata change and the new status.
+// ValidateUpdate validates the new status.
 func (virtualMachineStatusStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
 	return validation.ValidateVirtualMachineStatusUpdate(obj.(*kubevirt.VirtualMachine), old.(*kubevirt.VirtualMachine))
 }
@@ -192,12 +194,12 @@ func (virtualMachineActionStrategy) PrepareForUpdate(ctx context.Context, obj, o
 	updateGeneration(newVM, oldVM)
 }
 
-// ValidateUpdate validates the metadata change, the whole new spec and the
-// new status: an action's result must pass both of the other strategies.
+// ValidateUpdate validates the whole new spec and the new status: an
+// action's result must pass both of the other strategies.
 func (virtualMachineActionStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
-	newVM := obj.(*kubevirt.VirtualMachine)
-	allErrs := validation.ValidateVirtualMachineUpdate(newVM, old.(*kubevirt.VirtualMachine))
-	return append(allErrs, validation.ValidateVirtualMachineStatus(&newVM.Status, field.NewPath("status"))...)
+	newVM, oldVM := obj.(*kubevirt.VirtualMachine), old.(*kubevirt.VirtualMachine)
+	allErrs := validation.ValidateVirtualMachineUpdate(newVM, oldVM)
+	return append(allErrs, validation.ValidateVirtualMachineStatusUpdate(newVM, oldVM)...)
 }
 
 // WarningsOnUpdate returns nothing: an action on a legacy VM rewrites the

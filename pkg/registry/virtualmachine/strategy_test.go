@@ -6,9 +6,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	genericapirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/utils/ptr"
 	virtv1 "kubevirt.io/api/core/v1"
@@ -218,7 +220,6 @@ func TestValidateUpdate(t *testing.T) {
 		{name: "action: valid", strategy: ActionStrategy, mutate: func(vm *kubevirt.VirtualMachine) { changeSpec(vm); changeStatus(vm) }},
 		{name: "action: invalid spec", strategy: ActionStrategy, mutate: badSpec, wantField: "spec.running"},
 		{name: "action: invalid status", strategy: ActionStrategy, mutate: badStatus, wantField: "status.stateChangeRequests[0].action"},
-		{name: "any: metadata update rules", strategy: ActionStrategy, mutate: func(vm *kubevirt.VirtualMachine) { vm.Name = "other" }, wantField: "metadata.name"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,6 +229,44 @@ func TestValidateUpdate(t *testing.T) {
 			errs := tc.strategy.ValidateUpdate(context.Background(), updated, oldVM)
 			assertOnlyField(t, tc.wantField, errs)
 		})
+	}
+}
+
+// TestMetadataUpdateRules checks that every update, through any of the
+// three strategies, keeps the metadata rules of an update, and reports each
+// broken rule once: k8s.io/apiserver's rest.BeforeUpdate validates the
+// metadata for every resource, and the strategies do not again.
+func TestMetadataUpdateRules(t *testing.T) {
+	tests := []struct {
+		name      string
+		mutate    change
+		wantField string
+	}{
+		{name: "name is immutable", mutate: func(vm *kubevirt.VirtualMachine) { vm.Name = "other" }, wantField: "metadata.name"},
+		{name: "uid is immutable", mutate: func(vm *kubevirt.VirtualMachine) { vm.UID = "other" }, wantField: "metadata.uid"},
+		{name: "resourceVersion is required", mutate: func(vm *kubevirt.VirtualMachine) { vm.ResourceVersion = "" }, wantField: "metadata.resourceVersion"},
+		{
+			name:      "deletionGracePeriodSeconds is immutable",
+			mutate:    func(vm *kubevirt.VirtualMachine) { vm.DeletionGracePeriodSeconds = ptr.To[int64](5) },
+			wantField: "metadata.deletionGracePeriodSeconds",
+		},
+	}
+	for strategyName, strategy := range allStrategies {
+		for _, tc := range tests {
+			t.Run(strategyName+": "+tc.name, func(t *testing.T) {
+				oldVM := newVM()
+				oldVM.UID = "uid-1"
+				updated := newVM()
+				updated.UID = "uid-1"
+				tc.mutate(updated)
+				ctx := genericapirequest.WithNamespace(genericapirequest.NewContext(), oldVM.Namespace)
+				err := rest.BeforeUpdate(strategy, ctx, updated, oldVM)
+				require.True(t, apierrors.IsInvalid(err), "error: %v", err)
+				causes := err.(apierrors.APIStatus).Status().Details.Causes
+				require.Len(t, causes, 1, "causes: %+v", causes)
+				assert.Equal(t, tc.wantField, causes[0].Field)
+			})
+		}
 	}
 }
 

@@ -111,11 +111,6 @@ func TestValidateVirtualMachineStatusUpdate(t *testing.T) {
 			want:   []wantErr{{field.ErrorTypeNotSupported, "status.runStrategy"}},
 		},
 		{
-			name:   "namespace is immutable",
-			mutate: func(vm *kubevirt.VirtualMachine) { vm.Namespace = "other" },
-			want:   []wantErr{{field.ErrorTypeInvalid, "metadata.namespace"}},
-		},
-		{
 			name:   "volume request neither adds nor removes",
 			status: virtv1.VirtualMachineStatus{VolumeRequests: []virtv1.VirtualMachineVolumeRequest{{}}},
 			want:   []wantErr{{field.ErrorTypeRequired, "status.volumeRequests[0]"}},

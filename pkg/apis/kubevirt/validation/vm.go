@@ -55,11 +55,13 @@ func ValidateVirtualMachine(vm *kubevirt.VirtualMachine) field.ErrorList {
 }
 
 // ValidateVirtualMachineUpdate validates an update of a VirtualMachine: the
-// metadata change and the whole new spec, so that an update can never store a
-// VM that a create would have rejected.
+// whole new spec, so that an update can never store a VM that a create would
+// have rejected, and the changes an update may not make to it. The metadata
+// and its change are not validated here: k8s.io/apiserver's generic store
+// validates them for every update of every resource (rest.BeforeUpdate), and
+// validating them again would report each of their errors twice more.
 func ValidateVirtualMachineUpdate(newVM, oldVM *kubevirt.VirtualMachine) field.ErrorList {
-	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&newVM.ObjectMeta, &oldVM.ObjectMeta, metadataPath)
-	allErrs = append(allErrs, ValidateVirtualMachineSpec(&newVM.Spec, specPath)...)
+	allErrs := ValidateVirtualMachineSpec(&newVM.Spec, specPath)
 	// Like KubeVirt, the namespaces of the templates are only checked when the
 	// templates change, so that an old object stays updatable.
 	if !apiequality.Semantic.DeepEqual(newVM.Spec.DataVolumeTemplates, oldVM.Spec.DataVolumeTemplates) {
@@ -77,11 +79,10 @@ func ValidateVirtualMachineUpdate(newVM, oldVM *kubevirt.VirtualMachine) field.E
 }
 
 // ValidateVirtualMachineStatusUpdate validates an update through the status
-// subresource: the metadata change and the new status.
-func ValidateVirtualMachineStatusUpdate(newVM, oldVM *kubevirt.VirtualMachine) field.ErrorList {
-	allErrs := apimachineryvalidation.ValidateObjectMetaUpdate(&newVM.ObjectMeta, &oldVM.ObjectMeta, metadataPath)
-	allErrs = append(allErrs, ValidateVirtualMachineStatus(&newVM.Status, statusPath)...)
-	return allErrs
+// subresource: the new status. As for ValidateVirtualMachineUpdate, the
+// generic store validates the metadata and its change.
+func ValidateVirtualMachineStatusUpdate(newVM, _ *kubevirt.VirtualMachine) field.ErrorList {
+	return ValidateVirtualMachineStatus(&newVM.Status, statusPath)
 }
 
 // ValidateVirtualMachineSpec validates a VM spec: the run strategy rules of the

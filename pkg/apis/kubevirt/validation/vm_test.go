@@ -164,8 +164,9 @@ func TestRunStrategyMessages(t *testing.T) {
 }
 
 // TestValidateVirtualMachineUpdate covers what an update adds to a create:
-// immutable metadata, templates that only matter when changed, the freeze
-// during a snapshot or a restore, and pinned matcher revisions.
+// templates that only matter when changed, the freeze during a snapshot or a
+// restore, and pinned matcher revisions. The metadata rules of an update are
+// the generic store's (TestMetadataUpdateRules in the registry).
 func TestValidateVirtualMachineUpdate(t *testing.T) {
 	snapshotting := func(vm *kubevirt.VirtualMachine) { vm.Status.SnapshotInProgress = ptr.To("snap-1") }
 	restoring := func(vm *kubevirt.VirtualMachine) { vm.Status.RestoreInProgress = ptr.To("restore-1") }
@@ -185,16 +186,6 @@ func TestValidateVirtualMachineUpdate(t *testing.T) {
 			name:   "template removed",
 			mutate: func(vm *kubevirt.VirtualMachine) { vm.Spec.Template = nil },
 			want:   []wantErr{{field.ErrorTypeRequired, "spec.template"}},
-		},
-		{
-			name:   "name is immutable",
-			mutate: func(vm *kubevirt.VirtualMachine) { vm.Name = "renamed" },
-			want:   []wantErr{{field.ErrorTypeInvalid, "metadata.name"}},
-		},
-		{
-			name:   "resourceVersion is required",
-			mutate: func(vm *kubevirt.VirtualMachine) { vm.ResourceVersion = "" },
-			want:   []wantErr{{field.ErrorTypeInvalid, "metadata.resourceVersion"}},
 		},
 		{
 			name: "unchanged DataVolume template in another namespace stays updatable",
