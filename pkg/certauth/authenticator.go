@@ -3,7 +3,6 @@ package certauth
 import (
 	"crypto/x509"
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"k8s.io/apiserver/pkg/authentication/authenticatorfactory"
 	"k8s.io/apiserver/pkg/authentication/group"
 	"k8s.io/apiserver/pkg/authentication/request/headerrequest"
+	"k8s.io/apiserver/pkg/authentication/request/union"
 	x509request "k8s.io/apiserver/pkg/authentication/request/x509"
 	"k8s.io/apiserver/pkg/authentication/user"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
@@ -55,7 +55,7 @@ func newRemembering(delegate authenticator.Request, cfg Config) *remembering {
 		now = time.Now
 	}
 	r := &remembering{delegate: delegate}
-	var certs firstOf
+	var certs []authenticator.Request
 	if rh := cfg.RequestHeader; rh != nil {
 		r.proxy = newVerifier(rh.CAContentProvider.VerifyOptions, now, countVerification("front-proxy"))
 		certs = append(certs, &frontProxy{
@@ -69,7 +69,7 @@ func newRemembering(delegate authenticator.Request, cfg Config) *remembering {
 		certs = append(certs, &clientCert{verifier: r.client})
 	}
 	if len(certs) > 0 {
-		r.certs = group.NewAuthenticatedGroupAdder(certs)
+		r.certs = group.NewAuthenticatedGroupAdder(union.New(certs...))
 	}
 	return r
 }
@@ -92,18 +92,6 @@ func (r *remembering) AuthenticateRequest(req *http.Request) (*authenticator.Res
 	return r.delegate.AuthenticateRequest(req)
 }
 
-// firstOf is the first answer of authenticators that accepts the request.
-type firstOf []authenticator.Request
-
-func (f firstOf) AuthenticateRequest(req *http.Request) (*authenticator.Response, bool, error) {
-	for _, a := range f {
-		if resp, ok, err := a.AuthenticateRequest(req); ok && err == nil {
-			return resp, true, nil
-		}
-	}
-	return nil, false, nil
-}
-
 // clientCert accepts a certificate of the client CA as the user its common
 // name names, as x509.CommonNameUserConversion makes it.
 type clientCert struct{ verifier *verifier }
@@ -111,7 +99,7 @@ type clientCert struct{ verifier *verifier }
 // certUser is what a client certificate's chains make of it, kept with
 // its verification.
 type certUser struct {
-	user *user.DefaultInfo
+	user user.Info
 	err  error
 }
 
@@ -128,7 +116,7 @@ func (c *clientCert) AuthenticateRequest(req *http.Request) (*authenticator.Resp
 	// were given.
 	u := found.user
 	return &authenticator.Response{User: &user.DefaultInfo{
-		Name: u.Name, UID: u.UID, Groups: slices.Clone(u.Groups), Extra: cloneExtra(u.Extra),
+		Name: u.GetName(), UID: u.GetUID(), Groups: slices.Clone(u.GetGroups()), Extra: cloneExtra(u.GetExtra()),
 	}}, true, nil
 }
 
@@ -143,10 +131,8 @@ func userOf(chains [][]*x509.Certificate) any {
 			continue
 		}
 		if ok {
-			u := resp.User
-			return certUser{user: &user.DefaultInfo{
-				Name: u.GetName(), UID: u.GetUID(), Groups: slices.Clone(u.GetGroups()), Extra: cloneExtra(u.GetExtra()),
-			}}
+			// Kept as converted: only copies of it leave (AuthenticateRequest).
+			return certUser{user: resp.User}
 		}
 	}
 	return certUser{err: utilerrors.NewAggregate(errs)}
@@ -157,7 +143,7 @@ func cloneExtra(extra map[string][]string) map[string][]string {
 		return nil
 	}
 	out := make(map[string][]string, len(extra))
-	for k, v := range maps.All(extra) {
+	for k, v := range extra {
 		out[k] = slices.Clone(v)
 	}
 	return out
