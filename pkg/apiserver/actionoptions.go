@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -68,17 +69,31 @@ var optionCodecs = jsonAndYAML{scheme.Codecs}
 
 type jsonAndYAML struct{ serializer.CodecFactory }
 
-// SupportedMediaTypes is JSON, the default when a body has no Content-Type,
-// and YAML.
-func (c jsonAndYAML) SupportedMediaTypes() []runtime.SerializerInfo {
+// optionSerializers are the scheme's JSON and YAML serializers, in the
+// scheme's order (JSON first, the default when a body has no Content-Type).
+var optionSerializers = func() []runtime.SerializerInfo {
 	var infos []runtime.SerializerInfo
-	for _, info := range c.CodecFactory.SupportedMediaTypes() {
+	for _, info := range scheme.Codecs.SupportedMediaTypes() {
 		if info.MediaType == runtime.ContentTypeJSON || info.MediaType == runtime.ContentTypeYAML {
 			infos = append(infos, info)
 		}
 	}
 	return infos
-}
+}()
+
+// optionDecoders decode an option body of each media type strictly into
+// the internal option kinds.
+var optionDecoders = func() map[string]runtime.Decoder {
+	decoders := make(map[string]runtime.Decoder, len(optionSerializers))
+	for _, info := range optionSerializers {
+		decoders[info.MediaType] = scheme.Codecs.DecoderToVersion(info.StrictSerializer, subresources.SchemeGroupVersion)
+	}
+	return decoders
+}()
+
+// SupportedMediaTypes is JSON and YAML. The slice is shared, as the
+// scheme's own is: callers only read it.
+func (jsonAndYAML) SupportedMediaTypes() []runtime.SerializerInfo { return optionSerializers }
 
 // readBody reads at most maxOptionsBytes of body; more is a 413.
 func readBody(body io.Reader) ([]byte, error) {
@@ -96,11 +111,11 @@ func readBody(body io.Reader) ([]byte, error) {
 }
 
 // optionBody reads what the bodies of every action share: the
-// fieldValidation query value, checked (a 422 if unknown), and the body,
+// fieldValidation value of the request's query, checked (a 422 if unknown), and the body,
 // trimmed, with the serializer its Content-Type names when it is not empty
 // (a 415 for a media type that is neither JSON nor YAML).
-func optionBody(req *http.Request) (fieldValidation string, body []byte, info runtime.SerializerInfo, err error) {
-	fieldValidation = req.URL.Query().Get("fieldValidation")
+func optionBody(req *http.Request, query url.Values) (fieldValidation string, body []byte, info runtime.SerializerInfo, err error) {
+	fieldValidation = query.Get("fieldValidation")
 	if errs := metav1validation.ValidateFieldValidation(field.NewPath("fieldValidation"), fieldValidation); len(errs) > 0 {
 		return "", nil, info, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "UpdateOptions"}, "", errs)
 	}
@@ -135,15 +150,18 @@ func actionOptions(req *http.Request, action virtualmachine.Action) (_ *subresou
 	if !ok {
 		return nil, nil, apierrors.NewBadRequest("unknown action " + strconv.Quote(string(action)))
 	}
-	fieldValidation, body, info, err := optionBody(req)
+	query := req.URL.Query()
+	fieldValidation, body, info, err := optionBody(req, query)
 	if err != nil {
 		return nil, nil, err
 	}
-	query := req.URL.Query()
 	obj := k.new()
 	if len(body) > 0 {
 		defaults := subresourcesv1.SchemeGroupVersion.WithKind(k.kind)
-		decoder := optionCodecs.DecoderToVersion(info.StrictSerializer, subresources.SchemeGroupVersion)
+		decoder, ok := optionDecoders[info.MediaType]
+		if !ok {
+			return nil, nil, negotiation.NewUnsupportedMediaTypeError([]string{runtime.ContentTypeJSON, runtime.ContentTypeYAML})
+		}
 		decoded, gvk, err := decoder.Decode(body, &defaults, nil)
 		if strict, isStrict := runtime.AsStrictDecodingError(err); isStrict && decoded != nil && fieldValidation != metav1.FieldValidationStrict {
 			// The body decoded without the fields the strict codec named.

@@ -277,6 +277,9 @@ func recordAction(ctx context.Context, recorder events.EventRecorder, obj runtim
 // handlers of k8s.io/apiserver do for updates without ?fieldManager.
 func managerFromUserAgent(userAgent string) string {
 	product, _, _ := strings.Cut(userAgent, "/")
+	if printableASCII(product) && len(product) <= maxFieldManagerLength {
+		return product
+	}
 	var b strings.Builder
 	for _, r := range product {
 		if !unicode.IsPrint(r) {
@@ -291,6 +294,17 @@ func managerFromUserAgent(userAgent string) string {
 		return "unknown"
 	}
 	return b.String()
+}
+
+// printableASCII reports whether s is not empty and every byte of it is
+// printable ASCII: the name of almost every client, kept as it is.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // maxFieldManagerLength is the longest manager name Kubernetes accepts.

@@ -71,6 +71,12 @@ func TestManagerFromUserAgent(t *testing.T) {
 		{"\x00\x01/x", "unknown"},
 		{"curl", "curl"},
 		{strings.Repeat("a", 200), strings.Repeat("a", maxFieldManagerLength)},
+		{strings.Repeat("a", maxFieldManagerLength) + "/1", strings.Repeat("a", maxFieldManagerLength)},
+		{"my client~/1", "my client~"},
+		{"tab\tbed/1", "tabbed"},
+		{"\x7fdel/1", "del"},
+		{"vm-öperator/2", "vm-öperator"},
+		{strings.Repeat("ö", 100), strings.Repeat("ö", maxFieldManagerLength/2)},
 	} {
 		assert.Equal(t, tt.want, managerFromUserAgent(tt.userAgent), "%q", tt.userAgent)
 	}

@@ -45,11 +45,11 @@ func volumeOptions(req *http.Request, action virtualmachine.Action) (_ *kubevirt
 	default:
 		return nil, nil, nil, apierrors.NewBadRequest(fmt.Sprintf("%q is not a volume action", action))
 	}
-	fieldValidation, body, info, err := optionBody(req)
+	query := req.URL.Query()
+	fieldValidation, body, info, err := optionBody(req, query)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	query := req.URL.Query()
 	if len(body) > 0 {
 		strict, err := decodeVolumeBody(body, info.MediaType, req.Header.Get("Content-Type") == "", kind, target)
 		if err != nil {

@@ -27,6 +27,10 @@ var vmKind = kubevirtv1.SchemeGroupVersion.WithKind("VirtualMachine")
 // is its subresource, so that a policy can name virtualmachines/stop alone.
 var vmResource = kubevirtv1.SchemeGroupVersion.WithResource("virtualmachines")
 
+// objectInterfaces give admission plugins the scheme's conversions,
+// defaults and versions.
+var objectInterfaces = admission.NewObjectInterfacesFromScheme(scheme.Scheme)
+
 // ActionStorage performs the lifecycle actions on the VM store: it applies
 // the transition table (virtualmachine.Decide) to the VM and writes the
 // result in one optimistic update, admitted as an UPDATE of kubevirt.io
@@ -96,7 +100,7 @@ func (r *ActionStorage) write(ctx context.Context, name string, action virtualma
 		return admission.NewAttributesRecord(obj, old, vmKind, namespace, name, vmResource, string(action),
 			admission.Update, options, dryRun, userInfo)
 	}
-	objects := admission.NewObjectInterfacesFromScheme(scheme.Scheme)
+	objects := objectInterfaces
 
 	// The store calls transform with the object it just read and, when the
 	// write loses a race (or the read came from a stale cache), again with the
@@ -120,19 +124,33 @@ func (r *ActionStorage) write(ctx context.Context, name string, action virtualma
 		denied = denied || err != nil
 		return mutated, err
 	}
-	validate := rest.AdmissionToValidateObjectUpdateFunc(admit, attributes(nil, nil), objects)
-	validateUpdate := func(ctx context.Context, obj, old runtime.Object) error {
-		err := validate(ctx, obj, old)
-		denied = denied || err != nil
-		return err
+	// The store hands each validation a deep copy of the new and the old
+	// VM; without a validating plugin for updates there is nothing to hand
+	// them to, and no validation is passed.
+	var validateCreate rest.ValidateObjectFunc
+	var validateUpdate rest.ValidateObjectUpdateFunc
+	if validatesUpdates(admit) {
+		validateCreate = rest.AdmissionToValidateObjectFunc(admit, attributes(nil, nil), objects)
+		validate := rest.AdmissionToValidateObjectUpdateFunc(admit, attributes(nil, nil), objects)
+		validateUpdate = func(ctx context.Context, obj, old runtime.Object) error {
+			err := validate(ctx, obj, old)
+			denied = denied || err != nil
+			return err
+		}
 	}
 	obj, _, err := r.store.Update(asVirtualMachineRequest(ctx), name, rest.DefaultUpdatedObjectInfo(nil, transform),
-		rest.AdmissionToValidateObjectFunc(admit, attributes(nil, nil), objects),
-		validateUpdate, false, options)
+		validateCreate, validateUpdate, false, options)
 	if err != nil {
 		return nil, denied, err
 	}
 	return obj, false, nil
+}
+
+// validatesUpdates reports whether admit has a validating plugin for
+// updates: not in standalone mode, which runs no admission plugins.
+func validatesUpdates(admit admission.Interface) bool {
+	v, ok := admit.(admission.ValidationInterface)
+	return ok && v.Handles(admission.Update)
 }
 
 // mutate runs the mutating admission plugins on the action's result, and

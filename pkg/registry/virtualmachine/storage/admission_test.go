@@ -227,3 +227,60 @@ func TestMutationsOutsideActionIgnoresOwnedFields(t *testing.T) {
 	assert.Equal(t, "metadata.labels", errs[0].Field)
 	assert.Equal(t, "spec", errs[1].Field)
 }
+
+// mutatorOnly is a mutating plugin that validates nothing.
+type mutatorOnly struct{}
+
+func (mutatorOnly) Handles(admission.Operation) bool { return true }
+
+func (mutatorOnly) Admit(context.Context, admission.Attributes, admission.ObjectInterfaces) error {
+	return nil
+}
+
+// createsOnly validates creates alone.
+type createsOnly struct{ plugin }
+
+func (*createsOnly) Handles(op admission.Operation) bool { return op == admission.Create }
+
+func TestValidatesUpdates(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		admit admission.Interface
+		want  bool
+	}{
+		{"no admission (standalone)", nil, false},
+		{"a validating plugin for updates", &plugin{}, true},
+		{"the same behind the audit wrapper", admission.WithAudit(&plugin{}), true},
+		{"in a chain", admission.NewChainHandler(mutatorOnly{}, &plugin{}), true},
+		{"a mutating plugin alone", mutatorOnly{}, false},
+		{"a validating plugin for creates alone", admission.WithAudit(admission.NewChainHandler(&createsOnly{})), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, validatesUpdates(tc.admit))
+		})
+	}
+}
+
+func TestActionsWithoutValidatingAdmission(t *testing.T) {
+	creates := &createsOnly{}
+	for _, tc := range []struct {
+		name  string
+		admit admission.Interface
+	}{
+		{"no admission", nil},
+		{"a mutating plugin alone", mutatorOnly{}},
+		{"a validating plugin for creates alone", creates},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &env{vms: newTestStorage(t, tc.admit)}
+			e.create(t, "vm", strategySpec(kubevirtv1.RunStrategyAlways), activeStatus)
+
+			denied, err := actAs(e.vms, virtualmachine.ActionStop, "vm", false)
+
+			require.NoError(t, err)
+			assert.False(t, denied)
+			assert.Equal(t, kubevirtv1.RunStrategyHalted, *e.get(t, "vm").Spec.RunStrategy)
+		})
+	}
+	assert.Empty(t, creates.checks, "a plugin that validates creates alone is not asked about an action")
+}

@@ -63,7 +63,7 @@ Flags:
 type runConfig struct {
 	cell, warmup, vms, concurrency, methods string
 	scaleN                                  int
-	profile, profileMethods                 string
+	profile, profileMethods, profileCell    string
 	micro, microTime                        string
 	out                                     string
 	serverEnv, serverArgs, serverBin        string
@@ -136,7 +136,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	str(&c.methods, "methods", "BENCH_METHODS", "A,M,B,C,D,P", "methods")
 	scaleN := fs.String("scale-n", envOr("BENCH_SCALE_N", "100000"), "VMs of the scale figures, 0 skips them (BENCH_SCALE_N)")
 	str(&c.profile, "profile", "BENCH_PROFILE", "1", "1 profiles one cell per method of --profile-methods")
-	str(&c.profileMethods, "profile-methods", "BENCH_PROFILE_METHODS", "A", "methods profiled at 100 VMs, c=64")
+	str(&c.profileMethods, "profile-methods", "BENCH_PROFILE_METHODS", "A", "methods profiled in the cell of --profile-cell")
+	str(&c.profileCell, "profile-cell", "BENCH_PROFILE_CELL", "100,64", "VM count and concurrency of the profiled cell")
 	str(&c.micro, "micro", "BENCH_MICRO", "1", "1 runs the micro-benchmarks")
 	str(&c.microTime, "micro-time", "BENCH_MICRO_TIME", "300ms", "-benchtime of the micro-benchmarks")
 	str(&c.out, "out", "BENCH_OUT", "", "output directory, default <repository>/_output/bench")
@@ -296,7 +297,7 @@ func (b *benchRun) run(ctx context.Context, stdout io.Writer) (err error) {
 		"--warmup", b.warmup, "--duration", b.cell, "--seed", "artifacts/examples/vm-cirros.yaml",
 		"--etcd-pid", strconv.Itoa(b.etcd.Pid()))
 	if b.profile == "1" {
-		actionArgs = append(actionArgs, "--profile-dir", b.profiles(), "--profile-methods", b.profileMethods, "--profile-cell", "100,64")
+		actionArgs = append(actionArgs, "--profile-dir", b.profiles(), "--profile-methods", b.profileMethods, "--profile-cell", b.profileCell)
 	}
 	if b.withPeer() {
 		if err := b.startPeer(ctx, bins.KubeAPIServer); err != nil {
