@@ -111,9 +111,10 @@ func readBody(body io.Reader) ([]byte, error) {
 }
 
 // optionBody reads what the bodies of every action share: the
-// fieldValidation value of the request's query, checked (a 422 if unknown), and the body,
-// trimmed, with the serializer its Content-Type names when it is not empty
-// (a 415 for a media type that is neither JSON nor YAML).
+// fieldValidation value of the request's query, checked (a 422 if
+// unknown), and the body, trimmed, with the serializer its Content-Type
+// names when it is not empty (a 415 for a media type that is neither JSON
+// nor YAML).
 func optionBody(req *http.Request, query url.Values) (fieldValidation string, body []byte, info runtime.SerializerInfo, err error) {
 	fieldValidation = query.Get("fieldValidation")
 	if errs := metav1validation.ValidateFieldValidation(field.NewPath("fieldValidation"), fieldValidation); len(errs) > 0 {

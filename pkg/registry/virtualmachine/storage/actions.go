@@ -100,8 +100,6 @@ func (r *ActionStorage) write(ctx context.Context, name string, action virtualma
 		return admission.NewAttributesRecord(obj, old, vmKind, namespace, name, vmResource, string(action),
 			admission.Update, options, dryRun, userInfo)
 	}
-	objects := objectInterfaces
-
 	// The store calls transform with the object it just read and, when the
 	// write loses a race (or the read came from a stale cache), again with the
 	// fresh object: the decision, the field tracking and the mutating
@@ -120,7 +118,7 @@ func (r *ActionStorage) write(ctx context.Context, name string, action virtualma
 		if !ok {
 			return nil, apierrors.NewInternalError(fmt.Errorf("the field manager returned %T, not a VirtualMachine", result))
 		}
-		mutated, err := mutate(ctx, admit, attributes(tracked, vm), objects, tracked, action)
+		mutated, err := mutate(ctx, admit, attributes(tracked, vm), objectInterfaces, tracked, action)
 		denied = denied || err != nil
 		return mutated, err
 	}
@@ -130,8 +128,8 @@ func (r *ActionStorage) write(ctx context.Context, name string, action virtualma
 	var validateCreate rest.ValidateObjectFunc
 	var validateUpdate rest.ValidateObjectUpdateFunc
 	if validatesUpdates(admit) {
-		validateCreate = rest.AdmissionToValidateObjectFunc(admit, attributes(nil, nil), objects)
-		validate := rest.AdmissionToValidateObjectUpdateFunc(admit, attributes(nil, nil), objects)
+		validateCreate = rest.AdmissionToValidateObjectFunc(admit, attributes(nil, nil), objectInterfaces)
+		validate := rest.AdmissionToValidateObjectUpdateFunc(admit, attributes(nil, nil), objectInterfaces)
 		validateUpdate = func(ctx context.Context, obj, old runtime.Object) error {
 			err := validate(ctx, obj, old)
 			denied = denied || err != nil
