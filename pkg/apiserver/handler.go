@@ -12,6 +12,8 @@ import (
 // installs it, so every server made from a Config serves through it.
 //
 // Inside the default chain, from the outside in:
+//   - WithStackReserve, so that the goroutine serving the request grows its
+//     stack once, not step by step as the request goes deeper;
 //   - WithDeprecatedVersionWarning, so that every request for a resource of
 //     kubevirt.io/v1alpha3 is warned of its deprecation, refused ones too;
 //   - WithStrictPatchFields, so that patches of VMs are checked for unknown
@@ -24,6 +26,6 @@ import (
 // Around it, WithBodyReadDeadline stops slow bodies from outliving the
 // request timeout.
 func BuildHandlerChain(apiHandler http.Handler, c *genericapiserver.Config) http.Handler {
-	inner := WithDeprecatedVersionWarning(WithStrictPatchFields(WithScaleUserAgent(WithDeadlineMargin(apiHandler))))
+	inner := WithStackReserve(WithDeprecatedVersionWarning(WithStrictPatchFields(WithScaleUserAgent(WithDeadlineMargin(apiHandler)))))
 	return WithBodyReadDeadline(genericapiserver.DefaultBuildHandlerChain(inner, c), c.RequestTimeout)
 }
