@@ -59,14 +59,14 @@ type decodeOnce struct {
 }
 
 // entry is the decode of data. The first decoder of the bytes fills it
-// and closes done; one that comes meanwhile (the store and the watcher
+// and marks it done; one that comes meanwhile (the store and the watcher
 // receive a write's bytes at about the same moment) waits for it rather
 // than decoding them too.
 type entry struct {
 	sum  uint64
 	data []byte
-	done chan struct{}
-	// Set before done is closed: the object as first decoded, kept
+	done sync.WaitGroup
+	// Set before done is marked: the object as first decoded, kept
 	// unchanged, and its kind; ok is false if the decode failed.
 	obj runtime.Object
 	gvk schema.GroupVersionKind
@@ -74,19 +74,34 @@ type entry struct {
 }
 
 // Encode encodes obj and notes the hash of the bytes, so that their
-// decodes are remembered.
+// decodes are remembered. The store encodes into a bytes.Buffer of its
+// own; the bytes are then hashed where they are, with no copy.
 func (c *decodeOnce) Encode(obj runtime.Object, w io.Writer) error {
+	if buf, ok := w.(*bytes.Buffer); ok {
+		start := buf.Len()
+		if err := c.Codec.Encode(obj, buf); err != nil {
+			buf.Truncate(start)
+			return err
+		}
+		c.noteEncoded(buf.Bytes()[start:])
+		return nil
+	}
 	var buf bytes.Buffer
 	if err := c.Codec.Encode(obj, &buf); err != nil {
 		return err
 	}
-	sum := maphash.Bytes(c.seed, buf.Bytes())
+	c.noteEncoded(buf.Bytes())
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// noteEncoded notes the hash of bytes just encoded.
+func (c *decodeOnce) noteEncoded(data []byte) {
+	sum := maphash.Bytes(c.seed, data)
 	c.mu.Lock()
 	c.encoded[c.nextEncoded] = sum
 	c.nextEncoded = (c.nextEncoded + 1) % len(c.encoded)
 	c.mu.Unlock()
-	_, err := w.Write(buf.Bytes())
-	return err
 }
 
 // Decode answers the second decode of bytes it encoded with what the first
@@ -107,7 +122,8 @@ func (c *decodeOnce) Decode(data []byte, defaults *schema.GroupVersionKind, into
 	e := c.take(sum, data)
 	first := e == nil && c.takeEncoded(sum)
 	if first {
-		e = &entry{sum: sum, data: bytes.Clone(data), done: make(chan struct{})}
+		e = &entry{sum: sum, data: bytes.Clone(data)}
+		e.done.Add(1)
 		c.decoded[c.nextDecoded] = e
 		c.nextDecoded = (c.nextDecoded + 1) % len(c.decoded)
 	}
@@ -121,10 +137,10 @@ func (c *decodeOnce) Decode(data []byte, defaults *schema.GroupVersionKind, into
 		if err == nil && gvk != nil {
 			e.obj, e.gvk, e.ok = obj.DeepCopyObject(), *gvk, true
 		}
-		close(e.done)
+		e.done.Done()
 		return obj, gvk, err
 	}
-	<-e.done
+	e.done.Wait()
 	if !e.ok || (into != nil && reflect.TypeOf(into) != reflect.TypeOf(e.obj)) {
 		return c.Codec.Decode(data, defaults, into)
 	}

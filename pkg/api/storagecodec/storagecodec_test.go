@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -59,6 +60,41 @@ func TestEncodesAsTheCodecItWraps(t *testing.T) {
 	vm := testVM("same")
 	assert.Equal(t, encode(t, inner, vm), encode(t, c, vm))
 	assert.Equal(t, inner.Identifier(), c.Identifier())
+}
+
+// TestEncodesIntoAnyWriter: the bytes written after what a buffer held
+// already, or to a writer that is not a buffer, are those of the wrapped
+// codec, and their decode is remembered.
+func TestEncodesIntoAnyWriter(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		writer func() (io.Writer, func() []byte)
+	}{
+		{"a buffer holding bytes already", func() (io.Writer, func() []byte) {
+			buf := bytes.NewBufferString("before")
+			return buf, func() []byte { return bytes.TrimPrefix(buf.Bytes(), []byte("before")) }
+		}},
+		{"a writer that is not a buffer", func() (io.Writer, func() []byte) {
+			var buf bytes.Buffer
+			return struct{ io.Writer }{&buf}, buf.Bytes
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, inner := newCodec(DefaultSize)
+			w, written := tc.writer()
+
+			require.NoError(t, c.Encode(testVM("vm"), w))
+
+			data := written()
+			assert.Equal(t, encode(t, inner, testVM("vm")), data)
+			_, _, err := c.Decode(data, nil, nil)
+			require.NoError(t, err)
+			second, _, err := c.Decode(data, nil, nil)
+			require.NoError(t, err)
+			assert.EqualValues(t, 1, inner.decodes.Load(), "the second decode comes from memory")
+			assert.Equal(t, testVM("vm"), second)
+		})
+	}
 }
 
 func TestDecodesWhatItEncodedOnce(t *testing.T) {
